@@ -1,0 +1,50 @@
+# The README's commands. Each target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+REQ_HASH := $(shell sha1sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(REQ_HASH)
+# Without DATABASE_URL, an embedded PostgreSQL in .data/ is started.
+DB_ENV = export DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m saas.embedded start)}"
+ARGS ?=
+
+.PHONY: install run test test-fast lint format bench system-deps clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install
+	@$(DB_ENV) && \
+	$(PY) manage.py migrate --noinput -v 0 && \
+	$(PY) manage.py seed_demo && \
+	$(PY) manage.py collectstatic --noinput -v 0 && \
+	echo "Serving http://demo.localhost:8000  (sign in: admin@demo.example / demo-password-1)" && \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:8000
+
+test: install system-deps
+	@$(DB_ENV) && source scripts/test-env.sh && \
+	$(PY) -m pytest $(ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: install system-deps
+	@$(DB_ENV) && source scripts/test-env.sh && $(PY) -m benchmarks $(ARGS)
+
+clean:
+	-$(PY) -m saas.embedded stop
+	rm -rf .data artifacts

@@ -1,0 +1,24 @@
+"""The audit log: who did what, when, in one tenant."""
+
+from django.db import models
+
+from tenants.models import TenantModel
+
+
+class AuditEvent(TenantModel):
+    # The actor is recorded by value: users can be deleted, the record stays.
+    actor_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, default="system")
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True, default="")
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["tenant_id", "created_at"], name="audit_tenant_created"
+            )
+        ]

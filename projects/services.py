@@ -1,0 +1,71 @@
+"""Writes to projects and tasks: each is one transaction with an audit row."""
+
+from __future__ import annotations
+
+from audit.services import audit_record
+from projects.models import Project, Task
+from tenants.transactions import tenant_atomic
+
+
+@tenant_atomic
+def project_create(
+    *, tenant, created_by=None, name: str, description: str = ""
+) -> Project:
+    project = Project.objects.create(
+        tenant_id=tenant.pk, name=name, description=description, created_by=created_by
+    )
+    audit_record(
+        tenant=tenant,
+        actor=created_by,
+        action="project.create",
+        target=project,
+        data={"name": name},
+    )
+    return project
+
+
+@tenant_atomic
+def project_update(*, tenant, project: Project, actor=None, **changes) -> Project:
+    allowed = {"name", "description"}
+    for field, value in changes.items():
+        if field not in allowed:
+            raise ValueError(f"{field} cannot be changed")
+        setattr(project, field, value)
+    project.save(update_fields=[*changes.keys(), "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="project.update",
+        target=project,
+        data={k: str(v) for k, v in changes.items()},
+    )
+    return project
+
+
+@tenant_atomic
+def project_delete(*, tenant, project: Project, actor=None) -> None:
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="project.delete",
+        target=project,
+        data={"name": project.name},
+    )
+    project.delete()
+
+
+@tenant_atomic
+def task_create(
+    *, tenant, project: Project, title: str, created_by=None, **fields
+) -> Task:
+    task = Task.objects.create(
+        tenant_id=tenant.pk, project=project, title=title, **fields
+    )
+    audit_record(
+        tenant=tenant,
+        actor=created_by,
+        action="task.create",
+        target=task,
+        data={"title": title, "project": str(project.pk)},
+    )
+    return task

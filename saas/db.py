@@ -1,0 +1,91 @@
+"""Builds the database aliases (one per role) from the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+import dj_database_url
+
+ENGINE = "tenants.db"
+
+APP_ROLE = os.environ.get("APP_DB_ROLE", "saas_app")
+OWNER_ROLE = os.environ.get("OWNER_DB_ROLE", "saas_owner")
+OPERATOR_ROLE = os.environ.get("OPERATOR_DB_ROLE", "saas_operator")
+
+
+def role_password(secret_key: str, role: str) -> str:
+    """A stable password per login role, so DATABASE_URL alone is enough to run."""
+    return hmac.new(
+        secret_key.encode(), f"db-role:{role}".encode(), hashlib.sha256
+    ).hexdigest()[:40]
+
+
+def _parse(url: str) -> dict:
+    cfg = dj_database_url.parse(url, conn_max_age=0)
+    cfg["ENGINE"] = ENGINE
+    return cfg
+
+
+def _common(cfg: dict, *, conn_max_age: int) -> dict:
+    cfg = dict(cfg)
+    cfg["OPTIONS"] = dict(cfg.get("OPTIONS") or {})
+    # A refused or hung server must fail fast, not hold a worker.
+    cfg["OPTIONS"].setdefault("connect_timeout", 3)
+    cfg["CONN_MAX_AGE"] = conn_max_age
+    cfg["CONN_HEALTH_CHECKS"] = conn_max_age > 0
+    # Named (server-side) cursors would declare a query outside the statement
+    # that carries the tenant context, and break under PgBouncer transaction
+    # pooling; Django documents this switch for exactly that case.
+    cfg["DISABLE_SERVER_SIDE_CURSORS"] = True
+    return cfg
+
+
+def build_databases(
+    database_url: str, secret_key: str, *, conn_max_age: int = 60
+) -> dict:
+    """default = app role, owner = migrations (SET ROLE owner), operator = BYPASSRLS role.
+
+    `admin` is not a Django alias: it is the raw DATABASE_URL credential, used
+    only by tenants.roles to create roles and databases.
+    """
+    admin = _parse(database_url)
+
+    app_url = os.environ.get("APP_DATABASE_URL")
+    if app_url:
+        app = _parse(app_url)
+    else:
+        app = dict(admin, USER=APP_ROLE, PASSWORD=role_password(secret_key, APP_ROLE))
+
+    operator_url = os.environ.get("OPERATOR_DATABASE_URL")
+    if operator_url:
+        operator = _parse(operator_url)
+    else:
+        operator = dict(
+            admin, USER=OPERATOR_ROLE, PASSWORD=role_password(secret_key, OPERATOR_ROLE)
+        )
+
+    owner = dict(admin)
+    owner["OPTIONS"] = dict(admin.get("OPTIONS") or {}, assume_role=OWNER_ROLE)
+
+    return {
+        "default": _common(app, conn_max_age=conn_max_age),
+        "owner": _common(owner, conn_max_age=0),
+        "operator": _common(operator, conn_max_age=0),
+    }
+
+
+def admin_conninfo(database_url: str, dbname: str | None = None) -> str:
+    """libpq conninfo for the raw DATABASE_URL role (role and database creation)."""
+    cfg = dj_database_url.parse(database_url)
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(
+        dbname=dbname or cfg["NAME"],
+        user=cfg["USER"] or None,
+        password=cfg["PASSWORD"] or None,
+        host=cfg["HOST"] or None,
+        port=str(cfg["PORT"]) if cfg["PORT"] else None,
+        connect_timeout="5",
+    )

@@ -1,0 +1,160 @@
+"""An embedded PostgreSQL in .data/ for `make run` / `make test` when DATABASE_URL is unset.
+
+Prefers the machine's PostgreSQL binaries (initdb/pg_ctl); falls back to the
+`pgserver` wheel, which ships its own. PostgreSQL refuses to run as root, so as
+root the server runs as the `postgres` system user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("EMBEDDED_PG_DIR", ROOT / ".data" / "postgres"))
+URL_FILE = DATA / "url"
+DBNAME = "saas"
+
+
+def url() -> str | None:
+    """The URL of the embedded server if it has been started (does not start it)."""
+    try:
+        return URL_FILE.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _bindir() -> Path | None:
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True
+    )
+    for c in candidates:
+        if (Path(c) / "initdb").exists():
+            return Path(c)
+    found = shutil.which("initdb")
+    return Path(found).resolve().parent if found else None
+
+
+def _version_key(path: str) -> int:
+    try:
+        return int(Path(path).parent.name)
+    except ValueError:
+        return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _as_pg_user() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        sys.exit("embedded PostgreSQL: running as root needs a 'postgres' system user")
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def _run(cmd: list[str]) -> None:
+    subprocess.run(_as_pg_user() + cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def _start_system(bindir: Path) -> str:
+    pgdata = DATA / "pgdata"
+    DATA.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        pw = pwd.getpwnam("postgres")
+        os.chown(DATA, pw.pw_uid, pw.pw_gid)
+    if not (pgdata / "PG_VERSION").exists():
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        )
+    port_file = DATA / "port"
+    port = int(port_file.read_text()) if port_file.exists() else _free_port()
+    status = subprocess.run(
+        _as_pg_user() + [str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if status.returncode != 0:
+        if _port_open(port):
+            port = _free_port()
+        _run(
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-w",
+                "-l",
+                str(DATA / "server.log"),
+                "-o",
+                f"-p {port} -k {DATA} -c listen_addresses=127.0.0.1 -c max_connections=300",
+                "start",
+            ]
+        )
+        port_file.write_text(str(port))
+    return f"postgresql://postgres@127.0.0.1:{port}/{DBNAME}"
+
+
+def _start_pgserver() -> str:
+    import pgserver
+
+    srv = pgserver.get_server(DATA / "pgserver", cleanup_mode=None)
+    base = srv.get_uri()
+    return base.rsplit("/", 1)[0] + f"/{DBNAME}"
+
+
+def ensure_running() -> str:
+    bindir = _bindir()
+    result = _start_system(bindir) if bindir else _start_pgserver()
+    URL_FILE.write_text(result)
+    return result
+
+
+def stop() -> None:
+    bindir = _bindir()
+    pgdata = DATA / "pgdata"
+    if bindir and pgdata.exists():
+        subprocess.run(
+            _as_pg_user()
+            + [str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "stop"],
+            check=False,
+        )
+    URL_FILE.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "start"
+    if cmd == "start":
+        print(ensure_running())
+    elif cmd == "stop":
+        stop()
+    elif cmd == "url":
+        print(url() or "")
+    else:
+        sys.exit(f"usage: python -m saas.embedded [start|stop|url]; got {cmd!r}")

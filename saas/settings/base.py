@@ -1,0 +1,220 @@
+"""Settings for every environment; values come from the environment."""
+
+import os
+from pathlib import Path
+
+from saas import embedded
+from saas.db import build_databases
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return (
+        default
+        if value is None
+        else value.strip().lower() in {"1", "true", "yes", "on"}
+    )
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-insecure-" + "x" * 40
+if (
+    not DEBUG
+    and SECRET_KEY.startswith("dev-insecure-")
+    and env_bool("REQUIRE_SECRET_KEY", False)
+):
+    raise RuntimeError("SECRET_KEY must be set in production")
+
+# Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
+# OPERATOR_SUBDOMAIN.<BASE_DOMAIN> the operator console.
+BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").strip().lower().rstrip(".")
+OPERATOR_SUBDOMAIN = "admin"
+ALLOWED_HOSTS = [BASE_DOMAIN, "." + BASE_DOMAIN]
+
+DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.url() or ""
+if not DATABASE_URL:
+    # Nothing configured and the embedded server not started: point at the
+    # conventional local socket so commands give a clear connection error.
+    DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
+DATABASES = build_databases(
+    DATABASE_URL, SECRET_KEY, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
+)
+DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+INSTALLED_APPS = [
+    "tenants",  # first: its `migrate` wraps Django's (runs as the owner role)
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_htmx",
+    "billing",
+    "accounts",
+    "projects",
+    "audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionTenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "saas.urls"  # the apex; the middleware switches per host
+TENANT_URLCONF = "saas.urls_tenant"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenants.context_processors.tenant",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "saas.wsgi.application"
+ASGI_APPLICATION = "saas.asgi.application"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.TenantEmailBackend"]
+# Emails are unique per tenant (UNIQUE(tenant_id, email)), not globally; the
+# backend above knows that, so Django's global-uniqueness warning is moot.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+
+# Sessions live in tenant-owned, RLS-protected rows: a session key from one
+# tenant cannot even be loaded on another tenant's host.
+SESSION_ENGINE = "accounts.sessions"
+SESSION_COOKIE_DOMAIN = None  # host-only
+CSRF_COOKIE_DOMAIN = None  # host-only
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+USE_HTTPS = env_bool("USE_HTTPS", False)
+SESSION_COOKIE_SECURE = USE_HTTPS
+CSRF_COOKIE_SECURE = USE_HTTPS
+if USE_HTTPS:
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CACHES = {
+    # Tenant-scoped keys: the key function adds the current tenant, so one
+    # tenant's cached value is never served to another.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if REDIS_URL
+        else "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": REDIS_URL or "default",
+        "KEY_FUNCTION": "tenants.cache.tenant_key",
+    },
+    # Control-plane cache (host → tenant); keys are global by design.
+    "tenants": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        if REDIS_URL
+        else "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": REDIS_URL or "tenants",
+        "KEY_PREFIX": "tenants",
+        "TIMEOUT": 300,
+    },
+}
+if REDIS_URL:
+    for _cache in CACHES.values():
+        # A down Redis must not hang requests: fail fast, callers fall back.
+        _cache["OPTIONS"] = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
+
+# Tenancy
+TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
+TENANT_RESOLVER_L1_TTL = float(os.environ.get("TENANT_RESOLVER_L1_TTL", "30"))
+TENANT_RESERVED_SUBDOMAINS = frozenset(
+    {
+        "www",
+        "admin",
+        "api",
+        "static",
+        "media",
+        "app",
+        "mail",
+        "smtp",
+        "ftp",
+        "status",
+        "help",
+        "support",
+        "docs",
+        "blog",
+        "assets",
+        "cdn",
+        "public",
+        "root",
+        "system",
+        "operator",
+        "console",
+        "dashboard",
+        "billing",
+        "auth",
+        "login",
+        "signup",
+        "localhost",
+    }
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+OPERATOR_URLCONF = "saas.urls_operator"

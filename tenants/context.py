@@ -1,0 +1,73 @@
+"""The one place that knows which tenant the running code acts for.
+
+A ContextVar (not a thread-local) so the value is correct under threads, asyncio
+and Celery alike. Nothing else sets `app.current_tenant`: the database backend
+(tenants.db) reads `get_current_tenant()` when it sends each statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
+logger = logging.getLogger("tenants.context")
+
+_current: ContextVar[Tenant | None] = ContextVar("current_tenant", default=None)
+# Set only by dangerously_unscoped(): routes queries to the BYPASSRLS operator role.
+_unscoped_reason: ContextVar[str | None] = ContextVar("unscoped_reason", default=None)
+
+
+class NoTenantContext(RuntimeError):
+    """Tenant-scoped data was touched with no tenant in context (fail closed)."""
+
+
+def get_current_tenant() -> Tenant | None:
+    return _current.get()
+
+
+def require_current_tenant() -> Tenant:
+    tenant = _current.get()
+    if tenant is None:
+        raise NoTenantContext(
+            "no tenant in context: wrap the code in tenants.context.tenant_scope(tenant)"
+        )
+    return tenant
+
+
+@contextmanager
+def tenant_scope(tenant: Tenant | None) -> Iterator[Tenant | None]:
+    """Run the block as `tenant` (or as nobody, with None); always restores the previous value."""
+    token = _current.set(tenant)
+    try:
+        yield tenant
+    finally:
+        _current.reset(token)
+
+
+def no_tenant():
+    return tenant_scope(None)
+
+
+def unscoped_reason() -> str | None:
+    return _unscoped_reason.get()
+
+
+@contextmanager
+def dangerously_unscoped(reason: str) -> Iterator[None]:
+    """Cross-tenant operator access: queries go to the BYPASSRLS operator role.
+
+    For operator commands and fleet jobs only. Every use is logged with its reason.
+    """
+    if not reason:
+        raise ValueError("dangerously_unscoped() needs a reason")
+    logger.warning("RLS bypass opened: %s", reason)
+    token = _unscoped_reason.set(reason)
+    try:
+        yield
+    finally:
+        _unscoped_reason.reset(token)

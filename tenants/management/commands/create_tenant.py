@@ -1,0 +1,37 @@
+"""Create a tenant (and optionally its owner)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tenants.models import Isolation
+from tenants.services import TenantError, tenant_create
+
+
+class Command(BaseCommand):
+    help = "Create a tenant at <subdomain>.<BASE_DOMAIN>, optionally with an owner account."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True, help="Organisation name")
+        parser.add_argument("--subdomain", required=True, help="DNS label, 3–63 chars")
+        parser.add_argument("--plan", default=None, help="Plan code (default: free)")
+        parser.add_argument("--isolation", choices=Isolation.values, default=None,
+                            help="Isolation mode (default: the plan's, else TENANT_DEFAULT_ISOLATION)")
+        parser.add_argument("--owner-email", default=None)
+        parser.add_argument("--owner-password", default=None)
+
+    def handle(self, *args, **opts):
+        if opts["owner_password"] and not opts["owner_email"]:
+            raise CommandError("--owner-password needs --owner-email")
+        try:
+            tenant = tenant_create(
+                name=opts["name"], subdomain=opts["subdomain"], plan_code=opts["plan"],
+                isolation=opts["isolation"], owner_email=opts["owner_email"],
+                owner_password=opts["owner_password"],
+            )
+        except Exception as exc:
+            if isinstance(exc, TenantError) or exc.__class__.__name__ == "AccountError":
+                raise CommandError(str(exc)) from None
+            raise
+        self.stdout.write(
+            f"created tenant {tenant.subdomain} ({tenant.id}) plan={tenant.plan.code} "
+            f"isolation={tenant.isolation}"
+        )

@@ -1,0 +1,32 @@
+"""Seed the demo tenant served by `make run` (idempotent)."""
+
+from django.core.management.base import BaseCommand
+
+from projects.services import project_create, task_create
+from tenants.context import tenant_scope
+from tenants.models import Tenant
+from tenants.services import tenant_create
+
+DEMO_EMAIL = "admin@demo.example"
+DEMO_PASSWORD = "demo-password-1"
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant with an admin and a few projects, unless it exists."
+
+    def handle(self, *args, **opts):
+        if Tenant.objects.filter(subdomain="demo").exists():
+            self.stdout.write("demo tenant already present")
+            return
+        tenant = tenant_create(name="Demo Organisation", subdomain="demo", plan_code="pro",
+                               owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
+        with tenant_scope(tenant):
+            from accounts.models import User
+
+            owner = User.objects.get(email=DEMO_EMAIL)
+            for name in ("Website relaunch", "Mobile app", "Quarterly report"):
+                project = project_create(tenant=tenant, created_by=owner, name=name)
+                for title in ("Plan", "Build", "Review"):
+                    task_create(tenant=tenant, project=project, title=f"{title} {name.lower()}",
+                                created_by=owner)
+        self.stdout.write(f"seeded demo tenant: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")

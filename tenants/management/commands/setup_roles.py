@@ -1,0 +1,17 @@
+"""Create or repair the owner, app and operator roles (idempotent)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE
+from tenants import roles
+
+
+class Command(BaseCommand):
+    help = "Create or repair the database roles saas_owner, saas_app and saas_operator."
+
+    def handle(self, *args, **options):
+        roles.ensure_roles(settings.DATABASE_URL)
+        self.stdout.write(
+            f"roles ready: {OWNER_ROLE} (owner), {APP_ROLE} (app), {OPERATOR_ROLE} (operator)"
+        )

@@ -1,0 +1,20 @@
+"""Suspend a tenant: its hosts refuse every request until reactivated."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tenants.services import TenantError, tenant_get, tenant_suspend
+
+
+class Command(BaseCommand):
+    help = "Suspend a tenant: its users and API clients are refused until it is reactivated."
+
+    def add_arguments(self, parser):
+        parser.add_argument("subdomain")
+        parser.add_argument("--reason", default="")
+
+    def handle(self, *args, **opts):
+        try:
+            tenant = tenant_suspend(tenant=tenant_get(opts["subdomain"]), reason=opts["reason"])
+        except TenantError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"suspended {tenant.subdomain}")

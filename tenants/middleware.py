@@ -1,0 +1,89 @@
+"""Resolves the tenant from the Host and runs the rest of the request in its scope."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import DatabaseError
+
+from tenants import resolvers
+from tenants.context import tenant_scope
+from tenants.models import TenantStatus
+from tenants.responses import refusal
+
+logger = logging.getLogger("tenants.middleware")
+
+
+class TenantMiddleware:
+    """Must come before sessions and auth: those rows are tenant-owned too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        try:
+            host = request.get_host()
+        except DisallowedHost:
+            return refusal(
+                request, 400, "invalid_host", "This host name is not served here."
+            )
+        match = resolvers.match_host(host)
+
+        if match.kind == resolvers.APEX:
+            return self.get_response(request)
+        if match.kind == resolvers.OPERATOR:
+            request.urlconf = settings.OPERATOR_URLCONF
+            return self.get_response(request)
+        if match.kind == resolvers.INVALID:
+            return refusal(
+                request, 400, "invalid_host", f"Malformed host: {match.reason}."
+            )
+        if match.kind == resolvers.UNKNOWN:
+            return refusal(
+                request,
+                404,
+                "tenant_not_found",
+                "No organisation lives at this address.",
+            )
+
+        try:
+            tenant = resolvers.tenant_for_subdomain(match.subdomain)
+        except DatabaseError:
+            logger.exception("tenant registry unavailable")
+            return refusal(
+                request,
+                503,
+                "registry_unavailable",
+                "The service is briefly unavailable. Please retry shortly.",
+                {"Retry-After": "5"},
+            )
+        if tenant is None or tenant.status == TenantStatus.DELETING:
+            return refusal(
+                request,
+                404,
+                "tenant_not_found",
+                "No organisation lives at this address.",
+            )
+        if tenant.status == TenantStatus.SUSPENDED:
+            return refusal(
+                request,
+                403,
+                "tenant_suspended",
+                "This organisation's account is suspended. Its owner can contact support to restore it.",
+            )
+        if tenant.status != TenantStatus.ACTIVE:
+            return refusal(
+                request,
+                503,
+                f"tenant_{tenant.status}",
+                "This organisation is being set up or moved. Please retry in a minute.",
+                {"Retry-After": "30"},
+            )
+
+        request.tenant = tenant
+        request.urlconf = settings.TENANT_URLCONF
+        with tenant_scope(tenant):
+            return self.get_response(request)

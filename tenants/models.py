@@ -1,0 +1,131 @@
+"""The tenant registry (control plane) and the base class of tenant-owned models."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.functional import cached_property
+
+from tenants.context import get_current_tenant
+from tenants.managers import TenantManager, UnscopedManager
+from tenants.validators import validate_subdomain
+
+
+class Isolation(models.TextChoices):
+    SHARED = "shared", "Shared schema (pooled tables + RLS)"
+    SCHEMA = "schema", "Schema per tenant"
+    DATABASE = "database", "Database per tenant"
+
+
+class TenantStatus(models.TextChoices):
+    PROVISIONING = "provisioning", "Provisioning"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    MOVING = "moving", "Moving"
+    DELETING = "deleting", "Deleting"
+
+
+class Tenant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    subdomain = models.CharField(
+        max_length=63, unique=True, validators=[validate_subdomain]
+    )
+    plan = models.ForeignKey(
+        "billing.Plan", on_delete=models.PROTECT, related_name="tenants"
+    )
+    isolation = models.CharField(
+        max_length=16, choices=Isolation.choices, default=Isolation.SHARED
+    )
+    status = models.CharField(
+        max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE
+    )
+    status_reason = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["subdomain"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    subdomain__regex=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+                ),
+                name="tenant_subdomain_is_dns_label",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.subdomain
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == TenantStatus.ACTIVE
+
+    @property
+    def schema_name(self) -> str:
+        # Derived from the immutable id, never from user input: safe to quote
+        # into SQL and stable across subdomain renames.
+        return "t_" + self.id.hex
+
+    @cached_property
+    def context_prefix(self) -> tuple[str, int]:
+        """The SET LOCAL statements that put this tenant on a transaction.
+
+        Read by tenants.db for every statement: computed once per instance.
+        """
+        parts = [f"SET LOCAL app.current_tenant = '{uuid.UUID(str(self.id))}'"]
+        if self.isolation == Isolation.SCHEMA:
+            parts.append(f'SET LOCAL search_path TO "{self.schema_name}", public')
+        timeout = (
+            getattr(self.plan, "statement_timeout_ms", None) if self.plan_id else None
+        )
+        if timeout:
+            parts.append(f"SET LOCAL statement_timeout = {int(timeout)}")
+        return "; ".join(parts), len(parts)
+
+
+def _current_tenant_id():
+    # None without a context: the NOT NULL column and the RLS policy refuse it.
+    tenant = get_current_tenant()
+    return tenant.pk if tenant is not None else None
+
+
+class TenantOwned(models.Model):
+    """Base of every tenant-owned model.
+
+    `tenant_id` is filled from the current tenant context and is never
+    editable. The table must be declared with the `EnableTenantRLS` migration
+    operation; the `tenants.E001` system check fails when it is not.
+
+    `tenant_placed = True`: the rows live wherever the tenant's isolation
+    backend places tenant data (pooled table, own schema, own database).
+    """
+
+    tenant_placed = True
+
+    tenant_id = models.UUIDField(
+        default=_current_tenant_id, editable=False, db_index=True
+    )
+
+    objects = TenantManager()
+    # RLS still applies: only the app-level tenant filter is left out.
+    unscoped = UnscopedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"
+
+
+class TenantModel(TenantOwned):
+    """A tenant-owned model with a UUID primary key.
+
+    UUIDs, not sequences: rows keep their ids when a tenant moves between
+    placements, and ids reveal nothing about other tenants.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+
+    class Meta(TenantOwned.Meta):
+        abstract = True

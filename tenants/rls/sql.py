@@ -1,0 +1,85 @@
+"""The one source of the row-level-security SQL for tenant-owned tables."""
+
+from __future__ import annotations
+
+POLICY_NAME = "tenant_isolation"
+TENANT_COLUMN = "tenant_id"
+
+_UUID_RE = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+# NULL unless app.current_tenant holds a well-formed uuid. current_setting(…, true)
+# is NULL when never set and '' once the session has touched it; garbage would
+# make a bare ::uuid cast raise. All three become NULL, and `x = NULL` is never
+# true: zero rows, writes rejected.
+CURRENT_TENANT = (
+    "CASE WHEN current_setting('app.current_tenant', true) ~ "
+    f"'{_UUID_RE}' "
+    "THEN current_setting('app.current_tenant', true)::uuid END"
+)
+
+# Wrapped in a scalar sub-select so the planner evaluates it once per
+# statement (an InitPlan) and compares tenant_id with a constant: index scans
+# on (tenant_id, …) stay available.
+POLICY_EXPR = f"{TENANT_COLUMN} = (SELECT {CURRENT_TENANT})"
+
+
+def qn(name: str) -> str:
+    """Quote an identifier (table names come from model metadata, not users)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def enable_rls(table: str) -> list[str]:
+    t = qn(table)
+    return [
+        f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY_NAME} ON {t}",
+        f"CREATE POLICY {POLICY_NAME} ON {t} USING ({POLICY_EXPR}) WITH CHECK ({POLICY_EXPR})",
+    ]
+
+
+def disable_rls(table: str) -> list[str]:
+    t = qn(table)
+    return [
+        f"DROP POLICY IF EXISTS {POLICY_NAME} ON {t}",
+        f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY",
+    ]
+
+
+def same_tenant_fk(
+    table: str, column: str, target_table: str
+) -> tuple[list[str], list[str]]:
+    """A composite FK (tenant_id, col) → target(tenant_id, id).
+
+    Foreign-key checks run with the table owner's rights and ignore RLS, so a
+    plain FK would let a row point at another tenant's row whose id it knows.
+    This one makes cross-tenant references impossible in the database.
+    """
+    uniq = f"{target_table}_tenant_id_id_key"[:63]
+    fk = f"{table}_{column}_same_tenant"[:63]
+    forwards = [
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{uniq}' "
+        f"AND conrelid = '{qn(target_table)}'::regclass) THEN "
+        f"ALTER TABLE {qn(target_table)} ADD CONSTRAINT {qn(uniq)} UNIQUE ({TENANT_COLUMN}, id); "
+        "END IF; END $$",
+        f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} FOREIGN KEY ({TENANT_COLUMN}, {qn(column)}) "
+        f"REFERENCES {qn(target_table)} ({TENANT_COLUMN}, id) ON DELETE CASCADE "
+        "DEFERRABLE INITIALLY DEFERRED",
+    ]
+    backwards = [f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}"]
+    return forwards, backwards
+
+
+# One query that reports, for the given tables in the given schemas, whether
+# RLS is enabled and forced and whether our policy has USING and WITH CHECK.
+STATUS_QUERY = """
+SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+       pg_get_userbyid(c.relowner) AS owner,
+       EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+               AND p.polname = %(policy)s AND p.polqual IS NOT NULL
+               AND p.polwithcheck IS NOT NULL AND p.polcmd = '*') AS has_policy
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND c.relname = ANY(%(tables)s)
+  AND (n.nspname = 'public' OR n.nspname LIKE 't\\_%%')
+"""

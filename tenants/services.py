@@ -1,0 +1,111 @@
+"""Tenant lifecycle: create, suspend, reactivate. Control-plane writes + cache invalidation."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from audit.services import audit_record
+from billing.models import Plan
+from tenants import resolvers
+from tenants.backends import backend_for
+from tenants.context import tenant_scope
+from tenants.models import Isolation, Tenant, TenantStatus
+
+
+class TenantError(Exception):
+    """A tenant operation refused with a message meant for the person asking."""
+
+
+def _invalidate_on_commit(subdomain: str) -> None:
+    transaction.on_commit(lambda: resolvers.invalidate(subdomain))
+
+
+def tenant_create(
+    *,
+    name: str,
+    subdomain: str,
+    plan_code: str | None = None,
+    isolation: str | None = None,
+    owner_email: str | None = None,
+    owner_password: str | None = None,
+    owner_name: str = "",
+) -> Tenant:
+    subdomain = (subdomain or "").strip()
+    try:
+        plan = Plan.objects.get(code=plan_code or "free")
+    except Plan.DoesNotExist:
+        codes = ", ".join(Plan.objects.values_list("code", flat=True))
+        raise TenantError(f"Unknown plan {plan_code!r}. Available plans: {codes}.") from None
+    mode = isolation or plan.required_isolation or settings.TENANT_DEFAULT_ISOLATION
+    if mode not in Isolation.values:
+        raise TenantError(f"Unknown isolation mode {mode!r}; use one of {', '.join(Isolation.values)}.")
+
+    tenant = Tenant(name=name.strip(), subdomain=subdomain, plan=plan, isolation=mode,
+                    status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE)
+    try:
+        tenant.full_clean()
+    except ValidationError as exc:
+        raise TenantError(_first_message(exc)) from None
+    try:
+        with transaction.atomic():
+            tenant.save(force_insert=True)
+    except IntegrityError:
+        raise TenantError(f"The subdomain '{subdomain}' is already taken.") from None
+
+    backend_for(tenant).provision(tenant)
+    if tenant.status != TenantStatus.ACTIVE:
+        Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.ACTIVE)
+        tenant.status = TenantStatus.ACTIVE
+
+    with tenant_scope(tenant):
+        audit_record(tenant=tenant, actor="operator", action="tenant.create",
+                     data={"plan": plan.code, "isolation": mode})
+        if owner_email:
+            from accounts.models import Role
+            from accounts.services import user_create
+
+            user_create(tenant=tenant, email=owner_email, password=owner_password,
+                        role=Role.OWNER, name=owner_name, enforce_plan=False)
+    # A negative lookup for this subdomain may be cached: drop it.
+    resolvers.invalidate(subdomain)
+    return tenant
+
+
+def _set_status(tenant: Tenant, status: str, reason: str, action: str) -> Tenant:
+    with transaction.atomic():
+        Tenant.objects.filter(pk=tenant.pk).update(status=status, status_reason=reason)
+        tenant.status, tenant.status_reason = status, reason
+        _invalidate_on_commit(tenant.subdomain)
+    with tenant_scope(tenant):
+        audit_record(tenant=tenant, actor="operator", action=action, data={"reason": reason})
+    return tenant
+
+
+def tenant_suspend(*, tenant: Tenant, reason: str = "") -> Tenant:
+    if tenant.status == TenantStatus.SUSPENDED:
+        raise TenantError(f"{tenant.subdomain} is already suspended.")
+    return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend")
+
+
+def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+    if tenant.status != TenantStatus.SUSPENDED:
+        raise TenantError(f"{tenant.subdomain} is not suspended (status: {tenant.status}).")
+    return _set_status(tenant, TenantStatus.ACTIVE, "", "tenant.reactivate")
+
+
+def tenant_get(subdomain: str) -> Tenant:
+    try:
+        return Tenant.objects.select_related("plan").get(subdomain=subdomain)
+    except Tenant.DoesNotExist:
+        raise TenantError(f"No tenant with subdomain {subdomain!r}.") from None
+
+
+def _first_message(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        field, messages = next(iter(exc.message_dict.items()))
+        if field == "subdomain" and "already exists" in messages[0]:
+            return "That subdomain is already taken."
+        return f"{field}: {messages[0]}"
+    return exc.messages[0]

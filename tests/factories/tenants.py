@@ -1,0 +1,46 @@
+import uuid
+
+import factory
+
+from billing.models import Plan
+from tenants.backends import backend_for
+from tenants.models import Tenant, TenantStatus
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    name = factory.Sequence(lambda n: f"Org {n}")
+    subdomain = factory.LazyFunction(lambda: f"org-{uuid.uuid4().hex[:12]}")
+    plan = factory.LazyFunction(lambda: Plan.objects.get(code="pro"))
+    isolation = "shared"
+    status = TenantStatus.ACTIVE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        tenant = super()._create(model_class, *args, **kwargs)
+        backend_for(tenant).provision(tenant)
+        return tenant
+
+
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """Creates the object inside its tenant's scope (RLS checks the insert)."""
+
+    class Meta:
+        abstract = True
+
+    tenant = factory.SubFactory(TenantFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from tenants.context import tenant_scope
+
+        tenant = kwargs.pop("tenant")
+        with tenant_scope(tenant):
+            return super()._create(model_class, *args, tenant_id=tenant.pk, **kwargs)
+
+    @classmethod
+    def _build(cls, model_class, *args, **kwargs):
+        tenant = kwargs.pop("tenant")
+        return super()._build(model_class, *args, tenant_id=tenant.pk, **kwargs)
