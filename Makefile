@@ -32,7 +32,7 @@ run: install
 
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $${TEST_WORKERS:-2} $(ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 
@@ -18,9 +19,12 @@ from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: 
 
 
 def _test_db_name() -> str:
+    # One database per checkout and xdist worker: parallel checkouts (CI, a
+    # second work tree) on one server never share or drop each other's.
     base = settings.DATABASES["owner"]["NAME"]
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return f"test_{base}" + (f"_{worker}" if worker else "")
+    checkout = hashlib.sha1(str(settings.BASE_DIR).encode()).hexdigest()[:6]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"test_{base}_{checkout}_{worker}"
 
 
 def _drop_database(name: str) -> None:

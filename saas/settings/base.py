@@ -218,3 +218,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 OPERATOR_URLCONF = "saas.urls_operator"
+WHITENOISE_USE_FINDERS = True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def register_alias(alias: str, config: dict) -> None:
     """Add a database alias at runtime (no restart, no settings edit)."""
     if alias in connections.settings:
         return
-    connections.settings[alias] = connections.configure_settings({alias: dict(config)})[alias]
+    # configure_settings() fills Django's defaults; it insists on a "default" key.
+    filled = connections.configure_settings({DEFAULT_DB_ALIAS: dict(config)})[DEFAULT_DB_ALIAS]
+    connections.settings[alias] = filled

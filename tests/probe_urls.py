@@ -1,0 +1,44 @@
+"""Test-only views that report what the database sees inside a request."""
+
+from django.db import connection, transaction
+from django.http import JsonResponse
+from django.urls import path
+
+
+def _snapshot():
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_backend_pid(), current_setting('app.current_tenant', true), "
+            "coalesce(array_agg(name ORDER BY name) FILTER (WHERE name IS NOT NULL), '{}') "
+            "FROM (SELECT name FROM projects_project) p"
+        )
+        pid, setting, names = cur.fetchone()
+    return {"pid": pid, "setting": setting, "names": list(names)}
+
+
+def probe(request):
+    return JsonResponse(_snapshot())
+
+
+def probe_atomic(request):
+    with transaction.atomic():
+        return JsonResponse(_snapshot())
+
+
+def boom(request):
+    with transaction.atomic():
+        _snapshot()
+        raise RuntimeError("view failed after querying")
+
+
+def boom_autocommit(request):
+    _snapshot()
+    raise RuntimeError("view failed after querying")
+
+
+urlpatterns = [
+    path("probe/", probe),
+    path("probe/atomic/", probe_atomic),
+    path("probe/boom/", boom),
+    path("probe/boom-autocommit/", boom_autocommit),
+]
