@@ -10,6 +10,4 @@ class AccountsConfig(AppConfig):
 
         from accounts.middleware import bind_session_to_tenant
 
-        user_logged_in.connect(
-            bind_session_to_tenant, dispatch_uid="bind_session_to_tenant"
-        )
+        user_logged_in.connect(bind_session_to_tenant, dispatch_uid="bind_session_to_tenant")

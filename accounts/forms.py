@@ -23,9 +23,7 @@ class LoginForm(forms.Form):
         data = super().clean()
         if self.errors:
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")
-        self.user = authenticate(
-            self.request, email=data["email"], password=data["password"]
-        )
+        self.user = authenticate(self.request, email=data["email"], password=data["password"])
         if self.user is None:
             # Same words for unknown email, wrong password and inactive user.
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")

@@ -1,23 +1,48 @@
-"""Users of a tenant: create, change role, remove."""
+"""Members, invitations and API tokens of a tenant. Every write is audited."""
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import ApiToken, Invitation, Role, TokenScope, User
 from audit.services import audit_record
+from billing.limits import limit_check
 from tenants.transactions import tenant_atomic
+
+INVITATION_TTL = timedelta(days=7)
+TOKEN_PREFIX = "tntr_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class AccountError(Exception):
-    pass
+    """Refused with a message meant for the person asking."""
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- members --------------------------------------------------------------------------------
 
 
 def user_create(
-    *, tenant, email: str, password: str | None, role: str = Role.MEMBER, name: str = "",
-    actor=None, enforce_plan: bool = True,
+    *,
+    tenant,
+    email: str,
+    password: str | None,
+    role: str = Role.MEMBER,
+    name: str = "",
+    actor=None,
+    enforce_plan: bool = True,
 ) -> User:
     email = (email or "").strip().lower()
     if password:
@@ -27,14 +52,238 @@ def user_create(
             raise AccountError(" ".join(exc.messages)) from None
     try:
         with tenant_atomic():
+            if enforce_plan:
+                limit_check(tenant=tenant, limit="max_members")
             user = User(tenant_id=tenant.pk, email=email, role=role, name=name)
-            user.set_password(password) if password else user.set_unusable_password()
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
             user.full_clean(exclude=["password"])
             user.save(force_insert=True)
-            audit_record(tenant=tenant, actor=actor, action="member.create", target=user,
-                         data={"email": email, "role": role})
+            audit_record(
+                tenant=tenant,
+                actor=actor,
+                action="member.create",
+                target=user,
+                data={"email": email, "role": role},
+            )
     except ValidationError as exc:
         raise AccountError("; ".join(exc.messages)) from None
     except IntegrityError:
         raise AccountError(f"{email} is already a member of this organisation.") from None
     return user
+
+
+def _owners_left(tenant, excluding: User) -> int:
+    return (
+        User.objects.filter(tenant_id=tenant.pk, role=Role.OWNER, is_active=True)
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
+@tenant_atomic
+def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
+    if role not in Role.values:
+        raise AccountError(f"Unknown role {role!r}.")
+    if member.role == Role.OWNER and role != Role.OWNER and _owners_left(tenant, member) == 0:
+        raise AccountError("The last owner cannot be demoted. Make someone else owner first.")
+    old = member.role
+    member.role = role
+    member.save(update_fields=["role"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="member.role_change",
+        target=member,
+        data={"from": old, "to": role},
+    )
+    return member
+
+
+@tenant_atomic
+def member_remove(*, tenant, member: User, actor=None) -> None:
+    if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
+        raise AccountError("The last owner cannot be removed.")
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="member.remove",
+        target=member,
+        data={"email": member.email},
+    )
+    from accounts.models import TenantSession
+
+    TenantSession.objects.filter(user_id=member.pk).delete()
+    member.delete()
+
+
+# --- invitations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown/sent once; only its hash is stored
+
+
+@tenant_atomic
+def invitation_create(
+    *, tenant, email: str, role: str = Role.MEMBER, invited_by=None
+) -> IssuedInvitation:
+    email = (email or "").strip().lower()
+    if role not in Role.values or (
+        role == Role.OWNER and getattr(invited_by, "role", None) != Role.OWNER
+    ):
+        raise AccountError("Only owners can invite owners.")
+    if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
+        raise AccountError(f"{email} is already a member of this organisation.")
+    limit_check(tenant=tenant, limit="max_members")
+    # A new invitation replaces a pending one for the same address.
+    Invitation.objects.filter(
+        tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        tenant_id=tenant.pk,
+        email=email,
+        role=role,
+        token_hash=_sha256(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + INVITATION_TTL,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=invited_by,
+        action="invitation.create",
+        target=invitation,
+        data={"email": email, "role": role},
+    )
+    return IssuedInvitation(invitation, token)
+
+
+def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
+    invitation = Invitation.objects.filter(
+        tenant_id=tenant.pk, token_hash=_sha256(token or "")
+    ).first()
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
+@tenant_atomic
+def invitation_accept(*, tenant, token: str, password: str, name: str = "") -> User:
+    invitation = invitation_get_pending(tenant=tenant, token=token)
+    if invitation is None:
+        raise AccountError("This invitation is invalid, used or expired. Ask for a new one.")
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    # The pending invitation already held its seat under the member limit.
+    user = user_create(
+        tenant=tenant,
+        email=invitation.email,
+        password=password,
+        role=invitation.role,
+        name=name,
+        enforce_plan=False,
+    )
+    audit_record(tenant=tenant, actor=user, action="invitation.accept", target=invitation)
+    return user
+
+
+@tenant_atomic
+def invitation_revoke(*, tenant, invitation: Invitation, actor=None) -> None:
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(tenant=tenant, actor=actor, action="invitation.revoke", target=invitation)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # the full bearer value, shown once
+
+
+def _normalise_scopes(scopes) -> list[str]:
+    scopes = sorted(set(scopes or []))
+    unknown = [s for s in scopes if s not in TokenScope.values]
+    if not scopes or unknown:
+        raise AccountError(f"Scopes must be a non-empty subset of {', '.join(TokenScope.values)}.")
+    return scopes
+
+
+@tenant_atomic
+def token_create(
+    *, tenant, name: str, scopes, created_by=None, expires_in_days: int | None = None
+) -> IssuedToken:
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("A token needs a name.")
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise AccountError("Expiry must be a positive number of days.")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        tenant_id=tenant.pk,
+        name=name,
+        key_id=key_id,
+        secret_hash=_sha256(secret),
+        scopes=_normalise_scopes(scopes),
+        created_by=created_by,
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=created_by,
+        action="token.create",
+        target=token,
+        data={"name": name, "scopes": token.scopes},
+    )
+    return IssuedToken(token, f"{TOKEN_PREFIX}{key_id}_{secret}")
+
+
+@tenant_atomic
+def token_revoke(*, tenant, token: ApiToken, actor=None) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(tenant=tenant, actor=actor, action="token.revoke", target=token)
+    return token
+
+
+@tenant_atomic
+def token_rotate(*, tenant, token: ApiToken, actor=None) -> IssuedToken:
+    """A new secret with the same name, scopes and expiry; the old one stops working now."""
+    token_revoke(tenant=tenant, token=token, actor=actor)
+    days = None
+    if token.expires_at is not None:
+        days = max(1, (token.expires_at - timezone.now()).days)
+    return token_create(
+        tenant=tenant, name=token.name, scopes=token.scopes, created_by=actor, expires_in_days=days
+    )
+
+
+def token_authenticate(*, tenant, raw: str) -> ApiToken | None:
+    """The usable token for this bearer value in this tenant, or None. One indexed query.
+
+    The lookup runs under the request tenant's RLS context: another tenant's
+    token finds no row, exactly like a made-up one.
+    """
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        return None
+    key_id, sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
+    if not sep or not key_id or not secret:
+        return None
+    token = ApiToken.objects.filter(tenant_id=tenant.pk, key_id=key_id).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
+        return None
+    if not token.is_usable:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        # At most one write a minute per token, not one per request.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

@@ -17,3 +17,9 @@ class SessionStore(DBStore):
         from accounts.models import PlatformSession
 
         return PlatformSession
+
+    def create_model_instance(self, data):
+        instance = super().create_model_instance(data)
+        if hasattr(instance, "user_id"):
+            instance.user_id = data.get("_auth_user_id")
+        return instance

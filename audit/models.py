@@ -17,8 +17,4 @@ class AuditEvent(TenantModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [
-            models.Index(
-                fields=["tenant_id", "created_at"], name="audit_tenant_created"
-            )
-        ]
+        indexes = [models.Index(fields=["tenant_id", "created_at"], name="audit_tenant_created")]

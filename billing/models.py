@@ -17,13 +17,9 @@ class Feature(models.TextChoices):
 class Plan(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
-    monthly_price = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal("0")
-    )
+    monthly_price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="EUR")
-    max_members = models.PositiveIntegerField(
-        null=True, blank=True, help_text="empty = unlimited"
-    )
+    max_members = models.PositiveIntegerField(null=True, blank=True, help_text="empty = unlimited")
     max_projects = models.PositiveIntegerField(null=True, blank=True)
     max_tasks_per_project = models.PositiveIntegerField(null=True, blank=True)
     api_requests_per_minute = models.PositiveIntegerField(default=60)

@@ -21,11 +21,7 @@ class Project(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["tenant_id", "created_at"], name="project_tenant_created"
-            )
-        ]
+        indexes = [models.Index(fields=["tenant_id", "created_at"], name="project_tenant_created")]
 
     def __str__(self) -> str:
         return self.name
@@ -40,9 +36,7 @@ class TaskStatus(models.TextChoices):
 class Task(TenantModel):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=300)
-    status = models.CharField(
-        max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO
-    )
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -56,9 +50,7 @@ class Task(TenantModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [
-            models.Index(fields=["tenant_id", "project"], name="task_tenant_project")
-        ]
+        indexes = [models.Index(fields=["tenant_id", "project"], name="task_tenant_project")]
 
     def __str__(self) -> str:
         return self.title

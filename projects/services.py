@@ -8,9 +8,7 @@ from tenants.transactions import tenant_atomic
 
 
 @tenant_atomic
-def project_create(
-    *, tenant, created_by=None, name: str, description: str = ""
-) -> Project:
+def project_create(*, tenant, created_by=None, name: str, description: str = "") -> Project:
     project = Project.objects.create(
         tenant_id=tenant.pk, name=name, description=description, created_by=created_by
     )
@@ -55,12 +53,8 @@ def project_delete(*, tenant, project: Project, actor=None) -> None:
 
 
 @tenant_atomic
-def task_create(
-    *, tenant, project: Project, title: str, created_by=None, **fields
-) -> Task:
-    task = Task.objects.create(
-        tenant_id=tenant.pk, project=project, title=title, **fields
-    )
+def task_create(*, tenant, project: Project, title: str, created_by=None, **fields) -> Task:
+    task = Task.objects.create(tenant_id=tenant.pk, project=project, title=title, **fields)
     audit_record(
         tenant=tenant,
         actor=created_by,

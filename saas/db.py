@@ -17,9 +17,9 @@ OPERATOR_ROLE = os.environ.get("OPERATOR_DB_ROLE", "saas_operator")
 
 def role_password(secret_key: str, role: str) -> str:
     """A stable password per login role, so DATABASE_URL alone is enough to run."""
-    return hmac.new(
-        secret_key.encode(), f"db-role:{role}".encode(), hashlib.sha256
-    ).hexdigest()[:40]
+    return hmac.new(secret_key.encode(), f"db-role:{role}".encode(), hashlib.sha256).hexdigest()[
+        :40
+    ]
 
 
 def _parse(url: str) -> dict:
@@ -42,9 +42,7 @@ def _common(cfg: dict, *, conn_max_age: int) -> dict:
     return cfg
 
 
-def build_databases(
-    database_url: str, secret_key: str, *, conn_max_age: int = 60
-) -> dict:
+def build_databases(database_url: str, secret_key: str, *, conn_max_age: int = 60) -> dict:
     """default = app role, owner = migrations (SET ROLE owner), operator = BYPASSRLS role.
 
     `admin` is not a Django alias: it is the raw DATABASE_URL credential, used

@@ -31,9 +31,7 @@ def url() -> str | None:
 
 
 def _bindir() -> Path | None:
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True
-    )
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
     for c in candidates:
         if (Path(c) / "initdb").exists():
             return Path(c)
@@ -97,7 +95,7 @@ def _start_system(bindir: Path) -> str:
     port_file = DATA / "port"
     port = int(port_file.read_text()) if port_file.exists() else _free_port()
     status = subprocess.run(
-        _as_pg_user() + [str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
+        [*_as_pg_user(), str(bindir / "pg_ctl"), "-D", str(pgdata), "status"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -141,8 +139,7 @@ def stop() -> None:
     pgdata = DATA / "pgdata"
     if bindir and pgdata.exists():
         subprocess.run(
-            _as_pg_user()
-            + [str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "stop"],
+            [*_as_pg_user(), str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "stop"],
             check=False,
         )
     URL_FILE.unlink(missing_ok=True)

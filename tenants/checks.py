@@ -86,7 +86,5 @@ def check_tenant_tables(app_configs=None, **kwargs):
                 )
             )
         if bypass:
-            errors.append(
-                Error(f"the app role {name} has BYPASSRLS", id="tenants.E005")
-            )
+            errors.append(Error(f"the app role {name} has BYPASSRLS", id="tenants.E005"))
     return errors

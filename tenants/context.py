@@ -8,9 +8,10 @@ and Celery alike. Nothing else sets `app.current_tenant`: the database backend
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tenants.models import Tenant

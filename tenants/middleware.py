@@ -27,9 +27,7 @@ class TenantMiddleware:
         try:
             host = request.get_host()
         except DisallowedHost:
-            return refusal(
-                request, 400, "invalid_host", "This host name is not served here."
-            )
+            return refusal(request, 400, "invalid_host", "This host name is not served here.")
         match = resolvers.match_host(host)
 
         if match.kind == resolvers.APEX:
@@ -38,9 +36,7 @@ class TenantMiddleware:
             request.urlconf = settings.OPERATOR_URLCONF
             return self.get_response(request)
         if match.kind == resolvers.INVALID:
-            return refusal(
-                request, 400, "invalid_host", f"Malformed host: {match.reason}."
-            )
+            return refusal(request, 400, "invalid_host", f"Malformed host: {match.reason}.")
         if match.kind == resolvers.UNKNOWN:
             return refusal(
                 request,

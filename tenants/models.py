@@ -29,15 +29,9 @@ class TenantStatus(models.TextChoices):
 class Tenant(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
-    subdomain = models.CharField(
-        max_length=63, unique=True, validators=[validate_subdomain]
-    )
-    plan = models.ForeignKey(
-        "billing.Plan", on_delete=models.PROTECT, related_name="tenants"
-    )
-    isolation = models.CharField(
-        max_length=16, choices=Isolation.choices, default=Isolation.SHARED
-    )
+    subdomain = models.CharField(max_length=63, unique=True, validators=[validate_subdomain])
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="tenants")
+    isolation = models.CharField(max_length=16, choices=Isolation.choices, default=Isolation.SHARED)
     status = models.CharField(
         max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE
     )
@@ -49,9 +43,7 @@ class Tenant(models.Model):
         ordering = ["subdomain"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(
-                    subdomain__regex=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
-                ),
+                condition=models.Q(subdomain__regex=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"),
                 name="tenant_subdomain_is_dns_label",
             )
         ]
@@ -78,9 +70,7 @@ class Tenant(models.Model):
         parts = [f"SET LOCAL app.current_tenant = '{uuid.UUID(str(self.id))}'"]
         if self.isolation == Isolation.SCHEMA:
             parts.append(f'SET LOCAL search_path TO "{self.schema_name}", public')
-        timeout = (
-            getattr(self.plan, "statement_timeout_ms", None) if self.plan_id else None
-        )
+        timeout = getattr(self.plan, "statement_timeout_ms", None) if self.plan_id else None
         if timeout:
             parts.append(f"SET LOCAL statement_timeout = {int(timeout)}")
         return "; ".join(parts), len(parts)
@@ -105,9 +95,7 @@ class TenantOwned(models.Model):
 
     tenant_placed = True
 
-    tenant_id = models.UUIDField(
-        default=_current_tenant_id, editable=False, db_index=True
-    )
+    tenant_id = models.UUIDField(default=_current_tenant_id, editable=False, db_index=True)
 
     objects = TenantManager()
     # RLS still applies: only the app-level tenant filter is left out.

@@ -121,9 +121,7 @@ def _from_database(subdomain: str):
     from tenants.models import Tenant
 
     with no_tenant():
-        tenant = (
-            Tenant.objects.select_related("plan").filter(subdomain=subdomain).first()
-        )
+        tenant = Tenant.objects.select_related("plan").filter(subdomain=subdomain).first()
     if tenant is None:
         return _NEGATIVE
     tenant.context_prefix  # noqa: B018 - computed once, carried in the cache
@@ -134,9 +132,7 @@ def _cache_get(subdomain: str):
     try:
         return _l2().get(_key(subdomain))
     except Exception as exc:  # the cache is an optimisation: never fail on it
-        logger.warning(
-            "tenant cache unavailable (%s); using the database", exc.__class__.__name__
-        )
+        logger.warning("tenant cache unavailable (%s); using the database", exc.__class__.__name__)
         return None
 
 
@@ -145,9 +141,7 @@ def _cache_set(subdomain: str, value) -> None:
         timeout = NEGATIVE_TTL if value == _NEGATIVE else None
         _l2().set(_key(subdomain), value, timeout=timeout)
     except Exception as exc:
-        logger.warning(
-            "tenant cache unavailable (%s); not caching", exc.__class__.__name__
-        )
+        logger.warning("tenant cache unavailable (%s); not caching", exc.__class__.__name__)
 
 
 def invalidate(subdomain: str) -> None:
@@ -162,9 +156,7 @@ def invalidate(subdomain: str) -> None:
         try:
             _redis().publish(_channel(), subdomain)
         except Exception as exc:
-            logger.warning(
-                "tenant invalidation publish failed (%s)", exc.__class__.__name__
-            )
+            logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
 
 
 def clear_local() -> None:
@@ -182,9 +174,7 @@ def _channel() -> str:
 def _redis():
     import redis
 
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5
-    )
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
 def _ensure_listener() -> None:
@@ -196,9 +186,7 @@ def _ensure_listener() -> None:
             return
         _listener.update(pid=pid, healthy=False)
         _l1.clear()  # forked from a parent: its L1 is not ours to trust
-        thread = threading.Thread(
-            target=_listen, name="tenant-invalidation", daemon=True
-        )
+        thread = threading.Thread(target=_listen, name="tenant-invalidation", daemon=True)
         _listener["thread"] = thread
         thread.start()
 

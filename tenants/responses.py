@@ -13,9 +13,7 @@ def wants_json(request) -> bool:
 
 def refusal(request, status: int, code: str, message: str, headers: dict | None = None):
     if wants_json(request):
-        response = JsonResponse(
-            {"error": {"code": code, "message": message}}, status=status
-        )
+        response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
     else:
         body = render_to_string(
             "tenants/refusal.html", {"status": status, "code": code, "message": message}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import psycopg
@@ -22,10 +23,8 @@ def _ensure_role(cur, name: str, attributes: str, password: str | None) -> None:
     stmt = sql.SQL(f"{verb} ROLE {{}} {attributes}").format(sql.Identifier(name))
     if password is not None:
         stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(password))
-    try:
+    with contextlib.suppress(psycopg.errors.UniqueViolation):  # created concurrently
         cur.execute(stmt)
-    except psycopg.errors.UniqueViolation:  # created concurrently
-        pass
 
 
 def ensure_roles(database_url: str | None = None) -> None:
@@ -37,9 +36,7 @@ def ensure_roles(database_url: str | None = None) -> None:
         # Serialise concurrent callers (parallel test workers, two deploys).
         cur.execute("SELECT pg_advisory_lock(hashtext('saas.ensure_roles'))")
         try:
-            _ensure_role(
-                cur, OWNER_ROLE, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE", None
-            )
+            _ensure_role(cur, OWNER_ROLE, "NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE", None)
             _ensure_role(
                 cur,
                 APP_ROLE,
@@ -53,18 +50,14 @@ def ensure_roles(database_url: str | None = None) -> None:
                 role_password(secret, OPERATOR_ROLE),
             )
             # The migrating login must be able to SET ROLE to the owner.
-            cur.execute(
-                sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER_ROLE))
-            )
+            cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER_ROLE)))
         finally:
             cur.execute("SELECT pg_advisory_unlock(hashtext('saas.ensure_roles'))")
 
 
 def ensure_database(database_url: str, dbname: str) -> bool:
     """CREATE DATABASE owned by the owner role if missing. Returns True if created."""
-    with psycopg.connect(
-        admin_conninfo(database_url, "postgres"), autocommit=True
-    ) as conn:
+    with psycopg.connect(admin_conninfo(database_url, "postgres"), autocommit=True) as conn:
         cur = conn.cursor()
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname])
         if cur.fetchone():
@@ -104,9 +97,7 @@ def grant_database(database_url: str, dbname: str) -> None:
     grant_schema_privileges(database_url, dbname, "public")
 
 
-def grant_schema_privileges(
-    database_url: str, dbname: str, schema: str, conn=None
-) -> None:
+def grant_schema_privileges(database_url: str, dbname: str, schema: str, conn=None) -> None:
     """Table/sequence privileges for app and operator, now and for future tables."""
     statements = [
         "GRANT USAGE ON SCHEMA {schema} TO {app}, {op}",

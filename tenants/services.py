@@ -40,10 +40,17 @@ def tenant_create(
         raise TenantError(f"Unknown plan {plan_code!r}. Available plans: {codes}.") from None
     mode = isolation or plan.required_isolation or settings.TENANT_DEFAULT_ISOLATION
     if mode not in Isolation.values:
-        raise TenantError(f"Unknown isolation mode {mode!r}; use one of {', '.join(Isolation.values)}.")
+        raise TenantError(
+            f"Unknown isolation mode {mode!r}; use one of {', '.join(Isolation.values)}."
+        )
 
-    tenant = Tenant(name=name.strip(), subdomain=subdomain, plan=plan, isolation=mode,
-                    status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE)
+    tenant = Tenant(
+        name=name.strip(),
+        subdomain=subdomain,
+        plan=plan,
+        isolation=mode,
+        status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE,
+    )
     try:
         tenant.full_clean()
     except ValidationError as exc:
@@ -60,14 +67,24 @@ def tenant_create(
         tenant.status = TenantStatus.ACTIVE
 
     with tenant_scope(tenant):
-        audit_record(tenant=tenant, actor="operator", action="tenant.create",
-                     data={"plan": plan.code, "isolation": mode})
+        audit_record(
+            tenant=tenant,
+            actor="operator",
+            action="tenant.create",
+            data={"plan": plan.code, "isolation": mode},
+        )
         if owner_email:
             from accounts.models import Role
             from accounts.services import user_create
 
-            user_create(tenant=tenant, email=owner_email, password=owner_password,
-                        role=Role.OWNER, name=owner_name, enforce_plan=False)
+            user_create(
+                tenant=tenant,
+                email=owner_email,
+                password=owner_password,
+                role=Role.OWNER,
+                name=owner_name,
+                enforce_plan=False,
+            )
     # A negative lookup for this subdomain may be cached: drop it.
     resolvers.invalidate(subdomain)
     return tenant

@@ -14,7 +14,6 @@ from django.db import connections
 
 from saas.db import admin_conninfo
 from tenants import roles
-
 from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: F401
 
 

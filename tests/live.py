@@ -20,8 +20,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http(method: str, url: str, host: str, body: bytes | None = None, headers: dict | None = None,
-         timeout: float = 10):
+def http(
+    method: str,
+    url: str,
+    host: str,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    timeout: float = 10,
+):
     """(status, headers, body) without raising on 4xx/5xx."""
     request = urllib.request.Request(url, data=body, method=method)
     request.add_header("Host", host)
@@ -59,9 +65,22 @@ class LiveServer:
     def __enter__(self):
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "-b",
-             f"127.0.0.1:{self.port}", "-w", str(self.workers), "--timeout", "60"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "saas.wsgi:application",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -11,20 +11,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
-    return (
-        default
-        if value is None
-        else value.strip().lower() in {"1", "true", "yes", "on"}
-    )
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-insecure-" + "x" * 40
-if (
-    not DEBUG
-    and SECRET_KEY.startswith("dev-insecure-")
-    and env_bool("REQUIRE_SECRET_KEY", False)
-):
+if not DEBUG and SECRET_KEY.startswith("dev-insecure-") and env_bool("REQUIRE_SECRET_KEY", False):
     raise RuntimeError("SECRET_KEY must be set in production")
 
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
@@ -167,9 +159,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
 
 # Tenancy
@@ -210,9 +200,7 @@ TENANT_RESERVED_SUBDOMAINS = frozenset(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},

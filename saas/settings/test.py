@@ -11,7 +11,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 # Parallel test workers (and checkouts) share one Redis: keep keys and channels apart.
-_checkout = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:6]  # noqa: F405
+_checkout = hashlib.sha1(str(BASE_DIR).encode(), usedforsecurity=False).hexdigest()[:6]  # noqa: F405
 _worker = f"{_checkout}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 for _alias, _cache in CACHES.items():  # noqa: F405
     _cache["KEY_PREFIX"] = f"{_cache.get('KEY_PREFIX', '')}:{_worker}"

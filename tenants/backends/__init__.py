@@ -20,9 +20,7 @@ def backend_for(tenant) -> IsolationBackend:
     try:
         return _BACKENDS[tenant.isolation]
     except KeyError:
-        raise LookupError(
-            f"no isolation backend for mode {tenant.isolation!r}"
-        ) from None
+        raise LookupError(f"no isolation backend for mode {tenant.isolation!r}") from None
 
 
 def migrating_placement() -> str | None:

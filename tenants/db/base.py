@@ -19,9 +19,7 @@ from tenants.context import get_current_tenant
 
 _INTRANS = pq.TransactionStatus.INTRANS
 _INERROR = pq.TransactionStatus.INERROR
-_UNKNOWN = (
-    object()
-)  # state after a savepoint rollback: re-send before the next statement
+_UNKNOWN = object()  # state after a savepoint rollback: re-send before the next statement
 
 # Sent when a transaction that carried a tenant continues with none in context.
 RESET_CONTEXT = (

@@ -21,11 +21,7 @@ class _TenantTableOperation(Operation):
         pass
 
     def _model(self, app_label, state):
-        label = (
-            self.model_name
-            if "." in self.model_name
-            else f"{app_label}.{self.model_name}"
-        )
+        label = self.model_name if "." in self.model_name else f"{app_label}.{self.model_name}"
         return state.apps.get_model(label)
 
     def _run(self, schema_editor, statements):

@@ -47,9 +47,7 @@ def disable_rls(table: str) -> list[str]:
     ]
 
 
-def same_tenant_fk(
-    table: str, column: str, target_table: str
-) -> tuple[list[str], list[str]]:
+def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str], list[str]]:
     """A composite FK (tenant_id, col) → target(tenant_id, id).
 
     Foreign-key checks run with the table owner's rights and ignore RLS, so a

@@ -19,8 +19,9 @@ def host(tenant):
 
 
 def login(client, tenant, email, password):
-    return client.post("/accounts/login/", {"email": email, "password": password},
-                       HTTP_HOST=host(tenant))
+    return client.post(
+        "/accounts/login/", {"email": email, "password": password}, HTTP_HOST=host(tenant)
+    )
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_failures_read_the_same_for_unknown_and_known_emails(tenant_a):
 
     def alert(r):
         body = r.content.decode()
-        return body[body.index('role="alert"'):].split("</div>")[0]
+        return body[body.index('role="alert"') :].split("</div>")[0]
 
     assert alert(wrong_password) == alert(unknown_email)
 

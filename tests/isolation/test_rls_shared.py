@@ -84,15 +84,21 @@ def test_write_carrying_other_tenant_id_is_rejected(tenant_a, tenant_b):
             Project.unscoped.create(tenant_id=tenant_b.pk, name="smuggled")
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
             Project.unscoped.bulk_create(
-                [Project(tenant_id=tenant_a.pk, name="ok"), Project(tenant_id=tenant_b.pk, name="x")]
+                [
+                    Project(tenant_id=tenant_a.pk, name="ok"),
+                    Project(tenant_id=tenant_b.pk, name="x"),
+                ]
             )
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cur:
-                cur.execute(
-                    "INSERT INTO projects_project (id, tenant_id, name, description, created_at, "
-                    "updated_at) VALUES (%s, %s, 'raw', '', now(), now())",
-                    [uuid.uuid4(), tenant_b.pk],
-                )
+        with (
+            pytest.raises(DatabaseError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cur,
+        ):
+            cur.execute(
+                "INSERT INTO projects_project (id, tenant_id, name, description, created_at, "
+                "updated_at) VALUES (%s, %s, 'raw', '', now(), now())",
+                [uuid.uuid4(), tenant_b.pk],
+            )
         own = ProjectFactory(tenant=tenant_a, name="own")
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
             Project.unscoped.filter(pk=own.pk).update(tenant_id=tenant_b.pk)

@@ -32,7 +32,7 @@ def test_table_created_without_rls_fails_the_check(committed_db):
         assert ("tenants.E001", "t_checkprobe.projects_project") in found
         assert ("tenants.E002", "t_checkprobe.projects_project") in found
         assert ("tenants.E003", "t_checkprobe.projects_project") in found
-        with pytest.raises(SystemCheckError, match="t_checkprobe.projects_project"):
+        with pytest.raises(SystemCheckError, match=r"t_checkprobe\.projects_project"):
             call_command("check")
     finally:
         owner_sql("DROP SCHEMA t_checkprobe CASCADE")

@@ -16,11 +16,21 @@ pytestmark = pytest.mark.django_db
 
 def test_create_tenant_with_owner(capsys):
     sub = unique_subdomain("cmd")
-    call_command("create_tenant", name="Cmd Org", subdomain=sub, plan="pro",
-                 owner_email="Owner@Example.com", owner_password="long-enough-pw-1")
+    call_command(
+        "create_tenant",
+        name="Cmd Org",
+        subdomain=sub,
+        plan="pro",
+        owner_email="Owner@Example.com",
+        owner_password="long-enough-pw-1",
+    )
     tenant = Tenant.objects.get(subdomain=sub)
     assert (tenant.name, tenant.plan.code, tenant.isolation, tenant.status) == (
-        "Cmd Org", "pro", "shared", TenantStatus.ACTIVE)
+        "Cmd Org",
+        "pro",
+        "shared",
+        TenantStatus.ACTIVE,
+    )
     with tenant_scope(tenant):
         owner = User.objects.get()
     assert (owner.email, owner.role) == ("owner@example.com", Role.OWNER)
@@ -30,8 +40,15 @@ def test_create_tenant_with_owner(capsys):
 
 @pytest.mark.parametrize(
     ("subdomain", "message"),
-    [("Upper", "lowercase"), ("ab", "3–63"), ("www", "reserved"), ("xn--abc", "--"),
-     ("a" * 64, "3–63"), ("bad_sub", "lowercase"), ("lead-", "lowercase")],
+    [
+        ("Upper", "lowercase"),
+        ("ab", "3–63"),
+        ("www", "reserved"),
+        ("xn--abc", "--"),
+        ("a" * 64, "3–63"),
+        ("bad_sub", "lowercase"),
+        ("lead-", "lowercase"),
+    ],
 )
 def test_create_tenant_rejects_invalid_subdomains(subdomain, message):
     with pytest.raises(CommandError, match=message):
@@ -69,7 +86,9 @@ def test_failing_command_exits_non_zero_with_message(test_database_url):
     env = dict(os.environ, DATABASE_URL=test_database_url)
     result = subprocess.run(
         [sys.executable, "manage.py", "create_tenant", "--name", "X", "--subdomain", "www"],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 1
     assert "'www' is reserved" in result.stderr

@@ -28,8 +28,14 @@ def test_tenant_host_serves_the_tenant(acme):
 
 @pytest.mark.parametrize(
     "template",
-    ["{sub}.localhost", "{SUB}.localhost", "{sub}.LOCALHOST", "{sub}.localhost.", "{sub}.localhost:8000",
-     "{SUB}.localhost.:8000"],
+    [
+        "{sub}.localhost",
+        "{SUB}.localhost",
+        "{sub}.LOCALHOST",
+        "{sub}.localhost.",
+        "{sub}.localhost:8000",
+        "{SUB}.localhost.:8000",
+    ],
     ids=["plain", "uppercase", "uppercase-base", "trailing-dot", "port", "all-at-once"],
 )
 def test_equivalent_spellings_of_a_host_reach_the_same_tenant(acme, template):

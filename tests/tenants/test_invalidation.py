@@ -21,13 +21,18 @@ def redis_settings(settings):
     settings.REDIS_URL = url
     settings.CACHES = {
         **settings.CACHES,
-        "tenants": {**settings.CACHES["tenants"],
-                    "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url},
+        "tenants": {
+            **settings.CACHES["tenants"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+        },
     }
     return url
 
 
-def test_suspension_reaches_a_running_server_process(committed_db, test_database_url, redis_settings):
+def test_suspension_reaches_a_running_server_process(
+    committed_db, test_database_url, redis_settings
+):
     tenant = TenantFactory(subdomain=unique_subdomain("inval"))
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     env = {"REDIS_URL": redis_settings, "TENANT_RESOLVER_L1_TTL": "300"}

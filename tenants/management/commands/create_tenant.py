@@ -13,8 +13,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True, help="Organisation name")
         parser.add_argument("--subdomain", required=True, help="DNS label, 3–63 chars")
         parser.add_argument("--plan", default=None, help="Plan code (default: free)")
-        parser.add_argument("--isolation", choices=Isolation.values, default=None,
-                            help="Isolation mode (default: the plan's, else TENANT_DEFAULT_ISOLATION)")
+        parser.add_argument(
+            "--isolation",
+            choices=Isolation.values,
+            default=None,
+            help="Isolation mode (default: the plan's, else TENANT_DEFAULT_ISOLATION)",
+        )
         parser.add_argument("--owner-email", default=None)
         parser.add_argument("--owner-password", default=None)
 
@@ -23,8 +27,11 @@ class Command(BaseCommand):
             raise CommandError("--owner-password needs --owner-email")
         try:
             tenant = tenant_create(
-                name=opts["name"], subdomain=opts["subdomain"], plan_code=opts["plan"],
-                isolation=opts["isolation"], owner_email=opts["owner_email"],
+                name=opts["name"],
+                subdomain=opts["subdomain"],
+                plan_code=opts["plan"],
+                isolation=opts["isolation"],
+                owner_email=opts["owner_email"],
                 owner_password=opts["owner_password"],
             )
         except Exception as exc:

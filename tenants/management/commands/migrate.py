@@ -21,10 +21,7 @@ class Command(DjangoMigrate):
         if alias == "owner":
             dbname = connections[alias].settings_dict["NAME"]
             roles.ensure_roles(settings.DATABASE_URL)
-            if (
-                roles.ensure_database(settings.DATABASE_URL, dbname)
-                and options["verbosity"]
-            ):
+            if roles.ensure_database(settings.DATABASE_URL, dbname) and options["verbosity"]:
                 self.stdout.write(f"Created database {dbname}")
             roles.grant_database(settings.DATABASE_URL, dbname)
         super().handle(*args, **options)

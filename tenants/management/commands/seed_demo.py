@@ -18,8 +18,13 @@ class Command(BaseCommand):
         if Tenant.objects.filter(subdomain="demo").exists():
             self.stdout.write("demo tenant already present")
             return
-        tenant = tenant_create(name="Demo Organisation", subdomain="demo", plan_code="pro",
-                               owner_email=DEMO_EMAIL, owner_password=DEMO_PASSWORD)
+        tenant = tenant_create(
+            name="Demo Organisation",
+            subdomain="demo",
+            plan_code="pro",
+            owner_email=DEMO_EMAIL,
+            owner_password=DEMO_PASSWORD,
+        )
         with tenant_scope(tenant):
             from accounts.models import User
 
@@ -27,6 +32,10 @@ class Command(BaseCommand):
             for name in ("Website relaunch", "Mobile app", "Quarterly report"):
                 project = project_create(tenant=tenant, created_by=owner, name=name)
                 for title in ("Plan", "Build", "Review"):
-                    task_create(tenant=tenant, project=project, title=f"{title} {name.lower()}",
-                                created_by=owner)
+                    task_create(
+                        tenant=tenant,
+                        project=project,
+                        title=f"{title} {name.lower()}",
+                        created_by=owner,
+                    )
         self.stdout.write(f"seeded demo tenant: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
