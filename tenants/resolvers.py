@@ -163,6 +163,25 @@ def invalidate(subdomain: str) -> None:
             logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
 
 
+def invalidate_many(subdomains) -> None:
+    """Forget many tenants at once (fleet operations): one delete, one message."""
+    subdomains = list(subdomains)
+    if not subdomains:
+        return
+    with _l1_lock:
+        for sub in subdomains:
+            _l1.pop(sub, None)
+    try:
+        _l2().delete_many([_key(s) for s in subdomains])
+    except Exception as exc:
+        logger.warning("tenant cache delete failed (%s)", exc.__class__.__name__)
+    if settings.REDIS_URL:
+        try:
+            _redis().publish(_channel(), "*")
+        except Exception as exc:
+            logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
+
+
 def clear_local() -> None:
     with _l1_lock:
         _l1.clear()
@@ -213,7 +232,10 @@ def _listen() -> None:
                 if message.get("type") == "message":
                     sub = message["data"].decode()
                     with _l1_lock:
-                        _l1.pop(sub, None)
+                        if sub == "*":
+                            _l1.clear()
+                        else:
+                            _l1.pop(sub, None)
         except Exception as exc:
             if _listener["healthy"]:
                 logger.warning("tenant invalidation listener lost Redis (%s)", exc)
