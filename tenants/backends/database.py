@@ -35,6 +35,10 @@ class TenantDatabaseUnavailable(Exception):
 
 
 _down_until: dict[str, float] = {}
+# Each alias's settings carry the (server url, database name) they were built
+# for: a move or a server change re-registers the alias, and a thread still
+# holding a connection built from older settings drops it.
+PLACEMENT_KEY = "TENANT_PLACEMENT"
 _open = threading.local()
 
 
@@ -125,8 +129,16 @@ class DatabaseBackend(IsolationBackend):
             if until > time.monotonic():
                 raise TenantDatabaseUnavailable(f"{tenant.subdomain}'s database is unreachable")
             _down_until.pop(alias, None)
-        if alias not in connections.settings:
-            register_alias(alias, self.alias_config(tenant))
+        where = (self.server_url(tenant), self.database_name(tenant))
+        registered = connections.settings.get(alias)
+        if registered is None or registered.get(PLACEMENT_KEY) != where:
+            config = self.alias_config(tenant)
+            config[PLACEMENT_KEY] = where
+            register_alias(alias, config, replace=True)
+        wrapper = connections[alias]
+        if wrapper.settings_dict.get(PLACEMENT_KEY) != where:
+            wrapper.close()
+            del connections[alias]
         self._touch(alias)
         return alias
 

@@ -131,9 +131,10 @@ def migrate_tenants(
     for t in tenants:
         outcome = outcomes[t.pk]
         if not outcome.ok:
-            fields = {"migration_error": outcome.error[:2000]}
-            if t.pk in applied_by_tenant:  # the real state, not a guess
-                fields["migration_state"] = state_digest(applied_by_tenant[t.pk])
+            # The real state when it could be read; "unknown" otherwise: a placement
+            # we could not verify is refused service rather than served on trust.
+            state = state_digest(applied_by_tenant[t.pk]) if t.pk in applied_by_tenant else ""
+            fields = {"migration_error": outcome.error[:2000], "migration_state": state}
             Tenant.objects.filter(pk=t.pk).update(**fields)
     changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
     resolvers.invalidate_many(changed)
