@@ -207,3 +207,39 @@ LOGGING = {
 }
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
+
+# REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saas.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "saas.api.permissions.HasToken",
+        "saas.api.permissions.PlanAllowsApi",
+        "saas.api.permissions.TokenHasScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["saas.api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tenantry API",
+    "DESCRIPTION": (
+        "Per-organisation REST API. Call it on your organisation's host "
+        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
+        'Errors: {"error": {"code", "message", "fields"?}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
