@@ -34,5 +34,5 @@ urlpatterns = [
         name="schema",
     ),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # any path, newlines included
 ]
