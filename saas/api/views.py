@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
+from accounts.models import ApiToken
 from saas.api.authentication import BearerTokenAuthentication
 from saas.api.exceptions import PreconditionFailed, error_body
 from saas.api.pagination import ApiPagination
@@ -21,6 +22,18 @@ class ApiViewMixin:
     throttle_classes = [PlanRateThrottle]
     pagination_class = ApiPagination
     required_scope: str | None = None  # None: read for safe methods, write otherwise
+
+    def check_permissions(self, request):
+        # Count every authenticated call, refused ones included (a token without the scope
+        # or the plan feature must not hammer for free): throttle first, then permissions.
+        if isinstance(request.auth, ApiToken):
+            super().check_throttles(request)
+        self._throttles_checked = True
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        if not getattr(self, "_throttles_checked", False):
+            super().check_throttles(request)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant, no rows

@@ -110,6 +110,25 @@ def test_api_answers_429_with_headers(db):
     assert int(refused["X-RateLimit-Reset"]) - time.time() <= 61
 
 
+@pytest.mark.django_db
+def test_refused_calls_count_and_carry_the_headers(db):
+    plan = Plan.objects.create(
+        code=f"rl-{uuid.uuid4().hex[:6]}",
+        name="Tiny",
+        features=["api_access"],
+        api_requests_per_minute=2,
+    )
+    tenant = TenantFactory(plan=plan)
+    api = ApiTestClient(host_of(tenant), mint(tenant, ["read"]))
+    first = api.post("/api/v1/projects/", {"name": "x"}, format="json")  # scope too small
+    assert first.status_code == 403 and first["X-RateLimit-Remaining"] == "1"
+    second = api.get("/api/v1/tokens/")
+    assert second.status_code == 403 and second["X-RateLimit-Remaining"] == "0"
+    third = api.get("/api/v1/projects/")
+    if third["X-RateLimit-Reset"] == first["X-RateLimit-Reset"]:  # same window
+        assert third.status_code == 429
+
+
 def _wait_for_fresh_window(margin: float = 15) -> None:
     """Start a burst early in a minute so it cannot straddle two windows."""
     into = time.time() % 60
