@@ -348,3 +348,10 @@ def test_docs_and_schema_are_served_locally(tenant_a):
     schema = client.get("/api/schema/?format=json").json()
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "/api/v1/usage/" in schema["paths"]
+
+
+def test_odd_paths_under_api_are_json_404(api):
+    for path in ("/api/v1/members/a%0Ab/", "/api/v1/projects/%F4%81%9E%86/", "/api/v2/", "/api/"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
