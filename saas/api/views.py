@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.urls import Resolver404, resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
@@ -89,4 +90,13 @@ class EtagMixin:
 @permission_classes([])
 def api_not_found(request, *args, **kwargs):
     """Unknown /api/ paths: the API's 404 shape, not an HTML page."""
-    return Response(error_body("not_found", "Not found."), status=404)
+    message = "Not found."
+    path = request.path_info
+    if not path.endswith("/"):
+        try:
+            match = resolve(path + "/", urlconf=getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            message = f"Not found. API paths end with a slash: {path}/"
+    return Response(error_body("not_found", message), status=404)

@@ -345,6 +345,7 @@ def test_docs_and_schema_are_served_locally(tenant_a):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+    assert 'url: "/api/schema/"' in html
     schema = client.get("/api/schema/?format=json").json()
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert "/api/v1/usage/" in schema["paths"]
@@ -355,3 +356,9 @@ def test_odd_paths_under_api_are_json_404(api):
         response = api.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
+
+
+def test_missing_trailing_slash_gets_a_hint(api):
+    response = api.get("/api/v1/projects")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"].endswith("/api/v1/projects/")
