@@ -91,7 +91,7 @@ def test_schemathesis_whole_schema(committed_db, test_database_url, tmp_path):
                 str(report),
                 "--no-color",
             ],
-            cwd=ROOT,
+            cwd=tmp_path,  # schemathesis keeps its example cache in the working directory
             capture_output=True,
             text=True,
             timeout=300,
