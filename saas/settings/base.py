@@ -215,3 +215,39 @@ TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2")
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
 TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+
+# REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saas.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "saas.api.permissions.HasToken",
+        "saas.api.permissions.PlanAllowsApi",
+        "saas.api.permissions.TokenHasScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["saas.api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tenantry API",
+    "DESCRIPTION": (
+        "Per-organisation REST API. Call it on your organisation's host "
+        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
+        'Errors: {"error": {"code", "message", "fields"?}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
