@@ -1,0 +1,139 @@
+"""20 concurrent creations at the edge of a limit, each on its own database connection, never exceed it.
+
+Django gives every thread its own connection, so these are 20 PostgreSQL
+sessions committing for real (committed_db), not threads sharing one.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from accounts.models import Invitation, User
+from accounts.services import invitation_create, user_create
+from billing.limits import PlanLimitExceeded
+from billing.services import PlanChangeRefused, subscription_change_plan
+from projects.models import Project, Task
+from projects.services import project_create, task_create
+from tenants.context import tenant_scope
+from tenants.models import Tenant
+from tests.billing.conftest import plan, private_plan
+from tests.conftest import unique_subdomain
+from tests.factories import ProjectFactory, TenantFactory, UserFactory
+
+pytestmark = pytest.mark.slow
+
+N = 20
+
+
+def race(tenant, jobs):
+    """Run each job(i) in its own thread and connection, released together; outcomes by index."""
+    barrier = threading.Barrier(len(jobs))
+
+    def run(i, job):
+        try:
+            with tenant_scope(tenant):
+                barrier.wait(timeout=30)
+                job(i)
+            return ("ok", connection.connection.info.backend_pid)
+        except PlanLimitExceeded as exc:
+            return ("limit", exc)
+        except PlanChangeRefused as exc:
+            return ("refused", exc)
+        except Exception as exc:  # anything else (e.g. a database error) fails the test
+            return ("error", repr(exc))
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        return list(pool.map(run, range(len(jobs)), jobs))
+
+
+def kinds(outcomes):
+    return sorted({kind for kind, _ in outcomes})
+
+
+def test_twenty_concurrent_projects_at_the_edge_of_the_limit(committed_db):
+    tenant = TenantFactory(subdomain=unique_subdomain("race-p"), plan=plan("free"))
+    ProjectFactory(tenant=tenant)
+    ProjectFactory(tenant=tenant)  # 2 of 3 used
+
+    outcomes = race(tenant, [lambda i: project_create(tenant=tenant, name=f"p{i}")] * N)
+
+    ok = [detail for kind, detail in outcomes if kind == "ok"]
+    assert kinds(outcomes) == ["limit", "ok"], outcomes
+    assert len(ok) == 1
+    assert all(exc.usage == 3 for kind, exc in outcomes if kind == "limit")
+    with tenant_scope(tenant):
+        assert Project.objects.count() == 3
+
+
+def test_twenty_concurrent_projects_from_zero(committed_db):
+    tenant = TenantFactory(subdomain=unique_subdomain("race-z"), plan=private_plan(max_projects=7))
+    outcomes = race(tenant, [lambda i: project_create(tenant=tenant, name=f"p{i}")] * N)
+    ok_pids = [pid for kind, pid in outcomes if kind == "ok"]
+    assert len(ok_pids) == 7
+    assert [kind for kind, _ in outcomes].count("limit") == 13
+    assert len(set(ok_pids)) > 1, "the creations ran on several database sessions"
+    with tenant_scope(tenant):
+        assert Project.objects.count() == 7
+
+
+def test_twenty_concurrent_members_and_invitations(committed_db):
+    tenant = TenantFactory(subdomain=unique_subdomain("race-m"), plan=plan("free"))
+    owner = UserFactory(tenant=tenant, role="owner")  # 1 of 3 seats
+
+    def invite(i):
+        invitation_create(tenant=tenant, email=f"invitee{i}@example.com", invited_by=owner)
+
+    def add(i):
+        user_create(tenant=tenant, email=f"member{i}@example.com", password=None)
+
+    outcomes = race(tenant, [invite, add] * (N // 2))
+    assert kinds(outcomes) == ["limit", "ok"], outcomes
+    assert [kind for kind, _ in outcomes].count("ok") == 2
+    with tenant_scope(tenant):
+        members = User.objects.filter(is_active=True).count()
+        pending = Invitation.objects.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True
+        ).count()
+    assert members + pending == 3
+
+
+def test_twenty_concurrent_tasks_in_one_project(committed_db):
+    tenant = TenantFactory(
+        subdomain=unique_subdomain("race-t"), plan=private_plan(max_tasks_per_project=5)
+    )
+    project = ProjectFactory(tenant=tenant)
+    outcomes = race(
+        tenant, [lambda i: task_create(tenant=tenant, project=project, title=f"t{i}")] * N
+    )
+    assert kinds(outcomes) == ["limit", "ok"], outcomes
+    with tenant_scope(tenant):
+        assert Task.objects.filter(project=project).count() == 5
+
+
+def test_downgrade_racing_with_creations_never_leaves_usage_over_the_plan(committed_db):
+    """One thread downgrades pro → free while 19 create projects: whichever wins, usage fits."""
+    tenant = TenantFactory(subdomain=unique_subdomain("race-d"), plan=plan("pro"))
+    ProjectFactory(tenant=tenant)
+    ProjectFactory(tenant=tenant)
+
+    def downgrade(i):
+        subscription_change_plan(tenant=tenant, plan_code="free")
+
+    def create(i):
+        project_create(tenant=tenant, name=f"p{i}")
+
+    outcomes = race(tenant, [downgrade] + [create] * (N - 1))
+    assert "error" not in kinds(outcomes), outcomes
+    row = Tenant.objects.select_related("plan").get(pk=tenant.pk)
+    with tenant_scope(row):
+        projects = Project.objects.count()
+    if row.plan.code == "free":
+        assert projects <= 3
+        assert outcomes[0][0] == "ok"
+    else:
+        assert outcomes[0][0] == "refused"
+        assert projects == 2 + (N - 1)
