@@ -5,10 +5,11 @@ sessions committing for real (committed_db), not threads sharing one.
 """
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from accounts.models import Invitation, User
 from accounts.services import invitation_create, user_create
@@ -137,3 +138,44 @@ def test_downgrade_racing_with_creations_never_leaves_usage_over_the_plan(commit
     else:
         assert outcomes[0][0] == "refused"
         assert projects == 2 + (N - 1)
+
+
+def test_a_downgrade_waits_for_an_in_flight_creation_and_counts_it(committed_db):
+    """Deterministic: creation A has passed its check but not committed when B downgrades.
+
+    B must wait on the plan lock until A commits, then count A's project and
+    refuse. Without the lock B would count 3, accept Free, and A's commit would
+    leave the tenant at 4 projects on a 3-project plan.
+    """
+    tenant = TenantFactory(subdomain=unique_subdomain("race-w"), plan=plan("pro"))
+    for _ in range(3):
+        ProjectFactory(tenant=tenant)
+    checked, timeline = threading.Event(), []
+
+    def create():
+        try:
+            with tenant_scope(tenant), transaction.atomic():
+                project_create(tenant=tenant, name="in flight")
+                checked.set()
+                time.sleep(0.5)  # B starts and must wait for this commit
+                timeline.append("A commits")
+        finally:
+            connections.close_all()
+
+    def downgrade():
+        try:
+            checked.wait(10)
+            subscription_change_plan(tenant=tenant, plan_code="free")
+            timeline.append("B changed")
+        except PlanChangeRefused as exc:
+            timeline.append(("B refused", [(u.name, u.usage) for u in exc.exceeded]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=create), threading.Thread(target=downgrade)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert timeline == ["A commits", ("B refused", [("max_projects", 4)])]
+    assert Tenant.objects.get(pk=tenant.pk).plan.code == "pro"
