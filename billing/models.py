@@ -163,6 +163,10 @@ class Invoice(TenantModel):
             models.UniqueConstraint(
                 fields=["tenant_id", "number"], name="invoice_number_per_tenant"
             ),
+            models.CheckConstraint(
+                condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                name="invoice_total_is_subtotal_plus_tax",
+            ),
         ]
 
     def __str__(self) -> str:

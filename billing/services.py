@@ -152,7 +152,11 @@ def subscription_start(*, tenant, plan: Plan | None = None, now=None) -> Subscri
 
 def _subscription_locked(tenant) -> Subscription:
     subscription = Subscription.objects.select_for_update().filter(tenant_id=tenant.pk).first()
-    return subscription or subscription_start(tenant=tenant)
+    if subscription is None:  # a tenant from before subscriptions: start one on its current plan
+        subscription = subscription_start(
+            tenant=tenant, plan=Plan.objects.get(tenants__pk=tenant.pk)
+        )
+    return subscription
 
 
 def isolation_target(*, tenant, old_plan: Plan, new_plan: Plan) -> str | None:

@@ -170,3 +170,12 @@ def test_invoice_for_the_current_period(pro_tenant):
         subscription.current_period_end,
     )
     assert (invoice.subtotal, invoice.tax, invoice.total) == (D("49.00"), D("9.31"), D("58.31"))
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_inconsistent_total(pro_tenant):
+    from django.db import IntegrityError, transaction
+
+    invoice = invoice_create(tenant=pro_tenant, tax_rate="0.19", lines=[("Pro plan", 1, "49.00")])
+    with tenant_scope(pro_tenant), pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(total=D("1.00"))
