@@ -135,16 +135,19 @@ def _lock_key(tenant, name: str) -> str:
     return f"{tenant.pk}:{name}"
 
 
+def advisory_xact_lock(alias: str, key: str) -> None:
+    """An exclusive advisory lock on `key`, held until the transaction on `alias` ends."""
+    with connections[alias].cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
 def plan_lock(*, tenant) -> None:
     """Exclusive per-tenant plan lock: waits for in-flight creations, holds new ones until commit.
 
     Taken by a plan change before it compares usage with the new plan, so no
     creation checked against the old plan can commit after the comparison.
     """
-    with connections[data_alias(tenant)].cursor() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [_lock_key(tenant, "plan")]
-        )
+    advisory_xact_lock(data_alias(tenant), _lock_key(tenant, "plan"))
 
 
 def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:

@@ -10,13 +10,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.services import audit_record
+from audit.services import actor_fields, audit_record
 from billing import money
-from billing.limits import LIMIT_LABELS, LimitUsage, limit_usages, limits_exceeded, plan_lock
+from billing.limits import (
+    LIMIT_LABELS,
+    LimitUsage,
+    advisory_xact_lock,
+    limit_usages,
+    limits_exceeded,
+    plan_lock,
+)
 from billing.models import (
     Feature,
     Invoice,
@@ -101,19 +108,6 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     return start, add_months(start, 1)
 
 
-def _actor_fields(actor) -> dict:
-    return {
-        "actor_id": getattr(actor, "pk", None),
-        "actor_label": getattr(actor, "email", None)
-        or (actor if isinstance(actor, str) else "system"),
-    }
-
-
-def _lock(key: str) -> None:
-    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
-
-
 # --- subscriptions ---------------------------------------------------------------------------
 
 
@@ -126,7 +120,7 @@ def subscription_start(*, tenant, plan: Plan | None = None, now=None) -> Subscri
     now = now or timezone.now()
     plan = plan or Plan.objects.get(pk=tenant.plan_id)
     with _billing_atomic(tenant):
-        _lock(f"{tenant.pk}:subscription")
+        advisory_xact_lock(DEFAULT_DB_ALIAS, f"{tenant.pk}:subscription")
         existing = Subscription.objects.filter(tenant_id=tenant.pk).first()
         if existing is not None:
             return existing
@@ -215,7 +209,7 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
             from_plan=old_plan,
             to_plan=new_plan,
             changed_at=now,
-            **_actor_fields(actor),
+            **actor_fields(actor),
         )
         move_to = isolation_target(tenant=row, old_plan=old_plan, new_plan=new_plan)
         audit_record(
@@ -493,7 +487,7 @@ def plan_compliance_run(*, now=None) -> ComplianceReport:
 
 def _next_invoice_number(tenant, now) -> str:
     # Sequential per tenant; the lock keeps two concurrent invoices from taking one number.
-    _lock(f"{tenant.pk}:invoice-number")
+    advisory_xact_lock(DEFAULT_DB_ALIAS, f"{tenant.pk}:invoice-number")
     count = Invoice.objects.filter(tenant_id=tenant.pk).count()
     return f"{now:%Y}-{count + 1:05d}"
 
