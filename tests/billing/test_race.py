@@ -26,6 +26,10 @@ from tests.factories import ProjectFactory, TenantFactory, UserFactory
 pytestmark = pytest.mark.slow
 
 N = 20
+# Waiting on the advisory lock counts against the plan's statement timeout (Free: 2 s). The
+# races use plans with Free's limits and a long timeout so a loaded machine cannot turn a
+# queue of waits into cancellations.
+PATIENT = 30_000
 
 
 def race(tenant, jobs):
@@ -56,7 +60,10 @@ def kinds(outcomes):
 
 
 def test_twenty_concurrent_projects_at_the_edge_of_the_limit(committed_db):
-    tenant = TenantFactory(subdomain=unique_subdomain("race-p"), plan=plan("free"))
+    tenant = TenantFactory(
+        subdomain=unique_subdomain("race-p"),
+        plan=private_plan(max_projects=3, statement_timeout_ms=PATIENT),
+    )
     ProjectFactory(tenant=tenant)
     ProjectFactory(tenant=tenant)  # 2 of 3 used
 
@@ -71,7 +78,10 @@ def test_twenty_concurrent_projects_at_the_edge_of_the_limit(committed_db):
 
 
 def test_twenty_concurrent_projects_from_zero(committed_db):
-    tenant = TenantFactory(subdomain=unique_subdomain("race-z"), plan=private_plan(max_projects=7))
+    tenant = TenantFactory(
+        subdomain=unique_subdomain("race-z"),
+        plan=private_plan(max_projects=7, statement_timeout_ms=PATIENT),
+    )
     outcomes = race(tenant, [lambda i: project_create(tenant=tenant, name=f"p{i}")] * N)
     ok_pids = [pid for kind, pid in outcomes if kind == "ok"]
     assert len(ok_pids) == 7
@@ -82,7 +92,10 @@ def test_twenty_concurrent_projects_from_zero(committed_db):
 
 
 def test_twenty_concurrent_members_and_invitations(committed_db):
-    tenant = TenantFactory(subdomain=unique_subdomain("race-m"), plan=plan("free"))
+    tenant = TenantFactory(
+        subdomain=unique_subdomain("race-m"),
+        plan=private_plan(max_members=3, statement_timeout_ms=PATIENT),
+    )
     owner = UserFactory(tenant=tenant, role="owner")  # 1 of 3 seats
 
     def invite(i):
@@ -104,7 +117,8 @@ def test_twenty_concurrent_members_and_invitations(committed_db):
 
 def test_twenty_concurrent_tasks_in_one_project(committed_db):
     tenant = TenantFactory(
-        subdomain=unique_subdomain("race-t"), plan=private_plan(max_tasks_per_project=5)
+        subdomain=unique_subdomain("race-t"),
+        plan=private_plan(max_tasks_per_project=5, statement_timeout_ms=PATIENT),
     )
     project = ProjectFactory(tenant=tenant)
     outcomes = race(
@@ -117,12 +131,15 @@ def test_twenty_concurrent_tasks_in_one_project(committed_db):
 
 def test_downgrade_racing_with_creations_never_leaves_usage_over_the_plan(committed_db):
     """One thread downgrades pro → free while 19 create projects: whichever wins, usage fits."""
-    tenant = TenantFactory(subdomain=unique_subdomain("race-d"), plan=plan("pro"))
+    small = private_plan(max_projects=3, statement_timeout_ms=PATIENT)
+    tenant = TenantFactory(
+        subdomain=unique_subdomain("race-d"), plan=private_plan(statement_timeout_ms=PATIENT)
+    )
     ProjectFactory(tenant=tenant)
     ProjectFactory(tenant=tenant)
 
     def downgrade(i):
-        subscription_change_plan(tenant=tenant, plan_code="free")
+        subscription_change_plan(tenant=tenant, plan_code=small.code)
 
     def create(i):
         project_create(tenant=tenant, name=f"p{i}")
@@ -132,7 +149,7 @@ def test_downgrade_racing_with_creations_never_leaves_usage_over_the_plan(commit
     row = Tenant.objects.select_related("plan").get(pk=tenant.pk)
     with tenant_scope(row):
         projects = Project.objects.count()
-    if row.plan.code == "free":
+    if row.plan.code == small.code:
         assert projects <= 3
         assert outcomes[0][0] == "ok"
     else:
