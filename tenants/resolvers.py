@@ -121,7 +121,11 @@ def _from_database(subdomain: str):
     from tenants.models import Tenant
 
     with no_tenant():
-        tenant = Tenant.objects.select_related("plan").filter(subdomain=subdomain).first()
+        tenant = (
+            Tenant.objects.select_related("plan", "database_server")
+            .filter(subdomain=subdomain)
+            .first()
+        )
     if tenant is None:
         return _NEGATIVE
     tenant.context_prefix  # noqa: B018 - computed once, carried in the cache
