@@ -89,9 +89,13 @@ def _billing_atomic(tenant) -> ExitStack:
     tenant.plan  # noqa: B018
     stack = ExitStack()
     stack.enter_context(tenant_scope(tenant))
-    stack.enter_context(transaction.atomic(using=DEFAULT_DB_ALIAS))
+    # The data alias's transaction is the outer one, so it commits last: it
+    # holds the plan lock, which must outlive the commit of the plan itself
+    # (in the main database), or a creation could read the old plan after a
+    # change had compared usage with the new one.
     if data_alias(tenant) != DEFAULT_DB_ALIAS:
         stack.enter_context(tenant_atomic())
+    stack.enter_context(transaction.atomic(using=DEFAULT_DB_ALIAS))
     return stack
 
 

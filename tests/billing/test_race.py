@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from accounts.models import Invitation, User
 from accounts.services import invitation_create, user_create
@@ -19,6 +19,7 @@ from projects.models import Project, Task
 from projects.services import project_create, task_create
 from tenants.context import tenant_scope
 from tenants.models import Tenant
+from tenants.transactions import tenant_atomic
 from tests.billing.conftest import plan, private_plan
 from tests.conftest import unique_subdomain
 from tests.factories import ProjectFactory, TenantFactory, UserFactory
@@ -157,21 +158,22 @@ def test_downgrade_racing_with_creations_never_leaves_usage_over_the_plan(commit
         assert projects == 2 + (N - 1)
 
 
-def test_a_downgrade_waits_for_an_in_flight_creation_and_counts_it(committed_db):
+@pytest.mark.parametrize("mode", ["shared", "database"])
+def test_a_downgrade_waits_for_an_in_flight_creation_and_counts_it(committed_db, mode):
     """Deterministic: creation A has passed its check but not committed when B downgrades.
 
     B must wait on the plan lock until A commits, then count A's project and
     refuse. Without the lock B would count 3, accept Free, and A's commit would
     leave the tenant at 4 projects on a 3-project plan.
     """
-    tenant = TenantFactory(subdomain=unique_subdomain("race-w"), plan=plan("pro"))
+    tenant = TenantFactory(subdomain=unique_subdomain("race-w"), plan=plan("pro"), isolation=mode)
     for _ in range(3):
         ProjectFactory(tenant=tenant)
     checked, timeline = threading.Event(), []
 
     def create():
         try:
-            with tenant_scope(tenant), transaction.atomic():
+            with tenant_scope(tenant), tenant_atomic():
                 project_create(tenant=tenant, name="in flight")
                 checked.set()
                 time.sleep(0.5)  # B starts and must wait for this commit
