@@ -174,15 +174,23 @@ class DatabaseBackend(IsolationBackend):
         with psycopg.connect(admin_conninfo(server_url, "postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
-                ids = {"db": sql.Identifier(name), "tmpl": sql.Identifier(template_name()),
-                       "owner": sql.Identifier(OWNER_ROLE), "app": sql.Identifier(APP_ROLE),
-                       "op": sql.Identifier(OPERATOR_ROLE)}
-                conn.execute(sql.SQL("CREATE DATABASE {db} TEMPLATE {tmpl} OWNER {owner}")
-                             .format(**ids))
+                ids = {
+                    "db": sql.Identifier(name),
+                    "tmpl": sql.Identifier(template_name()),
+                    "owner": sql.Identifier(OWNER_ROLE),
+                    "app": sql.Identifier(APP_ROLE),
+                    "op": sql.Identifier(OPERATOR_ROLE),
+                }
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {db} TEMPLATE {tmpl} OWNER {owner}").format(**ids)
+                )
                 # Database-level grants are not templated; everything inside is.
-                conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {app}, {op}; "
-                                     "GRANT CONNECT, CREATE ON DATABASE {db} TO {owner}")
-                             .format(**ids))
+                conn.execute(
+                    sql.SQL(
+                        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {app}, {op}; "
+                        "GRANT CONNECT, CREATE ON DATABASE {db} TO {owner}"
+                    ).format(**ids)
+                )
                 return
         # Re-run after a crash (or on an old copy): finish every step.
         roles.grant_database(server_url, name)

@@ -25,8 +25,10 @@ class Placement:
         # Role, search_path and text rendering travel as startup options: no
         # extra round trips. Identical rendering on every server keeps
         # checksums comparable.
-        options = (f"-c role={role} -c search_path={self.schema} -c TimeZone=UTC "
-                   "-c DateStyle=ISO,YMD -c extra_float_digits=3")
+        options = (
+            f"-c role={role} -c search_path={self.schema} -c TimeZone=UTC "
+            "-c DateStyle=ISO,YMD -c extra_float_digits=3"
+        )
         return psycopg.connect(
             admin_conninfo(self.server_url, self.dbname), autocommit=autocommit, options=options
         )
