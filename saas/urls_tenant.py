@@ -9,4 +9,5 @@ urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("exports/", include("jobs.urls")),
 ]

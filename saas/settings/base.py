@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "audit",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -207,3 +208,8 @@ LOGGING = {
 }
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
+
+# Background jobs: Celery settings live in saas/celeryconfig.py (derived from REDIS_URL).
+# Export files and other job output; never served as static files (see jobs.views).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
