@@ -129,7 +129,8 @@ CACHES = {
     # Tenant-scoped keys: the key function adds the current tenant, so one
     # tenant's cached value is never served to another.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        # Fail-soft: Redis down is a cache miss, never a 500 (saas/cache.py).
+        "BACKEND": "saas.cache.FailSoftRedisCache"
         if REDIS_URL
         else "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": REDIS_URL or "default",
