@@ -34,6 +34,10 @@ result_backend_transport_options = {
 redis_socket_connect_timeout = 1
 redis_socket_timeout = 2
 result_expires = 24 * 3600
+# Outcomes live in the database (jobs.Job, audit markers), not in the result
+# backend; storing none also means queueing never subscribes to a result
+# channel, which would retry for ~20 s against a down Redis.
+task_ignore_result = True
 
 # Publishing: a few quick tries, then jobs.services reports QueueUnavailable.
 task_publish_retry = True

@@ -18,7 +18,7 @@ class ProbeFailure(Exception):
     pass
 
 
-@shared_task(name="tests.probe_visible")
+@shared_task(name="tests.probe_visible", ignore_result=False)
 def probe_visible(label: str, fail: bool = False):
     """What this task can see: its context, the database setting and the projects RLS shows."""
     tenant = get_current_tenant()
