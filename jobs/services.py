@@ -58,9 +58,7 @@ def _enqueue(job: Job, tenant) -> None:
             f"Could not queue the job: the task queue is unavailable ({exc.__class__.__name__})."
         )
         logger.error("job %s not queued: %s", job.pk, exc)
-        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
-            status=JobStatus.FAILED, message=reason, finished_at=timezone.now()
-        )
+        job_fail_unstarted(job_id=job.pk, reason=reason)
         job.status, job.message = JobStatus.FAILED, reason
         raise QueueUnavailable(
             "The background queue is unavailable right now; nothing was started. "
@@ -83,6 +81,12 @@ def job_claim(*, job_id) -> Job | None:
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "attempts", "started_at"])
         return job
+
+
+def job_fail_unstarted(*, job_id, reason: str) -> None:
+    Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
+    )
 
 
 def job_report(*, job: Job, progress: int, message: str = "") -> None:

@@ -7,14 +7,21 @@ import logging
 from celery import shared_task
 
 from jobs.registry import get_kind
-from jobs.services import job_claim, job_finish, job_report
-from tenants.celery import fleet_task
+from jobs.services import job_claim, job_fail_unstarted, job_finish, job_report
+from tenants.celery import TenantTask, fleet_task
 from tenants.context import get_current_tenant
 
 logger = logging.getLogger("jobs")
 
 
-@shared_task(bind=True, name="jobs.run", max_retries=None)
+class JobTask(TenantTask):
+    def on_tenant_gone(self, exc, args, kwargs):
+        # Deleted before the job ran: record it, never leave the job "queued".
+        job_fail_unstarted(job_id=args[0], reason=f"the organisation no longer exists ({exc})")
+        return super().on_tenant_gone(exc, args, kwargs)
+
+
+@shared_task(bind=True, base=JobTask, name="jobs.run", max_retries=None)
 def job_run(self, job_id: str):
     """Run one attempt of a job in the tenant the message header names."""
     job = job_claim(job_id=job_id)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from celery import Task, shared_task
 
-from tenants.context import get_current_tenant, tenant_scope, unscoped_reason
+from tenants.context import get_current_tenant, tenant_scope
 
 logger = logging.getLogger("tenants.celery")
 
@@ -67,9 +67,6 @@ class TenantTask(Task):
     def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, **options):
         headers = dict(options.pop("headers", None) or {})
         tenant = None if self.fleet else get_current_tenant()
-        if unscoped_reason() is not None and not self.fleet and tenant is None:
-            # Queued from operator code with no tenant: it runs with none.
-            logger.info("task %s queued from an unscoped block runs with no tenant", self.name)
         # Whatever the caller (or a copied request) put there, the context decides.
         headers[TENANT_HEADER] = str(tenant.pk) if tenant is not None else NO_TENANT
         options["headers"] = headers
@@ -80,11 +77,19 @@ class TenantTask(Task):
         if not self.fleet:
             value = _header_from(self.request)
             if value and value != NO_TENANT:
-                tenant = _load_tenant(value)
+                try:
+                    tenant = _load_tenant(value)
+                except TenantGone as exc:
+                    logger.warning("dropping %s[%s]: %s", self.name, self.request.id, exc)
+                    return self.on_tenant_gone(exc, args, kwargs)
         # Called directly (not through a worker) with no header: run in no
         # tenant, never inherit the caller's, so tests see what a worker would.
         with tenant_scope(tenant):
             return super().__call__(*args, **kwargs)
+
+    def on_tenant_gone(self, exc: TenantGone, args, kwargs):
+        """The tenant was deleted after the task was queued: nothing to do for it."""
+        return {"dropped": str(exc)}
 
     def retry_with_backoff(self, exc: Exception | None = None, **options):
         """`self.retry` with exponential backoff and full jitter."""

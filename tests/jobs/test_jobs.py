@@ -217,3 +217,16 @@ def test_password_reset_email(db, tenant_a, django_capture_on_commit_callbacks):
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["forgot@a.test"]
     assert f"{tenant_a.subdomain}.{settings.BASE_DOMAIN}/accounts/reset/" in mail.outbox[0].body
+
+
+def test_a_job_whose_tenant_was_deleted_fails_instead_of_hanging(
+    db, django_capture_on_commit_callbacks
+):
+    tenant = TenantFactory(subdomain=unique_subdomain("gone"))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = job_start(kind="tenant_export", tenant=tenant)
+    type(tenant).objects.filter(pk=tenant.pk).delete()  # no rows yet: the registry row can go
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "no longer exists" in job.message

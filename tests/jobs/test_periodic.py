@@ -64,3 +64,11 @@ def test_usage_rollup_task_runs_the_billing_service(db, tenant_a):
 def test_plan_compliance_task_runs_the_billing_service(db, tenant_a):
     result = plan_compliance.apply_async()
     assert result.successful(), result.traceback
+
+
+def test_for_each_tenant_enters_each_tenants_scope_and_restores(db, tenant_a, tenant_b):
+    from tenants.celery import for_each_tenant
+
+    seen = {t.pk: get_current_tenant().pk for t in for_each_tenant()}
+    assert seen[tenant_a.pk] == tenant_a.pk and seen[tenant_b.pk] == tenant_b.pk
+    assert get_current_tenant() is None
