@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from tenants.context import tenant_scope
 from tenants.models import TenantOwned
+from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 FORMAT = "tenantry-export"
@@ -112,6 +113,7 @@ def tenant_import(*, tenant, stream) -> dict[str, int]:
         )
     allowed = {m._meta.label: m for m in tenant_models()}
     counts: dict[str, int] = {}
+    batch: list = []
     with tenant_scope(tenant), tenant_atomic():
         for number, line in enumerate(stream, start=2):
             if not line.strip():
@@ -122,7 +124,32 @@ def tenant_import(*, tenant, stream) -> dict[str, int]:
                 raise ImportRefused(f"line {number}: {label} is not tenant-owned data")
             if record.get("fields", {}).get("tenant_id") != str(tenant.pk):
                 raise ImportRefused(f"line {number}: a row of another tenant; nothing imported")
-            for obj in serializers.deserialize("python", [record]):
-                obj.save()
+            if batch and (batch[-1][0] != label or len(batch) >= BATCH):
+                _restore(batch)
+                batch = []
+            batch.append((label, record))
             counts[label] = counts.get(label, 0) + 1
+        if batch:
+            _restore(batch)
     return counts
+
+
+BATCH = 500
+
+
+def _restore(batch: list) -> None:
+    """Write one model's rows: a multi-row INSERT for new ones, an UPDATE for existing ones.
+
+    Rows are inserted `raw` (as Django's deserializer saves them), so
+    auto_now/auto_now_add keep the exported values.
+    """
+    objects = [d.object for d in serializers.deserialize("python", [r for _, r in batch])]
+    model = type(objects[0])
+    manager = model._base_manager.using(data_alias())
+    existing = set(manager.filter(pk__in=[o.pk for o in objects]).values_list("pk", flat=True))
+    new = [o for o in objects if o.pk not in existing]
+    if new:
+        manager._insert(new, fields=model._meta.local_concrete_fields, raw=True, using=data_alias())
+    for obj in objects:
+        if obj.pk in existing:
+            obj.save_base(raw=True, force_update=True, using=data_alias())

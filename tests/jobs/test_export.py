@@ -128,3 +128,16 @@ def test_export_tenant_and_import_tenant_commands(tenant_a, tmp_path):
 def test_export_tenant_command_unknown_subdomain(tmp_path):
     with pytest.raises(CommandError, match="No tenant"):
         call_command("export_tenant", "no-such-tenant", output=str(tmp_path / "x"))
+
+
+def test_import_over_existing_rows_restores_their_exported_values(tenant_a):
+    _populate(tenant_a, "alpha")
+    before = _snapshot(tenant_a)
+    out = io.StringIO()
+    tenant_export(tenant=tenant_a, stream=out)
+    with tenant_scope(tenant_a):
+        from projects.models import Project
+
+        Project.objects.update(name="changed after the export")
+    tenant_import(tenant=tenant_a, stream=io.StringIO(out.getvalue()))
+    assert _snapshot(tenant_a) == before
