@@ -6,12 +6,13 @@ import os
 import time
 
 from celery import shared_task
-from django.db import connection
+from django.db import connections
 
 from jobs.models import Job
 from jobs.registry import job_kind
 from jobs.services import job_effect_once, job_finish, job_report
 from tenants.context import get_current_tenant, require_current_tenant
+from tenants.routers import data_alias
 
 
 class ProbeFailure(Exception):
@@ -22,7 +23,8 @@ class ProbeFailure(Exception):
 def probe_visible(label: str, fail: bool = False):
     """What this task can see: its context, the database setting and the projects RLS shows."""
     tenant = get_current_tenant()
-    with connection.cursor() as cur:
+    # The connection that holds this tenant's rows (its own database in database mode).
+    with connections[data_alias()].cursor() as cur:
         cur.execute("SELECT name FROM projects_project ORDER BY name")
         names = [row[0] for row in cur.fetchall()]
         cur.execute("SELECT current_setting('app.current_tenant', true)")

@@ -141,3 +141,22 @@ def test_import_over_existing_rows_restores_their_exported_values(tenant_a):
         Project.objects.update(name="changed after the export")
     tenant_import(tenant=tenant_a, stream=io.StringIO(out.getvalue()))
     assert _snapshot(tenant_a) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["shared", "schema", "database"])
+def test_round_trip_in_every_isolation_mode(committed_db, mode):
+    from tests.conftest import make_tenant
+
+    tenant, other = make_tenant(mode, f"exp-{mode[:2]}"), make_tenant(mode, f"oth-{mode[:2]}")
+    _populate(tenant, f"{mode}-mine")
+    _populate(other, f"{mode}-other")
+    before, before_other = _snapshot(tenant), _snapshot(other)
+    out = io.StringIO()
+    tenant_export(tenant=tenant, stream=out)
+    assert f"{mode}-other" not in out.getvalue()
+    _delete_all(tenant)
+    assert all(rows == [] for rows in _snapshot(tenant).values())
+    tenant_import(tenant=tenant, stream=io.StringIO(out.getvalue()))
+    assert _snapshot(tenant) == before
+    assert _snapshot(other) == before_other

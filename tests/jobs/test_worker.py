@@ -26,6 +26,24 @@ def _tenant_with_projects(prefix: str, names: list[str]):
     return tenant
 
 
+def test_tenants_of_every_isolation_mode_interleaved_on_one_worker(worker):
+    from tests.conftest import make_tenant
+
+    tenants = []
+    for mode in ("shared", "schema", "database", "shared", "schema", "database"):
+        tenant = make_tenant(mode, f"wm-{mode[:2]}")
+        ProjectFactory(tenant=tenant, name=f"{tenant.subdomain}-own")
+        tenants.append(tenant)
+    queued = [(t, _queue(t, t.subdomain)) for t in tenants * 2] + [(None, _queue(None, "none"))]
+    for tenant, result in queued:
+        seen = result.get(timeout=90)
+        if tenant is None:
+            assert (seen["tenant"], seen["projects"]) == (None, [])
+        else:
+            assert seen["projects"] == [f"{tenant.subdomain}-own"], (tenant.isolation, seen)
+            assert seen["setting"] == str(tenant.pk)
+
+
 def _queue(tenant, label, fail=False):
     with tenant_scope(tenant):
         return probe_visible.apply_async(args=[label], kwargs={"fail": fail})
