@@ -31,3 +31,55 @@ def tenant_export_job(job, *, report):
     finally:
         partial.unlink(missing_ok=True)
     return {"rows": counts, "bytes": path.stat().st_size, "file": path.name}
+
+
+def _job_tenant(job):
+    from tenants.models import Tenant
+
+    return Tenant.objects.select_related("plan").get(pk=job.tenant_id)
+
+
+@job_kind("tenant_provision", tenant=True, scoped=False)
+def tenant_provision_job(job, *, report):
+    """Create (or finish creating) the tenant's placement; tenant_provision is idempotent."""
+    from tenants.services import tenant_provision
+
+    report(5, "provisioning")
+    tenant = tenant_provision(tenant=_job_tenant(job))
+    return {"isolation": tenant.isolation, "status": tenant.status}
+
+
+@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2)
+def tenant_move_job(job, *, report):
+    """Move the tenant to params["to"] (optionally params["server"]); a re-run resumes."""
+    from tenants.backends.move import tenant_move, tenant_move_resume
+    from tenants.models import MovePhase, TenantMove
+    from tenants.servers import server_for_placement
+
+    tenant = _job_tenant(job)
+    params = job.params
+    open_move = TenantMove.objects.filter(
+        tenant=tenant, phase__in=[MovePhase.COPYING, MovePhase.SWITCHED]
+    ).exists()
+    if open_move and job.attempts > 1:
+        # An earlier attempt died mid-move: finish that move, do not start another.
+        move = tenant_move_resume(tenant=tenant, progress=report)
+    else:
+        server = None
+        if params.get("to") == "database" and (
+            params.get("server") or tenant.isolation != "database"
+        ):
+            server = server_for_placement(region=tenant.region, name=params.get("server"))
+        move = tenant_move(
+            tenant=tenant,
+            to=params.get("to", ""),
+            server=server,
+            keep_source=bool(params.get("keep_source")),
+            progress=report,
+        )
+    return {
+        "phase": move.phase,
+        "from": move.source_isolation,
+        "to": move.target_isolation,
+        "rows": move.counts,
+    }

@@ -8,7 +8,8 @@ Adding a kind is a few lines anywhere that is imported at start-up:
         ...
         return {"moved": n}
 
-The function runs in the job's tenant scope (the Celery base puts it there),
+The function runs in the job's tenant scope (the Celery base puts it there;
+`scoped=False` for operator work about a tenant, which runs with none),
 gets the Job row and a `report(progress, message)` callback, and returns the
 JSON result. It must be idempotent: after a worker crash it runs again.
 """
@@ -23,16 +24,21 @@ from dataclasses import dataclass
 class JobKind:
     name: str
     func: Callable
-    tenant: bool  # True: must be started for a tenant, runs in its scope
+    tenant: bool  # True: must be started for a tenant
     max_attempts: int = 3
+    # False: an operator job about a tenant (provision, move): the row names the
+    # tenant, but the task runs with no tenant in context, like an operator command.
+    scoped: bool = True
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, tenant: bool, max_attempts: int = 3):
+def job_kind(name: str, *, tenant: bool, max_attempts: int = 3, scoped: bool = True):
     def register(func):
-        _KINDS[name] = JobKind(name=name, func=func, tenant=tenant, max_attempts=max_attempts)
+        _KINDS[name] = JobKind(
+            name=name, func=func, tenant=tenant, max_attempts=max_attempts, scoped=scoped
+        )
         return func
 
     return register

@@ -42,7 +42,8 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
             params=params or {},
             requested_by=requested_by or "",
         )
-        transaction.on_commit(lambda: _enqueue(job, tenant))
+        # The header names the tenant only for scoped kinds; operator kinds run with none.
+        transaction.on_commit(lambda: _enqueue(job, tenant if spec.scoped else None))
     return job
 
 

@@ -29,7 +29,8 @@ def job_run(self, job_id: str):
         return {"skipped": "already finished"}  # a redelivered message after success
     spec = get_kind(job.kind)
     tenant = get_current_tenant()
-    if (tenant.pk if tenant is not None else None) != job.tenant_id:
+    expected = job.tenant_id if spec.scoped else None
+    if (tenant.pk if tenant is not None else None) != expected:
         # Defence in depth: the header and the row must agree.
         job_finish(job=job, error="refused: the job's tenant does not match the task's context")
         return {"refused": "tenant mismatch"}

@@ -230,3 +230,38 @@ def test_a_job_whose_tenant_was_deleted_fails_instead_of_hanging(
         callback()
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "no longer exists" in job.message
+
+
+@pytest.mark.slow
+def test_operator_move_job_moves_the_tenant_with_progress(committed_db, settings):
+    """An operator kind about a tenant: runs with no tenant in context, reports progress."""
+    from tenants.models import Tenant
+    from tests.conftest import make_tenant
+
+    settings.TENANT_MOVE_DRAIN_SECONDS = 0
+    tenant = make_tenant("shared", "mv")
+    ProjectFactory(tenant=tenant, name="moving-row")
+    job = job_start(kind="tenant_move", tenant=tenant, params={"to": "schema"}, requested_by="op")
+    job.refresh_from_db()  # eager here: it ran when job_start's transaction committed
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert (job.progress, job.result["to"], job.attempts) == (100, "schema", 1)
+    moved = Tenant.objects.select_related("plan").get(pk=tenant.pk)
+    assert moved.isolation == "schema"
+    from projects.models import Project
+
+    with tenant_scope(moved):
+        assert list(Project.objects.values_list("name", flat=True)) == ["moving-row"]
+
+
+@pytest.mark.slow
+def test_start_job_command_with_params(committed_db, settings, capsys):
+    from django.core.management import call_command
+
+    from tests.conftest import make_tenant
+
+    settings.TENANT_MOVE_DRAIN_SECONDS = 0
+    tenant = make_tenant("shared", "cmdmv")
+    call_command("start_job", "tenant_move", tenant=tenant.subdomain, param=["to=schema"])
+    job = Job.objects.get(tenant_id=tenant.pk)
+    assert (job.kind, job.status, job.params) == ("tenant_move", "succeeded", {"to": "schema"})
+    assert str(job.pk) in capsys.readouterr().out

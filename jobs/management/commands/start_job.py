@@ -16,6 +16,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("kind", nargs="?")
         parser.add_argument("--tenant", help="subdomain, for tenant jobs")
+        parser.add_argument(
+            "--param", action="append", default=[], help="KEY=VALUE, repeatable (e.g. to=schema)"
+        )
         parser.add_argument("--wait", action="store_true")
         parser.add_argument("--list", action="store_true", help="list job kinds")
 
@@ -25,7 +28,10 @@ class Command(BaseCommand):
             return
         try:
             tenant = tenant_get(opts["tenant"]) if opts["tenant"] else None
-            job = job_start(kind=opts["kind"], tenant=tenant, requested_by="operator (command)")
+            params = dict(p.split("=", 1) for p in opts["param"] if "=" in p)
+            job = job_start(
+                kind=opts["kind"], tenant=tenant, params=params, requested_by="operator (command)"
+            )
         except (JobError, TenantError, LookupError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"job {job.pk} {job.status}")
