@@ -10,4 +10,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("api/", include("saas.api.urls")),
+
+    path("exports/", include("jobs.urls")),
 ]

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "audit",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -128,7 +129,8 @@ CACHES = {
     # Tenant-scoped keys: the key function adds the current tenant, so one
     # tenant's cached value is never served to another.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        # Fail-soft: Redis down is a cache miss, never a 500 (saas/cache.py).
+        "BACKEND": "saas.cache.FailSoftRedisCache"
         if REDIS_URL
         else "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": REDIS_URL or "default",
@@ -251,3 +253,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Background jobs: Celery settings live in saas/celeryconfig.py (derived from REDIS_URL).
+# Export files and other job output; never served as static files (see jobs.views).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
