@@ -10,6 +10,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("api/", include("saas.api.urls")),
-
     path("exports/", include("jobs.urls")),
 ]
