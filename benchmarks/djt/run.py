@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 
 BASE = "djt_base"
-VERSION = "1"
+VERSION = "2"
 
 
 def _admin(dbname: str):
@@ -81,6 +81,11 @@ def _build(dbname: str, schemas: int) -> None:
             "WHERE contype = 'f' AND connamespace = %s::regnamespace",
             [BASE],
         ).fetchall()
+        identity = c.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND is_identity = 'YES'",
+            [BASE],
+        ).fetchall()
         _log(f"copying it {schemas - 1} times ({len(tables)} tables) …")
         for i in range(1, schemas):
             name = f"djt_{i:05d}"
@@ -98,6 +103,15 @@ def _build(dbname: str, schemas: int) -> None:
                             sql.Identifier(name, table), sql.Identifier(conname)
                         )
                         + sql.SQL(definition.replace(f"{BASE}.", f"{name}."))
+                    )
+                for table, column in identity:  # LIKE makes fresh identity sequences: catch up
+                    c.execute(
+                        sql.SQL(
+                            "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}"
+                        ).format(
+                            sql.Literal(f'"{name}"."{table}"'), sql.Literal(column),
+                            sql.Identifier(column), sql.Identifier(name, table),
+                        )  # fmt: skip
                     )
                 c.execute(
                     "INSERT INTO customers_client (schema_name, name, created_on) VALUES (%s, %s, now())",

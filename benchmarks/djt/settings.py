@@ -29,6 +29,7 @@ TENANT_DOMAIN_MODEL = "customers.Domain"
 
 SECRET_KEY = "django-tenants-bench"
 USE_TZ = True
+TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIDDLEWARE = []
 ROOT_URLCONF = "benchmarks.djt.urls"
