@@ -128,7 +128,9 @@ def main(argv=None) -> int:
     # Keys whose code is not written yet: null with a note, never a made-up number.
     for mode in extensions.MODES:
         if not extensions.mode_available(mode):
-            notes[f"{mode} mode"] = f"{PENDING}: no '{mode}' isolation backend registered yet (lead's isolation-backends issue)"
+            notes[f"{mode} mode"] = (
+                f"{PENDING}: no '{mode}' isolation backend registered yet (lead's isolation-backends issue)"
+            )
     if results["migrate_noop_s"] is None:
         notes["migrate_noop_s"] = notes["migrate_one_s"] = (
             f"{PENDING}: `migrate_tenants` is not written yet (lead); extension point "
@@ -141,7 +143,11 @@ def main(argv=None) -> int:
             "benchmarks.extensions.API_LIST_PATH / API_CREATE_PATH"
         )
     for key in KEYS:
-        if results[key] is None and key not in notes and key.split("_")[0] not in ("api", "provision"):
+        if (
+            results[key] is None
+            and key not in notes
+            and key.split("_")[0] not in ("api", "provision")
+        ):
             notes.setdefault(key, "not measured in this run (see errors / --only)")
 
     results["pending"] = notes

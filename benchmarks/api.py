@@ -123,7 +123,9 @@ def wrk(url: str, targets: list[tuple[str, str]], method: str, seconds: float) -
         "targets": "{" + ", ".join(f"{{{_lua_str(h)}, {_lua_str(p)}}}" for h, p in targets) + "}",
         "method": method,
         "body": body,
-        "headers": "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in AUTH_HEADERS.items()) + "}",
+        "headers": "{"
+        + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in AUTH_HEADERS.items())
+        + "}",
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
@@ -137,7 +139,9 @@ def wrk(url: str, targets: list[tuple[str, str]], method: str, seconds: float) -
     line = next(ln for ln in out.splitlines() if ln.startswith("BENCHJSON "))
     r = json.loads(line.removeprefix("BENCHJSON "))
     if r["errors"] or not r["requests"]:
-        raise RuntimeError(f"wrk saw {r['errors']} errors in {r['requests']} requests: {out[-1500:]}")
+        raise RuntimeError(
+            f"wrk saw {r['errors']} errors in {r['requests']} requests: {out[-1500:]}"
+        )
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     return r
 
@@ -204,8 +208,13 @@ def run_api(size, admin_url: str) -> dict:
 
 
 def _cleanup_created() -> None:
-    with psycopg.connect(admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True) as c:
-        c.execute("DELETE FROM audit_auditevent WHERE action = 'project.create' AND data->>'name' = %s", [CREATED_NAME])
+    with psycopg.connect(
+        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+    ) as c:
+        c.execute(
+            "DELETE FROM audit_auditevent WHERE action = 'project.create' AND data->>'name' = %s",
+            [CREATED_NAME],
+        )
         c.execute("DELETE FROM projects_project WHERE name = %s", [CREATED_NAME])
 
 
@@ -239,7 +248,9 @@ class Noise:
 
     def __enter__(self):
         self.stop.clear()
-        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.streams)]
+        self.threads = [
+            threading.Thread(target=self._loop, daemon=True) for _ in range(self.streams)
+        ]
         for t in self.threads:
             t.start()
         time.sleep(0.3)  # let the heavy queries get going
@@ -247,7 +258,9 @@ class Noise:
 
     def __exit__(self, *exc):
         self.stop.set()
-        with psycopg.connect(admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True) as c:
+        with psycopg.connect(
+            admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+        ) as c:
             c.execute(
                 "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND query LIKE 'SET LOCAL app.current_tenant%%a.status%%'"
@@ -270,7 +283,9 @@ def run_noisy(size, admin_url: str) -> dict:
             with noise:
                 return wrk(server.url, targets, "GET", size.load_seconds)
 
-        pairs = interleave(size.rounds, noisy, lambda: wrk(server.url, targets, "GET", size.load_seconds))
+        pairs = interleave(
+            size.rounds, noisy, lambda: wrk(server.url, targets, "GET", size.load_seconds)
+        )
     ratio = median([a["p95"] / b["p95"] for a, b in pairs])
     out = {
         "noisy_neighbour_p95_ratio": ratio,
@@ -287,5 +302,7 @@ def run_noisy(size, admin_url: str) -> dict:
             "rounds": len(pairs),
         },
     }
-    log(f"noisy: p95 x{ratio:.2f} ({out['noisy_neighbour_detail']['p95_ms_noisy']:.1f} vs {out['noisy_neighbour_detail']['p95_ms_quiet']:.1f} ms)")
+    log(
+        f"noisy: p95 x{ratio:.2f} ({out['noisy_neighbour_detail']['p95_ms_noisy']:.1f} vs {out['noisy_neighbour_detail']['p95_ms_quiet']:.1f} ms)"
+    )
     return out

@@ -47,7 +47,9 @@ def ensure(size: Size) -> dict:
         conn.close()
     wanted = f"{VERSION}:{size.tenants}:{size.largest_projects}:{size.largest_tasks}"
     with _admin() as c:
-        c.execute("CREATE TABLE IF NOT EXISTS bench_marker (version text PRIMARY KEY, seconds real)")
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS bench_marker (version text PRIMARY KEY, seconds real)"
+        )
         row = c.execute("SELECT seconds FROM bench_marker WHERE version = %s", [wanted]).fetchone()
     if row:
         log(f"data set {wanted} present in {dbname()} (generated in {row[0]:.0f}s): reused")

@@ -43,7 +43,9 @@ def run(size) -> dict:
 def _cleanup() -> None:
     # The created tenants are not part of the data set: remove them (admin role; RLS is FORCEd
     # for the owner, so only the superuser credential sees every tenant's rows).
-    with psycopg.connect(admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True) as c:
+    with psycopg.connect(
+        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+    ) as c:
         ids = "SELECT id FROM tenants_tenant WHERE subdomain LIKE 'bp-%'"
         for table in ("audit_auditevent", "accounts_user", "projects_task", "projects_project"):
             c.execute(f"DELETE FROM {table} WHERE tenant_id IN ({ids})")

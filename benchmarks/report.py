@@ -7,18 +7,42 @@ from pathlib import Path
 
 # key -> (label, target text, passes(value) or None)
 TARGETS = {
-    "rls_overhead_ratio": ("RLS vs explicit filter (worst query, ratio)", "≤ 1.03", lambda v: v <= 1.03),
+    "rls_overhead_ratio": (
+        "RLS vs explicit filter (worst query, ratio)",
+        "≤ 1.03",
+        lambda v: v <= 1.03,
+    ),
     "context_overhead_us": ("Tenant resolution + context per request (µs)", "—", None),
-    "context_round_trips": ("Extra round trips per request for the context", "0 (or 1 pipelined)", lambda v: v <= 0),
+    "context_round_trips": (
+        "Extra round trips per request for the context",
+        "0 (or 1 pipelined)",
+        lambda v: v <= 0,
+    ),
     "api_p50_ratio": ("API p50 vs plain DRF (ratio)", "—", None),
     "api_p95_ratio": ("API p95 vs plain DRF (ratio)", "≤ 1.15", lambda v: v <= 1.15),
     "provision_ms": ("Provisioning (ms, median)", "≤ 15 shared, ≤ 50 schema", None),
-    "provision_ms_django_tenants": ("django-tenants create schema + migrate (ms, median)", "—", None),
+    "provision_ms_django_tenants": (
+        "django-tenants create schema + migrate (ms, median)",
+        "—",
+        None,
+    ),
     "migrate_noop_s": ("migrate_tenants, nothing to apply (s)", "≤ 2", lambda v: v <= 2),
     "migrate_one_s": ("migrate_tenants, one migration (s)", "≤ 10", lambda v: v <= 10),
-    "migrate_noop_s_django_tenants": ("django-tenants migrate_schemas, nothing to apply (s)", "—", None),
-    "migrate_one_s_django_tenants": ("django-tenants migrate_schemas, one migration (s)", "—", None),
-    "noisy_neighbour_p95_ratio": ("Small tenants' p95 with a noisy neighbour (ratio)", "≤ 1.5", lambda v: v <= 1.5),
+    "migrate_noop_s_django_tenants": (
+        "django-tenants migrate_schemas, nothing to apply (s)",
+        "—",
+        None,
+    ),
+    "migrate_one_s_django_tenants": (
+        "django-tenants migrate_schemas, one migration (s)",
+        "—",
+        None,
+    ),
+    "noisy_neighbour_p95_ratio": (
+        "Small tenants' p95 with a noisy neighbour (ratio)",
+        "≤ 1.5",
+        lambda v: v <= 1.5,
+    ),
 }
 PROVISION_TARGET = {"shared": 15, "schema": 50}
 

@@ -24,7 +24,10 @@ from benchmarks import data
 from benchmarks.common import interleave, log, median, ratio_summary, timed
 from benchmarks.wire import WireCounter
 
-BASE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
+BASE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
 TENANT = [*BASE, "tenants.middleware.TenantMiddleware"]
 
 
@@ -68,9 +71,7 @@ def run(size) -> dict:
     tenant_calls = [
         _caller(tenant_handler, f"{t.subdomain}.localhost", "/bench/projects/") for t in tenants
     ]
-    plain_calls = [
-        _caller(plain_handler, "localhost", f"/plain/{t.pk}/projects/") for t in tenants
-    ]
+    plain_calls = [_caller(plain_handler, "localhost", f"/plain/{t.pk}/projects/") for t in tenants]
 
     def side(calls):
         return lambda: sum(timed(c, size.inner) for c in calls) / len(calls)
@@ -130,5 +131,7 @@ def _round_trips(tenant_calls, plain_calls) -> dict:
         "plain_path_max": max(plain),
     }
     detail["extra"] = detail["tenant_path_per_request"] - detail["plain_path_per_request"]
-    log(f"round trips per request: tenant {detail['tenant_path_per_request']}, plain {detail['plain_path_per_request']}")
+    log(
+        f"round trips per request: tenant {detail['tenant_path_per_request']}, plain {detail['plain_path_per_request']}"
+    )
     return detail

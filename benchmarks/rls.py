@@ -31,20 +31,26 @@ def _queries(tenant, project):
         ),
         "page_50": (
             lambda: Project.unscoped.order_by("-created_at")[:50],
-            lambda: Project.unscoped.using(PLAIN).filter(tenant_id=tid).order_by("-created_at")[:50],
+            lambda: (
+                Project.unscoped.using(PLAIN).filter(tenant_id=tid).order_by("-created_at")[:50]
+            ),
         ),
         "count": (
             lambda: Project.unscoped.all(),
             lambda: Project.unscoped.using(PLAIN).filter(tenant_id=tid),
         ),
         "join": (
-            lambda: Task.unscoped.select_related("project")
-            .filter(project__created_at__gte=created)
-            .order_by("-created_at")[:50],
-            lambda: Task.unscoped.using(PLAIN)
-            .select_related("project")
-            .filter(tenant_id=tid, project__tenant_id=tid, project__created_at__gte=created)
-            .order_by("-created_at")[:50],
+            lambda: (
+                Task.unscoped.select_related("project")
+                .filter(project__created_at__gte=created)
+                .order_by("-created_at")[:50]
+            ),
+            lambda: (
+                Task.unscoped.using(PLAIN)
+                .select_related("project")
+                .filter(tenant_id=tid, project__tenant_id=tid, project__created_at__gte=created)
+                .order_by("-created_at")[:50]
+            ),
         ),
     }
 
@@ -83,14 +89,18 @@ def run(size, results_dir: Path) -> dict:
             return total / len(cases)
 
         side(True), side(False)  # warm caches and connections
-        summary = ratio_summary(interleave(size.rounds, lambda: side(True), lambda: side(False)), 1e6)
+        summary = ratio_summary(
+            interleave(size.rounds, lambda: side(True), lambda: side(False)), 1e6
+        )
         by_query[kind] = {
             "ratio": summary["ratio"],
             "rls_us": summary["a_median"],
             "filter_us": summary["b_median"],
             "rounds": summary["rounds"],
         }
-        log(f"rls {kind}: ratio {summary['ratio']:.3f} ({summary['a_median']:.0f} vs {summary['b_median']:.0f} µs)")
+        log(
+            f"rls {kind}: ratio {summary['ratio']:.3f} ({summary['a_median']:.0f} vs {summary['b_median']:.0f} µs)"
+        )
 
         label, t, project = cases[0]
         rls_qs, plain_qs = _queries(t, project)[kind]

@@ -8,6 +8,7 @@ in Python, is what makes `context_round_trips` a measurement.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -55,10 +56,8 @@ class WireCounter:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def _frontend(self, src, dst):
         buf = b""
@@ -91,7 +90,5 @@ class WireCounter:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass

@@ -55,7 +55,9 @@ def _migrate(*args, **kwargs) -> float:
     from django.core.management import call_command
 
     start = time.perf_counter()
-    call_command("migrate_schemas", *args, interactive=False, verbosity=0, stdout=io.StringIO(), **kwargs)
+    call_command(
+        "migrate_schemas", *args, interactive=False, verbosity=0, stdout=io.StringIO(), **kwargs
+    )
     return time.perf_counter() - start
 
 
@@ -63,7 +65,12 @@ def _build(dbname: str, schemas: int) -> None:
     from benchmarks.djt.customers.models import Client
 
     with _admin(dbname) as c:
-        old = [r[0] for r in c.execute("SELECT schema_name FROM customers_client WHERE schema_name LIKE 'djt_%%'")]
+        old = [
+            r[0]
+            for r in c.execute(
+                "SELECT schema_name FROM customers_client WHERE schema_name LIKE 'djt_%%'"
+            )
+        ]
         for s in old:
             c.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(s)))
         c.execute("DELETE FROM customers_domain")
@@ -109,9 +116,11 @@ def _build(dbname: str, schemas: int) -> None:
                         sql.SQL(
                             "SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}"
                         ).format(
-                            sql.Literal(f'"{name}"."{table}"'), sql.Literal(column),
-                            sql.Identifier(column), sql.Identifier(name, table),
-                        )  # fmt: skip
+                            sql.Literal(f'"{name}"."{table}"'),
+                            sql.Literal(column),
+                            sql.Identifier(column),
+                            sql.Identifier(name, table),
+                        )
                     )
                 c.execute(
                     "INSERT INTO customers_client (schema_name, name, created_on) VALUES (%s, %s, now())",

@@ -10,7 +10,9 @@ import os
 import dj_database_url
 
 _db = dj_database_url.parse(os.environ["DATABASE_URL"])
-_db.update(ENGINE="django_tenants.postgresql_backend", NAME=os.environ.get("BENCH_DJT_DB", "bench_djt"))
+_db.update(
+    ENGINE="django_tenants.postgresql_backend", NAME=os.environ.get("BENCH_DJT_DB", "bench_djt")
+)
 DATABASES = {"default": _db}
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 

@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 
 
-class Member(models.Model):
+class Member(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     email = models.EmailField(unique=True)
     password = models.CharField(max_length=128)
@@ -16,14 +16,14 @@ class Member(models.Model):
     date_joined = models.DateTimeField(auto_now_add=True)
 
 
-class Session(models.Model):
+class Session(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     session_key = models.CharField(max_length=40, primary_key=True)
     session_data = models.TextField()
     expire_date = models.DateTimeField(db_index=True)
     user_id = models.UUIDField(null=True, db_index=True)
 
 
-class Project(models.Model):
+class Project(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
@@ -34,7 +34,7 @@ class Project(models.Model):
     bench_note = models.TextField(null=True)
 
 
-class Task(models.Model):
+class Task(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=300)
@@ -45,7 +45,7 @@ class Task(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
-class AuditEvent(models.Model):
+class AuditEvent(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     actor_id = models.UUIDField(null=True)
     actor_label = models.CharField(max_length=254, default="system")
@@ -56,7 +56,7 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
 
-class ApiToken(models.Model):
+class ApiToken(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     user = models.ForeignKey(Member, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
@@ -68,7 +68,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True)
 
 
-class Invitation(models.Model):
+class Invitation(models.Model):  # noqa: DJ008 (a benchmark fixture, never displayed)
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     email = models.EmailField()
     role = models.CharField(max_length=16, default="member")
