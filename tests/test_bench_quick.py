@@ -75,4 +75,5 @@ def test_quick_mode_writes_every_key(tmp_path):
     assert trips["tenant_path_per_request"] >= 1 and trips["plain_path_per_request"] >= 1
     assert results["meta"]["dataset"]["shared_tenants"] == 300
     explain = (tmp_path / "explain.md").read_text()
-    assert explain.count("```") == 16  # 4 queries x 2 sides
+    assert explain.count("### rls_filter") == 12  # 4 queries x 3 tenant sizes
+    assert explain.count("InitPlan") >= 12  # the policy's sub-select, evaluated once
