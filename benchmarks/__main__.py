@@ -89,6 +89,7 @@ def main(argv=None) -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     stages = args.only or STAGES
     started = time.time()
+    load_start = os.getloadavg()
 
     admin_url = _setup(size)
     from benchmarks import api, data, djt_runner, extensions, provision, report, request_path, rls
@@ -165,6 +166,9 @@ def main(argv=None) -> int:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
         ).stdout.strip(),
         "duration_s": round(time.time() - started, 1),
+        # The machine is shared: the load says how noisy the absolute figures are.
+        "loadavg_1_5_15_start": [round(x, 2) for x in load_start],
+        "loadavg_1_5_15_end": [round(x, 2) for x in os.getloadavg()],
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     report.write(results, results_dir)
