@@ -8,6 +8,8 @@ command -v chromium >/dev/null 2>&1 || [[ -x /usr/bin/chromium ]] || missing+=(c
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # docker-compose (v1, Debian): validates docker-compose.yml without a Docker engine.
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # load generator of `make bench`
 if ((${#missing[@]})); then
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo"

@@ -1,0 +1,52 @@
+"""provision_ms per isolation mode: median of N tenant_create calls (the product's own path)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+from django.conf import settings
+
+from benchmarks import data
+from benchmarks.common import log, median
+from benchmarks.extensions import MODES, mode_available
+from saas.db import admin_conninfo
+from tenants.services import tenant_create
+
+PREFIX = "bp-"
+
+
+def _create(mode: str) -> float:
+    sub = f"{PREFIX}{uuid.uuid4().hex[:12]}"
+    start = time.perf_counter()
+    tenant_create(name="Bench provision", subdomain=sub, plan_code="pro", isolation=mode)
+    return (time.perf_counter() - start) * 1000
+
+
+def run(size) -> dict:
+    out = {}
+    detail = {}
+    for mode in MODES:
+        if not mode_available(mode):
+            out[mode] = None
+            continue
+        _create(mode)  # warm: plan lookup, backend import
+        samples = [_create(mode) for _ in range(size.provision_n)]
+        out[mode] = median(samples)
+        detail[mode] = {"n": len(samples), "min": min(samples), "max": max(samples)}
+        log(f"provision {mode}: median {out[mode]:.1f} ms over {len(samples)}")
+    _cleanup()
+    return {"provision_ms": out, "provision_ms_detail": detail}
+
+
+def _cleanup() -> None:
+    # The created tenants are not part of the data set: remove them (admin role; RLS is FORCEd
+    # for the owner, so only the superuser credential sees every tenant's rows).
+    with psycopg.connect(
+        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+    ) as c:
+        ids = "SELECT id FROM tenants_tenant WHERE subdomain LIKE 'bp-%'"
+        for table in ("audit_auditevent", "accounts_user", "projects_task", "projects_project"):
+            c.execute(f"DELETE FROM {table} WHERE tenant_id IN ({ids})")
+        c.execute("DELETE FROM tenants_tenant WHERE subdomain LIKE 'bp-%'")

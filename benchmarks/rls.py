@@ -1,0 +1,130 @@
+"""rls_overhead_ratio: the same ORM queries with RLS alone versus an explicit tenant filter.
+
+Three sides, same data, same ORM queries, interleaved (the order rotates
+every round):
+
+* `rls`: the app role through tenants.db, `Model.unscoped` (no app-level
+  filter) inside `tenant_scope`: only the policy restricts the rows. This is
+  the issue's figure, `rls_overhead_ratio`.
+* `rls_filter`: the same plus `.filter(tenant_id=…)`: what the project's
+  selectors and services actually send (house rule), RLS still enforcing.
+* `filter`: the `plain` alias (stock backend, BYPASSRLS operator role) with
+  `.filter(tenant_id=…)` on every table the query reads: no RLS at all.
+
+Each round runs every query over a large, a medium and a small tenant. The
+figure is the worst query's median per-round ratio. The EXPLAIN ANALYZE of
+the statement Django actually sent (captured, the tenant prefix stripped) is
+written to results/explain.md for every side and tenant size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from benchmarks import data
+from benchmarks.common import log, median, timed
+from projects.models import Project, Task
+from tenants.context import tenant_scope
+
+PLAIN = "plain"
+SIDES = ("rls", "rls_filter", "filter")
+KINDS = ("point_lookup", "page_50", "count", "join")
+
+
+def _query(kind: str, side: str, tid, project):
+    """A callable running query `kind` the way `side` sends it."""
+    alias = PLAIN if side == "filter" else "default"
+    flt = {} if side == "rls" else {"tenant_id": tid}
+    projects = Project.unscoped.using(alias).filter(**flt)
+    if kind == "point_lookup":
+        return lambda: projects.filter(pk=project.pk).get()
+    if kind == "page_50":
+        return lambda: list(projects.order_by("-created_at")[:50])
+    if kind == "count":
+        return lambda: projects.count()
+    join_flt = {} if side == "rls" else {"tenant_id": tid, "project__tenant_id": tid}
+    return lambda: list(
+        Task.unscoped.using(alias)
+        .select_related("project")
+        .filter(project__created_at__gte=project.created_at, **join_flt)
+        .order_by("-created_at")[:50]
+    )
+
+
+def _explain(side: str, fn, tenant) -> str:
+    alias = PLAIN if side == "filter" else "default"
+    conn = connections[alias]
+    with tenant_scope(tenant if side != "filter" else None):
+        with CaptureQueriesContext(conn) as ctx:
+            fn()
+        sent = ctx.captured_queries[-1]["sql"]
+        while sent.startswith("SET LOCAL "):  # tenants.db's prefix: explain the statement itself
+            sent = sent.split("; ", 1)[1]
+        with conn.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, COSTS, BUFFERS OFF) " + sent)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+    return f"```sql\n{sent}\n```\n\n```\n{plan}\n```\n"
+
+
+def run(size, results_dir: Path) -> dict:
+    cases = []
+    for label, rank in data.sample_ranks(size).items():
+        t = data.tenant(rank)
+        with tenant_scope(t):
+            # A project in the middle of the tenant's timeline: the join reads about half.
+            pks = list(Project.unscoped.order_by("created_at").values_list("pk", flat=True))
+            project = Project.unscoped.get(pk=pks[len(pks) // 2])
+        cases.append((label, t, project))
+
+    by_query: dict = {}
+    explain = [
+        "# EXPLAIN plans: RLS only, RLS + explicit filter, explicit filter without RLS\n",
+        "Written by `python -m benchmarks` (stage rls). `rls` is the app role with only the "
+        "policy filtering; `rls_filter` adds `tenant_id = …` as the selectors do; `filter` is "
+        "the BYPASSRLS role with the explicit filter.\n",
+    ]
+    for kind in KINDS:
+        calls = {s: [(t, _query(kind, s, t.pk, p)) for _, t, p in cases] for s in SIDES}
+
+        def measure(side, calls=calls):
+            total = 0.0
+            for t, fn in calls[side]:
+                with tenant_scope(t if side != "filter" else None):
+                    total += timed(fn, size.inner)
+            return total / len(calls[side])
+
+        for s in SIDES:  # warm connections and caches
+            measure(s)
+        rounds = []
+        for r in range(size.rounds):
+            order = SIDES[r % 3 :] + SIDES[: r % 3]
+            rounds.append({s: measure(s) for s in order})
+        by_query[kind] = {
+            "ratio": median([x["rls"] / x["filter"] for x in rounds]),
+            "rls_filter_ratio": median([x["rls_filter"] / x["filter"] for x in rounds]),
+            "rls_us": median([x["rls"] * 1e6 for x in rounds]),
+            "rls_filter_us": median([x["rls_filter"] * 1e6 for x in rounds]),
+            "filter_us": median([x["filter"] * 1e6 for x in rounds]),
+            "rounds": len(rounds),
+        }
+        q = by_query[kind]
+        log(
+            f"rls {kind}: RLS only x{q['ratio']:.3f}, RLS+filter x{q['rls_filter_ratio']:.3f} "
+            f"({q['rls_us']:.0f} / {q['rls_filter_us']:.0f} / {q['filter_us']:.0f} µs)"
+        )
+        for label, t, p in cases:
+            explain.append(f"## {kind}, {label} tenant ({t.subdomain})\n")
+            for s in SIDES:
+                explain.append(f"### {s}\n\n" + _explain(s, _query(kind, s, t.pk, p), t))
+    (results_dir / "explain.md").write_text("\n".join(explain))
+    worst = max(by_query, key=lambda k: by_query[k]["ratio"])
+    worst_f = max(by_query, key=lambda k: by_query[k]["rls_filter_ratio"])
+    return {
+        "rls_overhead_ratio": by_query[worst]["ratio"],
+        "rls_overhead_worst_query": worst,
+        "rls_with_filter_overhead_ratio": by_query[worst_f]["rls_filter_ratio"],
+        "rls_overhead_by_query": by_query,
+    }

@@ -1,0 +1,23 @@
+"""Bench-only settings: the product's settings plus a no-tenancy baseline alias and URLs.
+
+`plain` is the same database through Django's stock PostgreSQL backend as the
+BYPASSRLS operator role: no tenant prefix, no RLS, persistent like `default`.
+Baseline code must filter on tenant_id explicitly.
+"""
+
+import os
+
+from saas.settings.base import *  # noqa: F403
+
+DATABASES["plain"] = dict(  # noqa: F405
+    DATABASES["operator"],  # noqa: F405
+    ENGINE="django.db.backends.postgresql",
+    CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],  # noqa: F405
+    CONN_HEALTH_CHECKS=DATABASES["default"]["CONN_HEALTH_CHECKS"],  # noqa: F405
+)
+ROOT_URLCONF = "benchmarks.urls"
+TENANT_URLCONF = "benchmarks.urls_tenant"
+DEBUG = False
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "127.0.0.1"]  # noqa: F405
+LOGGING["root"]["level"] = os.environ.get("LOG_LEVEL", "WARNING")  # noqa: F405
+LOGGING["loggers"]["tenants.context"] = {"level": "ERROR"}  # noqa: F405

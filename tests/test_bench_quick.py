@@ -1,0 +1,79 @@
+"""The benchmark's quick mode runs end to end, so `make bench` cannot rot.
+
+It asserts that every key the issue names is in the JSON and that a null
+value is explained as pending, plus a few sanity facts about the figures
+(present, positive, ratios finite). It never asserts that a target is met:
+targets are what the benchmark reports, not what a test enforces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from benchmarks.__main__ import KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.bench, pytest.mark.slow]
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (make system-deps)")
+def test_quick_mode_writes_every_key(tmp_path):
+    env = dict(os.environ, DATABASE_URL=settings.DATABASE_URL, BENCH_SILENT="1")
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--results-dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert (tmp_path / "latest.png").stat().st_size > 10_000
+    assert "| `rls_overhead_ratio` |" in proc.stdout
+
+    missing = [k for k in KEYS if k not in results]
+    assert missing == []
+    assert results["errors"] == {}
+    pending = results["pending"]
+
+    # Figures the current code can measure are numbers, never null.
+    for key in (
+        "rls_overhead_ratio",
+        "context_overhead_us",
+        "context_round_trips",
+        "noisy_neighbour_p95_ratio",
+        "provision_ms_django_tenants",
+        "migrate_noop_s_django_tenants",
+        "migrate_one_s_django_tenants",
+    ):
+        assert isinstance(results[key], int | float), (key, results[key])
+    for key in ("api_p50_ratio", "api_p95_ratio", "provision_ms"):
+        assert set(results[key]) == {"shared", "schema", "database"}
+        assert results[key]["shared"] > 0
+        for mode in ("schema", "database"):
+            if results[key][mode] is None:
+                assert pending[f"{mode} mode"].startswith("pending")
+    for key in ("migrate_noop_s", "migrate_one_s"):
+        if results[key] is None:
+            assert pending[key].startswith("pending")
+
+    assert 0.2 < results["rls_overhead_ratio"] < 20
+    assert results["provision_ms"]["shared"] > 0
+    # The round-trip count comes from the wire: a request costs at least one query.
+    trips = results["context_round_trips_detail"]
+    assert trips["tenant_path_per_request"] >= 1 and trips["plain_path_per_request"] >= 1
+    assert results["meta"]["dataset"]["shared_tenants"] == 300
+    explain = (tmp_path / "explain.md").read_text()
+    assert explain.count("### rls_filter") == 12  # 4 queries x 3 tenant sizes
+    assert explain.count("InitPlan") >= 12  # the policy's sub-select, evaluated once
