@@ -2,10 +2,12 @@
 
 from django.db import models
 
-from tenants.models import TenantModel
+from tenants.models import TenantModel, tenant_id_field
 
 
 class AuditEvent(TenantModel):
+    # (tenant_id, created_at) serves every tenant lookup; see tenant_id_field.
+    tenant_id = tenant_id_field(db_index=False)
     # The actor is recorded by value: users can be deleted, the record stays.
     actor_id = models.UUIDField(null=True, blank=True)
     actor_label = models.CharField(max_length=254, default="system")

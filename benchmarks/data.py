@@ -90,10 +90,11 @@ def _generate(size: Size) -> None:
         c.execute(
             """
             INSERT INTO tenants_tenant
-                (id, name, subdomain, plan_id, isolation, status, status_reason, created_at, updated_at)
+                (id, name, subdomain, plan_id, isolation, status, status_reason, created_at,
+                 updated_at, region, database_name, migration_state, migration_error)
             SELECT b.id, 'Bench ' || b.rank, %(prefix)s || lpad(b.rank::text, 5, '0'),
                    (SELECT id FROM billing_plan WHERE code = CASE WHEN b.rank <= 100 THEN 'pro' ELSE 'free' END),
-                   'shared', 'active', '', now(), now()
+                   'shared', 'active', '', now(), now(), 'default', '', '', ''
             FROM bench_rank b
             """,
             {"prefix": PREFIX},

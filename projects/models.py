@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.db import models
 
-from tenants.models import TenantModel
+from tenants.models import TenantModel, tenant_id_field
 
 
 class Project(TenantModel):
+    # (tenant_id, created_at) serves every tenant lookup; see tenant_id_field.
+    tenant_id = tenant_id_field(db_index=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(

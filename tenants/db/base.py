@@ -30,6 +30,17 @@ RESET_CONTEXT = (
 
 
 _override_cache: dict[tuple, tuple[str, int]] = {}
+_switch_cache: dict[tuple, tuple[str, int]] = {}
+
+
+def _switch_prefix(wanted: tuple[str, int]) -> tuple[str, int]:
+    prefix = _switch_cache.get(wanted)
+    if prefix is None:
+        prefix = _switch_cache[wanted] = (
+            f"{RESET_CONTEXT[0]}; {wanted[0]}",
+            RESET_CONTEXT[1] + wanted[1],
+        )
+    return prefix
 
 
 def _override_prefix(schema: str, tenant_prefix):
@@ -88,6 +99,7 @@ class DatabaseWrapper(pg.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._tenant_applied = None
+        self._tenant_wanted = None
 
     def get_connection_params(self):
         params = super().get_connection_params()
@@ -120,11 +132,19 @@ class DatabaseWrapper(pg.DatabaseWrapper):
             applied = None  # the next statement starts a new transaction
         if wanted is applied or wanted == applied:
             return None
-        return RESET_CONTEXT if wanted is None else wanted
+        self._tenant_wanted = wanted  # what the transaction carries once this is sent
+        if wanted is None:
+            return RESET_CONTEXT
+        if applied is not None:
+            # Switching tenants inside one transaction: clear what the previous
+            # prefix set (a schema tenant's search_path, its timeout) first, or
+            # a pooled tenant's rows would land in that schema.
+            return _switch_prefix(wanted)
+        return wanted
 
     def tenant_prefix_sent(self, prefix) -> None:
         if self.connection.info.transaction_status == _INTRANS:
-            self._tenant_applied = None if prefix is RESET_CONTEXT else prefix
+            self._tenant_applied = self._tenant_wanted
         else:
             self._tenant_applied = None
 

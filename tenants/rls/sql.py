@@ -48,21 +48,26 @@ def disable_rls(table: str) -> list[str]:
 
 
 def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str], list[str]]:
-    """A composite FK (tenant_id, col) → target(tenant_id, id).
+    """A composite FK (col, tenant_id) → target(id, tenant_id).
 
     Foreign-key checks run with the table owner's rights and ignore RLS, so a
     plain FK would let a row point at another tenant's row whose id it knows.
     This one makes cross-tenant references impossible in the database.
+
+    The target's unique key is (id, tenant_id), not (tenant_id, id): it is
+    unique through id alone, and leaves the tenant-led indexes to the ones
+    queries need (see tenants.models.tenant_id_field).
     """
-    uniq = f"{target_table}_tenant_id_id_key"[:63]
+    uniq = f"{target_table}_id_tenant_id_key"[:63]
     fk = f"{table}_{column}_same_tenant"[:63]
     forwards = [
         f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = '{uniq}' "
         f"AND conrelid = '{qn(target_table)}'::regclass) THEN "
-        f"ALTER TABLE {qn(target_table)} ADD CONSTRAINT {qn(uniq)} UNIQUE ({TENANT_COLUMN}, id); "
+        f"ALTER TABLE {qn(target_table)} ADD CONSTRAINT {qn(uniq)} UNIQUE (id, {TENANT_COLUMN}); "
         "END IF; END $$",
-        f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} FOREIGN KEY ({TENANT_COLUMN}, {qn(column)}) "
-        f"REFERENCES {qn(target_table)} ({TENANT_COLUMN}, id) ON DELETE CASCADE "
+        f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} "
+        f"FOREIGN KEY ({qn(column)}, {TENANT_COLUMN}) "
+        f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE CASCADE "
         "DEFERRABLE INITIALLY DEFERRED",
     ]
     backwards = [f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}"]

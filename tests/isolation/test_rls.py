@@ -208,3 +208,29 @@ def test_savepoint_rollback_does_not_leave_wrong_tenant(data, tenant_a, tenant_b
             # The savepoint rollback restored tenant A in the database: B must be re-sent.
             assert names(Project.unscoped.all()) == ["b-one"]
         assert names(Project.unscoped.all()) == ["a-one", "a-two"]
+
+
+def test_switching_from_a_schema_tenant_to_a_pooled_one_inside_a_transaction(db):
+    """The pooled tenant's rows must land in the pooled tables, not the schema tenant's."""
+    from django.db import connection
+
+    schema_tenant = make_tenant("schema", "sw-schema")
+    pooled_tenant = make_tenant("shared", "sw-pooled")
+    with transaction.atomic():
+        with tenant_scope(schema_tenant):
+            ProjectFactory(tenant=schema_tenant, name="in-schema")
+        with tenant_scope(pooled_tenant):
+            ProjectFactory(tenant=pooled_tenant, name="in-pool")
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT current_setting('search_path'), "
+                    "(SELECT count(*) FROM public.projects_project), "
+                    f'(SELECT count(*) FROM "{schema_tenant.schema_name}".projects_project)'
+                )
+                search_path, in_pool, misplaced = cur.fetchone()
+    assert "t_" not in search_path
+    assert (in_pool, misplaced) == (1, 0)
+    with tenant_scope(pooled_tenant):
+        assert list(Project.objects.values_list("name", flat=True)) == ["in-pool"]
+    with tenant_scope(schema_tenant):
+        assert list(Project.objects.values_list("name", flat=True)) == ["in-schema"]
