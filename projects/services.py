@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from audit.services import audit_record
+from billing.limits import limit_check
 from projects.models import Project, Task
 from tenants.transactions import tenant_atomic
 
 
 @tenant_atomic
 def project_create(*, tenant, created_by=None, name: str, description: str = "") -> Project:
+    limit_check(tenant=tenant, limit="max_projects")
     project = Project.objects.create(
         tenant_id=tenant.pk, name=name, description=description, created_by=created_by
     )
@@ -54,6 +56,7 @@ def project_delete(*, tenant, project: Project, actor=None) -> None:
 
 @tenant_atomic
 def task_create(*, tenant, project: Project, title: str, created_by=None, **fields) -> Task:
+    limit_check(tenant=tenant, limit="max_tasks_per_project", parent=project)
     task = Task.objects.create(tenant_id=tenant.pk, project=project, title=title, **fields)
     audit_record(
         tenant=tenant,
@@ -63,3 +66,33 @@ def task_create(*, tenant, project: Project, title: str, created_by=None, **fiel
         data={"title": title, "project": str(project.pk)},
     )
     return task
+
+
+@tenant_atomic
+def task_update(*, tenant, task: Task, actor=None, **changes) -> Task:
+    allowed = {"title", "status", "assignee", "due_date"}
+    for field, value in changes.items():
+        if field not in allowed:
+            raise ValueError(f"{field} cannot be changed")
+        setattr(task, field, value)
+    task.save(update_fields=[*changes.keys(), "updated_at"])
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="task.update",
+        target=task,
+        data={k: str(getattr(v, "pk", v)) for k, v in changes.items()},
+    )
+    return task
+
+
+@tenant_atomic
+def task_delete(*, tenant, task: Task, actor=None) -> None:
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="task.delete",
+        target=task,
+        data={"title": task.title, "project": str(task.project_id)},
+    )
+    task.delete()
