@@ -131,7 +131,7 @@ def _jobs_for(tenant) -> list:
 @operator_required
 @require_POST
 def tenant_suspend_view(request, tenant_id):
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     reason = request.POST.get("reason", "").strip()[:200] or f"by {request.operator.email}"
     try:
         tenant_suspend(tenant=tenant, reason=reason)
@@ -145,7 +145,7 @@ def tenant_suspend_view(request, tenant_id):
 @operator_required
 @require_POST
 def tenant_reactivate_view(request, tenant_id):
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     try:
         tenant_reactivate(tenant=tenant)
     except TenantError as exc:
@@ -176,7 +176,7 @@ def tenant_plan_view(request, tenant_id):
 @require_POST
 def tenant_job_start_view(request, tenant_id):
     """Start a dedicated-database provisioning or a move as a background job."""
-    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     kind = request.POST.get("kind", "")
     if kind not in {"provision_database", "move"}:
         messages.error(request, "Choose a job: dedicated-database provisioning or a move.")

@@ -14,7 +14,7 @@ class ProjectForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=300)
     status = forms.ChoiceField(choices=TaskStatus.choices, initial=TaskStatus.TODO)
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    assignee = forms.ModelChoiceField(queryset=User.unscoped.none(), required=False)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, tenant, **kwargs):
