@@ -217,10 +217,12 @@ def invitation_revoke(request, invitation_id):
 # --- API tokens -----------------------------------------------------------------------------
 
 
+NEW_TOKEN_SESSION_KEY = "_new_api_token"
+
+
 @admin_required
 def tokens(request):
     form = TokenForm(request.POST or None)
-    issued = None
     if request.method == "POST" and form.is_valid():
         try:
             feature_require(tenant=request.tenant, feature="api_access")
@@ -234,7 +236,15 @@ def tokens(request):
         except (services.AccountError, FeatureNotInPlan) as exc:
             form.add_error(None, str(exc))
         else:
-            form = TokenForm()
+            # Post/redirect/get, so a reload cannot create a second token. The secret rides
+            # in the (tenant-scoped, server-side) session until the next page shows it once.
+            request.session[NEW_TOKEN_SESSION_KEY] = {
+                "id": str(issued.token.pk),
+                "name": issued.token.name,
+                "secret": issued.secret,
+            }
+            return redirect("tokens")
+    issued = request.session.pop(NEW_TOKEN_SESSION_KEY, None) if request.method == "GET" else None
     context = {
         "form": form,
         "issued": issued,

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 
 from accounts.permissions import admin_required
 from billing.limits import usage_summary
-from billing.models import Plan
+from billing.models import Feature, Plan
 from billing.services import PlanChangeRefused, subscription_change_plan
 from projects.web.views import _bars
 
@@ -34,8 +34,11 @@ def billing(request):
             messages.success(request, f"Your organisation is now on the {plan.name} plan.")
             return redirect("billing")
     summary = usage_summary(tenant=request.tenant)
+    plans = list(Plan.objects.filter(is_public=True))
+    for plan in plans:
+        plan.feature_labels = [Feature(f).label for f in plan.features if f in Feature.values]
     context = {
-        "plans": Plan.objects.filter(is_public=True),
+        "plans": plans,
         "current": request.tenant.plan_id,
         "bars": _bars(summary),
         "refused": refused,

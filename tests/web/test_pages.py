@@ -128,6 +128,8 @@ def test_token_secret_is_shown_once_and_works_until_revoked(tenant_a, admin):
     response = client.post(
         "/tokens/", {"name": "CI deploy", "scopes": ["read", "write"], "expires_in_days": "30"}
     )
+    assert response.status_code == 302  # post/redirect/get: a reload creates nothing
+    response = client.get("/tokens/")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     secret = re.search(r'value="(tntr_[^"]+)"', response.content.decode()).group(1)
     with tenant_scope(tenant_a):
