@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -20,7 +22,10 @@ CONSOLE = f"admin.{settings.BASE_DOMAIN}"
 
 @pytest.fixture
 def operator(db):
-    return operator_create(email="ops@tenantry.test", password="operator-password-1")
+    # A unique email: throttle counters live in a cache that may outlive the test (Redis).
+    return operator_create(
+        email=f"ops-{uuid.uuid4().hex[:8]}@tenantry.test", password="operator-password-1"
+    )
 
 
 def console(operator=None) -> Client:
@@ -37,6 +42,11 @@ def test_create_operator_command_hashes_the_password(db, settings):
     call_command("create_operator", "Root@Tenantry.test", password="operator-password-2")
     op = Operator.objects.get(email="root@tenantry.test")
     assert op.password != "operator-password-2" and op.check_password("operator-password-2")
+    from saas.settings import base
+
+    settings.PASSWORD_HASHERS = base.PASSWORD_HASHERS  # production hashing: argon2
+    call_command("create_operator", "argon@tenantry.test", password="operator-password-3")
+    assert Operator.objects.get(email="argon@tenantry.test").password.startswith("argon2$")
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_operator", "root@tenantry.test", password="operator-password-2")
 
