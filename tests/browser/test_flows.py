@@ -258,3 +258,27 @@ def test_core_flow_works_without_javascript(site, browser, shot, committed_db):
         shot(page)
     finally:
         ctx.close()
+
+
+def test_pages_fit_a_phone_screen(site, browser, shot, committed_db):
+    tenant = new_org()
+    with tenant_scope(tenant):
+        project_create(tenant=tenant, name="A project with a rather long name for a phone")
+    ctx = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, site, tenant, f"owner@{tenant.subdomain}.test")
+        for path in ["/", "/projects/", "/members/", "/tokens/", "/billing/", "/audit/"]:
+            page.goto(site.url(tenant.subdomain, path))
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            wide = page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right)).slice(0, 5)"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
+        page.goto(site.url(tenant.subdomain, "/"))
+        shot(page)
+    finally:
+        ctx.close()
