@@ -31,9 +31,9 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
-def _keys(scope: str, email: str, ip: str) -> tuple[str, str]:
-    email_key = f"login-fail:{scope}:{_digest((email or '').strip().lower())}"
-    ip_key = f"login-fail-ip:{_digest(ip or '-')}"
+def _keys(scope: str, email: str, ip: str, kind: str) -> tuple[str, str]:
+    email_key = f"{kind}-fail:{scope}:{_digest((email or '').strip().lower())}"
+    ip_key = f"{kind}-fail-ip:{_digest(ip or '-')}"
     return email_key, ip_key
 
 
@@ -49,16 +49,16 @@ def _get(key: str) -> int:
         return 0
 
 
-def is_locked(scope: str, email: str, ip: str) -> bool:
-    email_key, ip_key = _keys(scope, email, ip)
+def is_locked(scope: str, email: str, ip: str, kind: str = "login") -> bool:
+    email_key, ip_key = _keys(scope, email, ip, kind)
     return (
         _get(email_key) >= settings.LOGIN_FAILURE_LIMIT
         or _get(ip_key) >= settings.LOGIN_IP_FAILURE_LIMIT
     )
 
 
-def record_failure(scope: str, email: str, ip: str) -> None:
-    for key in _keys(scope, email, ip):
+def record_failure(scope: str, email: str, ip: str, kind: str = "login") -> None:
+    for key in _keys(scope, email, ip, kind):
         try:
             cache = _cache()
             # add() creates the counter with the lockout window as its lifetime;
@@ -69,8 +69,8 @@ def record_failure(scope: str, email: str, ip: str) -> None:
             logger.warning("login throttle cache unavailable (%s)", exc.__class__.__name__)
 
 
-def reset(scope: str, email: str) -> None:
-    email_key, _ = _keys(scope, email, "")
+def reset(scope: str, email: str, kind: str = "login") -> None:
+    email_key, _ = _keys(scope, email, "", kind)
     try:
         _cache().delete(email_key)
     except Exception as exc:

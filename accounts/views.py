@@ -13,7 +13,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import services, throttle
 from accounts.emails import invitation_email_send, password_reset_email_send, tenant_base_url
 from accounts.forms import AcceptInvitationForm, InviteForm, LoginForm, RoleForm, TokenForm
 from accounts.handoff import handoff_token_consume
@@ -86,6 +86,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = TenantPasswordResetForm
     template_name = "accounts/password_reset_form.html"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        # Requests count like failed logins (per tenant+email and per IP, kind "reset"). Over
+        # the limit the answer is the same page, only no mail leaves: nothing to enumerate.
+        scope = str(self.request.tenant.pk)
+        email, ip = form.cleaned_data["email"], throttle.client_ip(self.request)
+        if throttle.is_locked(scope, email, ip, kind="reset"):
+            return redirect(self.get_success_url())
+        throttle.record_failure(scope, email, ip, kind="reset")
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

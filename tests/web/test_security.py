@@ -218,3 +218,17 @@ def test_hsts_header_is_sent_over_https(tenant_a, settings):
     settings.SECURE_HSTS_SECONDS = 31536000
     response = Client(HTTP_HOST=host(tenant_a)).get("/accounts/login/", secure=True)
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_password_reset_requests_are_throttled_silently(tenant_a, settings, mailoutbox):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    user = UserFactory(tenant=tenant_a, email="flood@alpha.test")
+    client = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR="10.1.0.6")
+    answers = [
+        client.post("/accounts/password-reset/", {"email": user.email}, follow=True).content
+        for _ in range(4)
+    ]
+    assert len(set(answers)) == 1  # the same page every time
+    assert len(mailoutbox) == 2  # but only two mails left
+    # Resets do not count towards the sign-in lockout.
+    assert login(client, user.email, PASSWORD).status_code == 302
