@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("tenants.context")
 
 _current: ContextVar[Tenant | None] = ContextVar("current_tenant", default=None)
+# Set only by placement_search_path(): the search_path for migrating or copying one placement.
+_search_path: ContextVar[str | None] = ContextVar("search_path_override", default=None)
 # Set only by dangerously_unscoped(): routes queries to the BYPASSRLS operator role.
 _unscoped_reason: ContextVar[str | None] = ContextVar("unscoped_reason", default=None)
 
@@ -72,3 +74,21 @@ def dangerously_unscoped(reason: str) -> Iterator[None]:
         yield
     finally:
         _unscoped_reason.reset(token)
+
+
+def search_path_override() -> str | None:
+    return _search_path.get()
+
+
+@contextmanager
+def placement_search_path(schema: str | None) -> Iterator[None]:
+    """Statements in the block resolve unqualified tables in `schema` only.
+
+    For operator code that migrates or copies one tenant schema; requests use
+    the tenant's own search_path (its schema, then public) automatically.
+    """
+    token = _search_path.set(schema)
+    try:
+        yield
+    finally:
+        _search_path.reset(token)

@@ -6,9 +6,11 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
 
 from tenants import resolvers
+from tenants.backends.database import TenantDatabaseUnavailable, mark_down
+from tenants.backends.migrate import code_state
 from tenants.context import tenant_scope
 from tenants.models import TenantStatus
 from tenants.responses import refusal
@@ -79,7 +81,35 @@ class TenantMiddleware:
                 {"Retry-After": "30"},
             )
 
+        if tenant.has_own_placement and tenant.migration_state != code_state():
+            # Serving a schema/database that lags behind the code could corrupt it.
+            return refusal(
+                request,
+                503,
+                "tenant_upgrading",
+                "This organisation's data is being upgraded. Please retry in a minute.",
+                {"Retry-After": "60"},
+            )
+
         request.tenant = tenant
         request.urlconf = settings.TENANT_URLCONF
         with tenant_scope(tenant):
             return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        """A tenant whose own database is down gets a fast, clear 503, not a 500."""
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or not tenant.has_own_placement:
+            return None
+        if isinstance(exception, OperationalError) and tenant.isolation == "database":
+            mark_down(tenant.db_alias)
+        elif not isinstance(exception, TenantDatabaseUnavailable):
+            return None
+        logger.warning("database of tenant %s unavailable: %s", tenant.subdomain, exception)
+        return refusal(
+            request,
+            503,
+            "tenant_database_unavailable",
+            "This organisation's database is temporarily unavailable. Please retry shortly.",
+            {"Retry-After": "5"},
+        )

@@ -26,6 +26,27 @@ class TenantStatus(models.TextChoices):
     DELETING = "deleting", "Deleting"
 
 
+class DatabaseServer(models.Model):
+    """A PostgreSQL server that can hold database-per-tenant placements.
+
+    `url` names a role there that may create roles and databases (like
+    DATABASE_URL). `region` enforces data residency: a tenant is only ever
+    placed on a server of its own region.
+    """
+
+    name = models.SlugField(max_length=63, unique=True)
+    region = models.CharField(max_length=32, default="default")
+    url = models.CharField(max_length=500)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+
 class Tenant(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
@@ -36,6 +57,17 @@ class Tenant(models.Model):
         max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE
     )
     status_reason = models.CharField(max_length=200, blank=True, default="")
+    region = models.CharField(max_length=32, default="default")
+    # Database mode: where the tenant's own database lives.
+    database_server = models.ForeignKey(
+        DatabaseServer, null=True, blank=True, on_delete=models.PROTECT, related_name="tenants"
+    )
+    database_name = models.CharField(max_length=63, blank=True, default="")
+    # Schema and database modes: the migration state of the tenant's own placement
+    # (a digest of the applied migrations), so lagging placements are refused service.
+    migration_state = models.CharField(max_length=64, blank=True, default="")
+    migration_error = models.TextField(blank=True, default="")
+    migrated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -60,6 +92,14 @@ class Tenant(models.Model):
         # Derived from the immutable id, never from user input: safe to quote
         # into SQL and stable across subdomain renames.
         return "t_" + self.id.hex
+
+    @property
+    def db_alias(self) -> str:
+        return "tenant_" + self.id.hex
+
+    @property
+    def has_own_placement(self) -> bool:
+        return self.isolation != Isolation.SHARED
 
     @cached_property
     def context_prefix(self) -> tuple[str, int]:
@@ -117,3 +157,43 @@ class TenantModel(TenantOwned):
 
     class Meta(TenantOwned.Meta):
         abstract = True
+
+
+class MovePhase(models.TextChoices):
+    COPYING = "copying", "Copying"
+    SWITCHED = "switched", "Switched (source not yet removed)"
+    DONE = "done", "Done"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class TenantMove(models.Model):
+    """One move of a tenant between placements: the record that makes a move resumable."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="moves")
+    source_isolation = models.CharField(max_length=16, choices=Isolation.choices)
+    source_server = models.ForeignKey(
+        DatabaseServer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_database_name = models.CharField(max_length=63, blank=True, default="")
+    target_isolation = models.CharField(max_length=16, choices=Isolation.choices)
+    target_server = models.ForeignKey(
+        DatabaseServer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target_database_name = models.CharField(max_length=63, blank=True, default="")
+    keep_source = models.BooleanField(default=False)
+    phase = models.CharField(max_length=16, choices=MovePhase.choices, default=MovePhase.COPYING)
+    counts = models.JSONField(default=dict, blank=True)
+    source_checksums = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_isolation} → {self.target_isolation} ({self.phase})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.phase in (MovePhase.COPYING, MovePhase.SWITCHED)

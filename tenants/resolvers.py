@@ -121,7 +121,11 @@ def _from_database(subdomain: str):
     from tenants.models import Tenant
 
     with no_tenant():
-        tenant = Tenant.objects.select_related("plan").filter(subdomain=subdomain).first()
+        tenant = (
+            Tenant.objects.select_related("plan", "database_server")
+            .filter(subdomain=subdomain)
+            .first()
+        )
     if tenant is None:
         return _NEGATIVE
     tenant.context_prefix  # noqa: B018 - computed once, carried in the cache
@@ -155,6 +159,25 @@ def invalidate(subdomain: str) -> None:
     if settings.REDIS_URL:
         try:
             _redis().publish(_channel(), subdomain)
+        except Exception as exc:
+            logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
+
+
+def invalidate_many(subdomains) -> None:
+    """Forget many tenants at once (fleet operations): one delete, one message."""
+    subdomains = list(subdomains)
+    if not subdomains:
+        return
+    with _l1_lock:
+        for sub in subdomains:
+            _l1.pop(sub, None)
+    try:
+        _l2().delete_many([_key(s) for s in subdomains])
+    except Exception as exc:
+        logger.warning("tenant cache delete failed (%s)", exc.__class__.__name__)
+    if settings.REDIS_URL:
+        try:
+            _redis().publish(_channel(), "*")
         except Exception as exc:
             logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
 
@@ -209,7 +232,10 @@ def _listen() -> None:
                 if message.get("type") == "message":
                     sub = message["data"].decode()
                     with _l1_lock:
-                        _l1.pop(sub, None)
+                        if sub == "*":
+                            _l1.clear()
+                        else:
+                            _l1.pop(sub, None)
         except Exception as exc:
             if _listener["healthy"]:
                 logger.warning("tenant invalidation listener lost Redis (%s)", exc)

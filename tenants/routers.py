@@ -49,7 +49,8 @@ class TenantRouter:
             return True
         # Migrating one tenant's own schema or database: tenant tables only.
         if model_name is None:
-            return hints.get("tenant_placed", True)
+            # RunSQL/RunPython run in tenant placements only when they say so.
+            return hints.get("tenant_placed", False)
         from django.apps import apps
 
         try:

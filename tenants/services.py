@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit.services import audit_record
 from billing.models import Plan
@@ -12,6 +13,7 @@ from tenants import resolvers
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.models import Isolation, Tenant, TenantStatus
+from tenants.servers import PlacementError, server_for_placement
 
 
 class TenantError(Exception):
@@ -31,6 +33,9 @@ def tenant_create(
     owner_email: str | None = None,
     owner_password: str | None = None,
     owner_name: str = "",
+    server_name: str | None = None,
+    database_url: str | None = None,
+    region: str | None = None,
 ) -> Tenant:
     subdomain = (subdomain or "").strip()
     try:
@@ -44,11 +49,25 @@ def tenant_create(
             f"Unknown isolation mode {mode!r}; use one of {', '.join(Isolation.values)}."
         )
 
+    region = region or settings.TENANT_DEFAULT_REGION
+    server = None
+    if mode == Isolation.DATABASE:
+        try:
+            server = server_for_placement(
+                region=region, name=server_name, database_url=database_url
+            )
+        except PlacementError as exc:
+            raise TenantError(str(exc)) from None
+    elif server_name or database_url:
+        raise TenantError("--server/--database-url only apply to database isolation")
+
     tenant = Tenant(
         name=name.strip(),
         subdomain=subdomain,
         plan=plan,
         isolation=mode,
+        region=region,
+        database_server=server,
         status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE,
     )
     try:
@@ -61,10 +80,7 @@ def tenant_create(
     except IntegrityError:
         raise TenantError(f"The subdomain '{subdomain}' is already taken.") from None
 
-    backend_for(tenant).provision(tenant)
-    if tenant.status != TenantStatus.ACTIVE:
-        Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.ACTIVE)
-        tenant.status = TenantStatus.ACTIVE
+    tenant_provision(tenant=tenant)
 
     with tenant_scope(tenant):
         audit_record(
@@ -87,6 +103,33 @@ def tenant_create(
             )
     # A negative lookup for this subdomain may be cached: drop it.
     resolvers.invalidate(subdomain)
+    return tenant
+
+
+def tenant_provision(*, tenant: Tenant) -> Tenant:
+    """Create (or finish creating) the tenant's placement; idempotent after a crash."""
+    from tenants.backends.migrate import code_state
+
+    backend = backend_for(tenant)
+    try:
+        backend.provision(tenant)
+    except Exception as exc:
+        Tenant.objects.filter(pk=tenant.pk).update(migration_error=f"provisioning: {exc}")
+        raise TenantError(f"provisioning {tenant.subdomain} failed: {exc}") from exc
+    fields = {
+        "status": TenantStatus.ACTIVE
+        if tenant.status == TenantStatus.PROVISIONING
+        else tenant.status,
+        "migration_error": "",
+    }
+    if tenant.has_own_placement:
+        fields.update(migration_state=code_state(), migrated_at=timezone.now())
+    if tenant.isolation == Isolation.DATABASE:
+        fields["database_name"] = backend.database_name(tenant)
+    Tenant.objects.filter(pk=tenant.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(tenant, key, value)
+    resolvers.invalidate(tenant.subdomain)
     return tenant
 
 
@@ -114,7 +157,7 @@ def tenant_reactivate(*, tenant: Tenant) -> Tenant:
 
 def tenant_get(subdomain: str) -> Tenant:
     try:
-        return Tenant.objects.select_related("plan").get(subdomain=subdomain)
+        return Tenant.objects.select_related("plan", "database_server").get(subdomain=subdomain)
     except Tenant.DoesNotExist:
         raise TenantError(f"No tenant with subdomain {subdomain!r}.") from None
 

@@ -11,10 +11,65 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test import testcases
 
 from saas.db import admin_conninfo
 from tenants import roles
 from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: F401
+
+# Tenant databases (database mode) and placement-migration connections are
+# registered at runtime and are deliberately NOT part of the per-test
+# transaction: they are other databases, committed for real and dropped at
+# session end. Django's TestCase refuses any registered alias it was not told
+# about; let these through, and only these.
+_DYNAMIC_ALIASES = ("tenant_", "placement_owner_")
+_original_patch = testcases.SimpleTestCase.ensure_connection_patch_method.__func__
+
+
+def _ensure_connection_patch_method(cls):
+    guarded = _original_patch(cls)
+    real = BaseDatabaseWrapper.ensure_connection
+
+    def ensure_connection(self, *args, **kwargs):
+        if self.alias.startswith(_DYNAMIC_ALIASES):
+            return real(self, *args, **kwargs)
+        return guarded(self, *args, **kwargs)
+
+    return ensure_connection
+
+
+testcases.SimpleTestCase.ensure_connection_patch_method = classmethod(
+    _ensure_connection_patch_method
+)
+_original_add_failures = testcases.SimpleTestCase._add_databases_failures.__func__
+_original_remove_failures = testcases.SimpleTestCase._remove_databases_failures.__func__
+
+
+def _dynamic_connections():
+    return [connections[a] for a in connections if a.startswith(_DYNAMIC_ALIASES)]
+
+
+def _add_databases_failures(cls):
+    _original_add_failures(cls)
+    for conn in _dynamic_connections():
+        for name, _ in cls._disallowed_connection_methods:
+            method = getattr(conn, name)
+            if isinstance(method, testcases._DatabaseFailure):
+                setattr(conn, name, method.wrapped)
+
+
+def _remove_databases_failures(cls):
+    for conn in _dynamic_connections():
+        for name, _ in cls._disallowed_connection_methods:
+            method = getattr(conn, name)
+            if not isinstance(method, testcases._DatabaseFailure):
+                setattr(conn, name, testcases._DatabaseFailure(method, "unused"))
+    _original_remove_failures(cls)
+
+
+testcases.SimpleTestCase._add_databases_failures = classmethod(_add_databases_failures)
+testcases.SimpleTestCase._remove_databases_failures = classmethod(_remove_databases_failures)
 
 
 def _test_db_name() -> str:
@@ -31,6 +86,20 @@ def _drop_database(name: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _drop_tenant_databases(main: str) -> None:
+    """Tenant databases (database mode) of this test database: `<main>_t_<id>`, `<main>_tmpl`."""
+    with psycopg.connect(admin_conninfo(settings.DATABASE_URL, "postgres"), autocommit=True) as c:
+        names = [
+            r[0]
+            for r in c.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
+                [main.replace("_", "\\_") + "\\_t\\_%", f"{main}_tmpl"[:63]],
+            )
+        ]
+        for db in names:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     name = _test_db_name()
@@ -39,6 +108,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
             conn.close()
         roles.ensure_roles(settings.DATABASE_URL)
         _drop_database(name)
+        _drop_tenant_databases(name)
         for alias in ("default", "owner", "operator"):
             settings.DATABASES[alias]["NAME"] = name
             connections[alias].settings_dict["NAME"] = name
@@ -48,6 +118,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
         for conn in connections.all():
             conn.close()
         _drop_database(name)
+        _drop_tenant_databases(name)
 
 
 @pytest.fixture
@@ -82,3 +153,10 @@ def tenant_a(db):
 @pytest.fixture
 def tenant_b(db):
     return TenantFactory(name="Beta", subdomain=unique_subdomain("beta"))
+
+
+MODES = ["shared", "schema", "database"]
+
+
+def make_tenant(mode: str, prefix: str = "t", **kwargs):
+    return TenantFactory(subdomain=unique_subdomain(prefix), isolation=mode, **kwargs)

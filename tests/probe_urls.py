@@ -1,12 +1,15 @@
 """Test-only views that report what the database sees inside a request."""
 
-from django.db import connection, transaction
+from django.db import connections
 from django.http import JsonResponse
 from django.urls import path
 
+from tenants.routers import data_alias
+from tenants.transactions import tenant_atomic
+
 
 def _snapshot():
-    with connection.cursor() as cur:
+    with connections[data_alias()].cursor() as cur:
         cur.execute(
             "SELECT pg_backend_pid(), current_setting('app.current_tenant', true), "
             "coalesce(array_agg(name ORDER BY name) FILTER (WHERE name IS NOT NULL), '{}') "
@@ -21,12 +24,12 @@ def probe(request):
 
 
 def probe_atomic(request):
-    with transaction.atomic():
+    with tenant_atomic():
         return JsonResponse(_snapshot())
 
 
 def boom(request):
-    with transaction.atomic():
+    with tenant_atomic():
         _snapshot()
         raise RuntimeError("view failed after querying")
 

@@ -208,6 +208,14 @@ LOGGING = {
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
 
+# Database-per-tenant connections
+TENANT_DEFAULT_REGION = os.environ.get("TENANT_DEFAULT_REGION", "default")
+TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
+TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
+TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
+TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
+TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+
 # --- Web UI (issue 7) ------------------------------------------------------------------------
 INSTALLED_APPS += ["operators"]
 # After SecurityMiddleware: adds CSP (with frame-ancestors 'none') to every response.

@@ -13,7 +13,11 @@ class IsolationBackend:
         return DEFAULT_DB_ALIAS
 
     def provision(self, tenant) -> None:
-        """Create the tenant's placement (nothing to do for pooled tables)."""
+        """Create the tenant's placement; idempotent, safe to re-run after a crash."""
 
     def deprovision(self, tenant) -> None:
-        """Remove the tenant's placement after its rows are gone."""
+        """Remove the tenant's placement (its rows, schema or database)."""
+
+    def placement(self, tenant):
+        """Where the rows are, for copying, migrating and reporting."""
+        raise NotImplementedError

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
 
-from tenants.context import get_current_tenant
+from tenants.context import get_current_tenant, search_path_override
 
 _INTRANS = pq.TransactionStatus.INTRANS
 _INERROR = pq.TransactionStatus.INERROR
@@ -27,6 +27,21 @@ RESET_CONTEXT = (
     "SET LOCAL statement_timeout TO DEFAULT",
     3,
 )
+
+
+_override_cache: dict[tuple, tuple[str, int]] = {}
+
+
+def _override_prefix(schema: str, tenant_prefix):
+    key = (schema, tenant_prefix)
+    prefix = _override_cache.get(key)
+    if prefix is None:
+        quoted = '"' + schema.replace('"', '""') + '"'
+        parts = [f"SET LOCAL search_path TO {quoted}"]
+        if tenant_prefix is not None:
+            parts.extend(p for p in tenant_prefix[0].split("; ") if "search_path" not in p)
+        prefix = _override_cache[key] = ("; ".join(parts), len(parts))
+    return prefix
 
 
 def _as_text(query, cursor) -> str:
@@ -93,6 +108,9 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         """(sql, statement count) to send before the next statement, or None."""
         tenant = get_current_tenant()
         wanted = tenant.context_prefix if tenant is not None else None
+        schema = search_path_override()
+        if schema is not None:
+            wanted = _override_prefix(schema, wanted)
         status = self.connection.info.transaction_status
         if status == _INTRANS:
             applied = self._tenant_applied

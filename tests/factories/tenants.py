@@ -3,8 +3,9 @@ import uuid
 import factory
 
 from billing.models import Plan
-from tenants.backends import backend_for
+from tenants.backends.database import default_server
 from tenants.models import Tenant, TenantStatus
+from tenants.services import tenant_provision
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -17,11 +18,14 @@ class TenantFactory(factory.django.DjangoModelFactory):
     isolation = "shared"
     status = TenantStatus.ACTIVE
 
+    database_server = factory.LazyAttribute(
+        lambda o: default_server() if o.isolation == "database" else None
+    )
+
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         tenant = super()._create(model_class, *args, **kwargs)
-        backend_for(tenant).provision(tenant)
-        return tenant
+        return tenant_provision(tenant=tenant)
 
 
 class TenantOwnedFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,15 @@ class Command(BaseCommand):
             default=None,
             help="Isolation mode (default: the plan's, else TENANT_DEFAULT_ISOLATION)",
         )
+        parser.add_argument(
+            "--server", default=None, help="database isolation: a registered database server"
+        )
+        parser.add_argument(
+            "--database-url",
+            default=None,
+            help="database isolation: place the tenant's database on this server",
+        )
+        parser.add_argument("--region", default=None, help="data residency region")
         parser.add_argument("--owner-email", default=None)
         parser.add_argument("--owner-password", default=None)
 
@@ -33,6 +42,9 @@ class Command(BaseCommand):
                 isolation=opts["isolation"],
                 owner_email=opts["owner_email"],
                 owner_password=opts["owner_password"],
+                server_name=opts["server"],
+                database_url=opts["database_url"],
+                region=opts["region"],
             )
         except Exception as exc:
             if isinstance(exc, TenantError) or exc.__class__.__name__ == "AccountError":

@@ -1,15 +1,40 @@
-"""Two tenants in pooled tables: PostgreSQL keeps them apart whatever the ORM does."""
+"""Two tenants, in every isolation mode: PostgreSQL keeps them apart whatever the ORM does."""
 
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connections, transaction
 
 from projects.models import Project, Task
 from tenants.context import NoTenantContext, no_tenant, tenant_scope
+from tenants.routers import data_alias
+from tenants.transactions import tenant_atomic
+from tests.conftest import MODES, make_tenant
 from tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.isolation]
+
+
+@pytest.fixture(params=MODES)
+def mode(request):
+    return request.param
+
+
+@pytest.fixture
+def tenant_a(db, mode):
+    return make_tenant(mode, "alpha", name="Alpha")
+
+
+@pytest.fixture
+def tenant_b(db, mode):
+    # B is always in another placement kind than A when A has its own, and in the
+    # same one when A is pooled: both neighbours are covered.
+    return make_tenant(mode, "beta", name="Beta")
+
+
+def conn(tenant):
+    """The connection holding the tenant's rows (the default one for pooled tenants)."""
+    return connections[data_alias(tenant)]
 
 
 @pytest.fixture
@@ -26,8 +51,8 @@ def names(qs):
     return sorted(p.name for p in qs)
 
 
-def test_runs_as_the_app_role_without_bypass():
-    with connection.cursor() as cur:
+def test_runs_as_the_app_role_without_bypass(tenant_a):
+    with tenant_scope(tenant_a), conn(tenant_a).cursor() as cur:
         cur.execute(
             "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
         )
@@ -56,7 +81,7 @@ def test_raw_and_cursor_see_only_own_rows(data, tenant_a):
     with tenant_scope(tenant_a):
         raw = list(Project.unscoped.raw("SELECT * FROM projects_project"))
         assert sorted(p.name for p in raw) == ["a-one", "a-two"]
-        with connection.cursor() as cur:
+        with conn(tenant_a).cursor() as cur:
             cur.execute("SELECT count(*), count(DISTINCT tenant_id) FROM projects_project")
             assert cur.fetchone() == (2, 1)
 
@@ -68,7 +93,7 @@ def test_update_and_delete_cannot_touch_other_tenant(data, tenant_a, tenant_b):
         assert Project.unscoped.all().update(description="mine") == 2
         deleted, _ = Project.unscoped.filter(pk=b1.pk).delete()
         assert deleted == 0
-        with connection.cursor() as cur:
+        with conn(tenant_a).cursor() as cur:
             cur.execute("UPDATE projects_project SET name = 'x' WHERE id = %s", [b1.pk])
             assert cur.rowcount == 0
             cur.execute("DELETE FROM projects_project WHERE id = %s", [b1.pk])
@@ -80,9 +105,9 @@ def test_update_and_delete_cannot_touch_other_tenant(data, tenant_a, tenant_b):
 
 def test_write_carrying_other_tenant_id_is_rejected(tenant_a, tenant_b):
     with tenant_scope(tenant_a):
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        with pytest.raises(DatabaseError, match="row-level security"), tenant_atomic():
             Project.unscoped.create(tenant_id=tenant_b.pk, name="smuggled")
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        with pytest.raises(DatabaseError, match="row-level security"), tenant_atomic():
             Project.unscoped.bulk_create(
                 [
                     Project(tenant_id=tenant_a.pk, name="ok"),
@@ -91,8 +116,8 @@ def test_write_carrying_other_tenant_id_is_rejected(tenant_a, tenant_b):
             )
         with (
             pytest.raises(DatabaseError, match="row-level security"),
-            transaction.atomic(),
-            connection.cursor() as cur,
+            tenant_atomic(),
+            conn(tenant_a).cursor() as cur,
         ):
             cur.execute(
                 "INSERT INTO projects_project (id, tenant_id, name, description, created_at, "
@@ -100,7 +125,7 @@ def test_write_carrying_other_tenant_id_is_rejected(tenant_a, tenant_b):
                 [uuid.uuid4(), tenant_b.pk],
             )
         own = ProjectFactory(tenant=tenant_a, name="own")
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        with pytest.raises(DatabaseError, match="row-level security"), tenant_atomic():
             Project.unscoped.filter(pk=own.pk).update(tenant_id=tenant_b.pk)
         assert Project.unscoped.count() == 1
     with tenant_scope(tenant_b):
@@ -120,12 +145,13 @@ def test_no_context_means_zero_rows_and_rejected_writes(data, tenant_a):
         assert Task.unscoped.count() == 0
         with pytest.raises(NoTenantContext):
             Project.objects.count()
-        with connection.cursor() as cur:
-            cur.execute("SELECT count(*) FROM projects_project")
-            assert cur.fetchone()[0] == 0
-        with pytest.raises(DatabaseError), transaction.atomic():
+        for alias in {"default", data_alias(tenant_a)}:
+            with connections[alias].cursor() as cur:
+                cur.execute("SELECT count(*) FROM projects_project")
+                assert cur.fetchone()[0] == 0
+        with pytest.raises(DatabaseError), tenant_atomic():
             Project.unscoped.create(tenant_id=tenant_a.pk, name="orphan")
-        with pytest.raises(DatabaseError), transaction.atomic():
+        with pytest.raises(DatabaseError), tenant_atomic():
             Project.unscoped.create(name="no tenant at all")
 
 
@@ -133,11 +159,14 @@ def test_no_context_means_zero_rows_and_rejected_writes(data, tenant_a):
     "value", ["", "garbage", "' OR 1=1 --", "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e77", "NULL"]
 )
 def test_empty_or_garbage_setting_matches_nothing(data, tenant_a, value):
-    with no_tenant(), transaction.atomic(), connection.cursor() as cur:
+    alias = data_alias(tenant_a)
+    with no_tenant(), transaction.atomic(using=alias), connections[alias].cursor() as cur:
+        if tenant_a.isolation == "schema":
+            cur.execute(f'SET LOCAL search_path TO "{tenant_a.schema_name}"')
         cur.execute("SELECT set_config('app.current_tenant', %s, true)", [value])
         cur.execute("SELECT count(*) FROM projects_project")
         assert cur.fetchone()[0] == 0
-        with pytest.raises(DatabaseError), transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic(using=alias):
             cur.execute(
                 "INSERT INTO projects_project (id, tenant_id, name, description, created_at, "
                 "updated_at) VALUES (%s, %s, 'x', '', now(), now())",
@@ -148,15 +177,15 @@ def test_empty_or_garbage_setting_matches_nothing(data, tenant_a, value):
 def test_task_cannot_point_at_other_tenants_project(data, tenant_a):
     b1 = data["b"][0]
     with tenant_scope(tenant_a):
-        with pytest.raises(DatabaseError), transaction.atomic():
-            with connection.cursor() as cur:
+        with pytest.raises(DatabaseError), tenant_atomic():
+            with conn(tenant_a).cursor() as cur:
                 cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             Task.unscoped.create(tenant_id=tenant_a.pk, project_id=b1.pk, title="sneaky")
         assert Task.unscoped.filter(title="sneaky").count() == 0
 
 
 def test_switching_scope_inside_one_transaction(data, tenant_a, tenant_b):
-    with transaction.atomic():
+    with tenant_atomic():
         with tenant_scope(tenant_a):
             assert Project.unscoped.count() == 2
             with tenant_scope(tenant_b):
@@ -167,11 +196,11 @@ def test_switching_scope_inside_one_transaction(data, tenant_a, tenant_b):
 
 
 def test_savepoint_rollback_does_not_leave_wrong_tenant(data, tenant_a, tenant_b):
-    with tenant_scope(tenant_a), transaction.atomic():
+    with tenant_scope(tenant_a), tenant_atomic():
         assert Project.unscoped.count() == 2
         with tenant_scope(tenant_b):
             try:
-                with transaction.atomic():
+                with tenant_atomic():
                     assert Project.unscoped.count() == 1  # sends SET LOCAL b in the savepoint
                     raise RuntimeError
             except RuntimeError:

@@ -1,0 +1,157 @@
+"""`migrate_tenants`: every placement to the code's migrations, with per-tenant state.
+
+One failure never stops the others; each tenant's outcome is recorded in the
+registry (migration_state / migration_error / migrated_at), and a re-run only
+touches what is still behind. A tenant whose recorded state is not the code's
+is refused service by the middleware until it is migrated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
+
+from tenants import resolvers
+from tenants.backends import backend_for
+from tenants.backends.migrate import (
+    apply_compiled,
+    apply_with_executor,
+    code_state,
+    compile_pending,
+    read_schema_states,
+    read_state,
+    state_digest,
+)
+from tenants.models import Isolation, Tenant, TenantStatus
+
+logger = logging.getLogger("tenants.fleet")
+
+
+@dataclass
+class TenantOutcome:
+    subdomain: str
+    isolation: str
+    applied: int = 0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _main_dbname() -> str:
+    return connections["owner"].settings_dict["NAME"]
+
+
+def migrate_tenants(
+    *, parallel: int = 4, pooled: bool = True, templates: bool = True
+) -> list[TenantOutcome]:
+    if pooled:
+        call_command("migrate", verbosity=0, interactive=False)
+    tenants = list(
+        Tenant.objects.select_related("database_server")
+        .filter(isolation__in=[Isolation.SCHEMA, Isolation.DATABASE])
+        .exclude(status=TenantStatus.DELETING)
+    )
+    outcomes: dict = {t.pk: TenantOutcome(t.subdomain, t.isolation) for t in tenants}
+
+    # 1. What each placement has applied: one round trip for all schemas.
+    applied_by_tenant: dict = {}
+    schema_tenants = [t for t in tenants if t.isolation == Isolation.SCHEMA]
+    if schema_tenants or templates:
+        states = read_schema_states(settings.DATABASE_URL, _main_dbname())
+        for t in schema_tenants:
+            if t.schema_name in states:
+                applied_by_tenant[t.pk] = states[t.schema_name]
+            else:
+                outcomes[t.pk].error = "schema missing: run provision_tenant_database"
+
+    def read_db(t):
+        try:
+            return t.pk, read_state(backend_for(t).placement(t)), ""
+        except Exception as exc:  # unreachable server, missing database…
+            return t.pk, None, f"cannot read migration state: {_one_line(exc)}"
+
+    db_tenants = [t for t in tenants if t.isolation == Isolation.DATABASE]
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for pk, applied, error in pool.map(read_db, db_tenants):
+            if error:
+                outcomes[pk].error = error
+            else:
+                applied_by_tenant[pk] = applied
+
+    if templates:
+        _migrate_templates(db_tenants)
+
+    # 2. Group by what is applied; render each group's SQL once.
+    groups: dict[frozenset, list[Tenant]] = defaultdict(list)
+    for t in tenants:
+        if t.pk in applied_by_tenant:
+            groups[applied_by_tenant[t.pk]].append(t)
+    work = []
+    for applied, members in groups.items():
+        compiled = compile_pending(applied)
+        for t in members:
+            if compiled.keys:
+                work.append((t, applied, compiled))
+
+    # 3. Apply, in parallel, one transaction per placement.
+    def apply(item):
+        t, applied, compiled = item
+        try:
+            placement = backend_for(t).placement(t)
+            if compiled.statements is None or not applied:
+                apply_with_executor(placement)
+            else:
+                apply_compiled(placement, compiled)
+            return t.pk, len(compiled.keys), ""
+        except Exception as exc:
+            logger.exception("migrating %s failed", t.subdomain)
+            return t.pk, 0, _one_line(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for pk, count, error in pool.map(apply, work):
+            outcomes[pk].applied, outcomes[pk].error = count, error
+
+    # 4. Record each tenant's state; drop cached copies of the ones that changed.
+    now, target = timezone.now(), code_state()
+    ok = [t for t in tenants if outcomes[t.pk].ok]
+    stale_ok = [t.pk for t in ok if t.migration_state != target or t.migration_error]
+    if stale_ok:
+        Tenant.objects.filter(pk__in=stale_ok).update(
+            migration_state=target, migration_error="", migrated_at=now
+        )
+    for t in tenants:
+        outcome = outcomes[t.pk]
+        if not outcome.ok:
+            # The real state when it could be read; "unknown" otherwise: a placement
+            # we could not verify is refused service rather than served on trust.
+            state = state_digest(applied_by_tenant[t.pk]) if t.pk in applied_by_tenant else ""
+            fields = {"migration_error": outcome.error[:2000], "migration_state": state}
+            Tenant.objects.filter(pk=t.pk).update(**fields)
+    changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
+    resolvers.invalidate_many(changed)
+    return [outcomes[t.pk] for t in tenants]
+
+
+def _migrate_templates(db_tenants) -> None:
+    from tenants.backends import database, schema
+
+    schema.ensure_template()
+    urls = {t.database_server.url for t in db_tenants if t.database_server_id}
+    for url in urls:
+        try:
+            database.ensure_template(url)
+        except Exception as exc:  # the tenants on that server report their own failure
+            logger.warning("template database on %s not migrated: %s", url, _one_line(exc))
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:500] or exc.__class__.__name__

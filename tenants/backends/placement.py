@@ -1,0 +1,41 @@
+"""A placement: one concrete home of tenant rows (pooled tables, a schema, a database)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from saas.db import OPERATOR_ROLE, OWNER_ROLE, admin_conninfo
+
+
+@dataclass(frozen=True)
+class Placement:
+    server_url: str  # a role there may create databases and SET ROLE to the owner
+    dbname: str
+    schema: str  # "public" for pooled tables and tenant databases
+    pooled: bool  # True: rows of many tenants share the tables (filter by tenant_id)
+
+    @property
+    def label(self) -> str:
+        return f"{self.dbname}.{self.schema}"
+
+    def connect(self, *, role: str = OWNER_ROLE, autocommit: bool = False) -> psycopg.Connection:
+        conn = psycopg.connect(admin_conninfo(self.server_url, self.dbname), autocommit=True)
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        # Identical text rendering on every server, so checksums compare.
+        conn.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3")
+        conn.autocommit = autocommit
+        return conn
+
+    @contextmanager
+    def operator(self):
+        """A connection as the BYPASSRLS operator role, for copying rows in and out."""
+        conn = self.connect(role=OPERATOR_ROLE)
+        try:
+            yield conn
+        finally:
+            conn.close()

@@ -1,0 +1,86 @@
+"""List tenants with their isolation mode, placement, plan, status and row counts."""
+
+import json
+from collections import defaultdict
+
+from django.core.management.base import BaseCommand
+from psycopg import sql
+
+from tenants.backends import backend_for
+from tenants.backends.copy import placed_tables, row_counts
+from tenants.models import Isolation, Tenant
+
+
+def _placement_label(tenant) -> str:
+    if tenant.isolation == Isolation.SCHEMA:
+        return f"schema {tenant.schema_name}"
+    if tenant.isolation == Isolation.DATABASE:
+        server = tenant.database_server.name if tenant.database_server_id else "?"
+        return f"database {tenant.database_name or '(not provisioned)'} on {server}"
+    return "pooled tables"
+
+
+def _shared_counts(tenants) -> dict:
+    """Rows per shared tenant: one GROUP BY per table, not one query per tenant."""
+    counts: dict = defaultdict(int)
+    if not tenants:
+        return counts
+    placement = backend_for(tenants[0]).placement(tenants[0])
+    ids = [t.pk for t in tenants]
+    with placement.operator() as conn:
+        for spec in placed_tables():
+            rows = conn.execute(
+                sql.SQL(
+                    "SELECT tenant_id, count(*) FROM {} WHERE tenant_id = ANY(%s) "
+                    "GROUP BY tenant_id"
+                ).format(sql.Identifier(spec.table)),
+                [ids],
+            )
+            for tenant_id, n in rows:
+                counts[tenant_id] += n
+    return counts
+
+
+class Command(BaseCommand):
+    help = "List tenants: isolation mode, placement, plan, status, region and row counts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--no-counts", action="store_true", help="skip counting rows")
+
+    def handle(self, *args, **opts):
+        tenants = list(Tenant.objects.select_related("plan", "database_server"))
+        counts: dict = {}
+        if not opts["no_counts"]:
+            counts.update(_shared_counts([t for t in tenants if t.isolation == Isolation.SHARED]))
+            for t in tenants:
+                if t.isolation != Isolation.SHARED:
+                    try:
+                        counts[t.pk] = sum(row_counts(backend_for(t).placement(t), t.pk).values())
+                    except Exception as exc:  # an unreachable placement is reported, not fatal
+                        counts[t.pk] = f"unavailable: {' '.join(str(exc).split())[:80]}"
+        rows = [
+            {
+                "subdomain": t.subdomain,
+                "name": t.name,
+                "isolation": t.isolation,
+                "placement": _placement_label(t),
+                "plan": t.plan.code,
+                "status": t.status,
+                "region": t.region,
+                "rows": counts.get(t.pk) if not opts["no_counts"] else None,
+                "migration_error": t.migration_error or None,
+            }
+            for t in tenants
+        ]
+        if opts["json"]:
+            self.stdout.write(json.dumps(rows, indent=2, default=str))
+            return
+        header = f"{'SUBDOMAIN':24} {'MODE':9} {'PLAN':11} {'STATUS':12} {'ROWS':>8}  PLACEMENT"
+        self.stdout.write(header)
+        for r in rows:
+            self.stdout.write(
+                f"{r['subdomain']:24} {r['isolation']:9} {r['plan']:11} "
+                f"{r['status']:12} {r['rows'] if r['rows'] is not None else '-':>8}  "
+                f"{r['placement']}"
+            )
