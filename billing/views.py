@@ -5,10 +5,27 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts.permissions import admin_required
-from billing.limits import usage_summary
+from billing.limits import LIMIT_LABELS, usage_summary
 from billing.models import Feature, Plan
 from billing.services import PlanChangeRefused, subscription_change_plan
-from projects.web.views import _bars
+
+
+def usage_bars(summary: dict) -> list[dict]:
+    """usage_summary() as bars for templates/_usage_bars.html (dashboard and billing page)."""
+    bars = []
+    for item in summary["limits"]:
+        limit, usage = item["limit"], item["usage"]
+        percent = 0 if not limit else min(100, round(100 * usage / limit))
+        bars.append(
+            {
+                "label": LIMIT_LABELS.get(item["name"], item["name"]).capitalize(),
+                "usage": usage,
+                "limit": limit,
+                "percent": percent,
+                "full": limit is not None and usage >= limit,
+            }
+        )
+    return bars
 
 
 def _invoices(tenant):
@@ -40,7 +57,7 @@ def billing(request):
     context = {
         "plans": plans,
         "current": request.tenant.plan_id,
-        "bars": _bars(summary),
+        "bars": usage_bars(summary),
         "refused": refused,
         "invoices": _invoices(request.tenant),
     }

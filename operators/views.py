@@ -14,6 +14,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -100,7 +101,7 @@ def tenants(request):
     qs = Tenant.objects.select_related("plan").order_by("subdomain")
     q = request.GET.get("q", "").strip().lower()
     if q:
-        qs = qs.filter(subdomain__icontains=q) | qs.filter(name__icontains=q)
+        qs = qs.filter(Q(subdomain__icontains=q) | Q(name__icontains=q))
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     rows = [{"tenant": t, "usage": _usage(t)} for t in page]
     return render(request, "operators/tenants.html", {"page": page, "rows": rows, "q": q})

@@ -8,35 +8,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import member_required
-from billing.limits import LIMIT_LABELS, PlanLimitExceeded, usage_summary
+from billing.limits import PlanLimitExceeded, usage_summary
+from billing.views import usage_bars
 from projects import services
 from projects.models import Project, Task
 from projects.selectors import project_list, task_list
 from projects.web.forms import ProjectForm, TaskForm
 
 
-def _bars(summary: dict) -> list[dict]:
-    bars = []
-    for item in summary["limits"]:
-        limit, usage = item["limit"], item["usage"]
-        percent = 0 if not limit else min(100, round(100 * usage / limit))
-        bars.append(
-            {
-                "label": LIMIT_LABELS.get(item["name"], item["name"]).capitalize(),
-                "usage": usage,
-                "limit": limit,
-                "percent": percent,
-                "full": limit is not None and usage >= limit,
-            }
-        )
-    return bars
-
-
 @member_required
 def dashboard(request):
     summary = usage_summary(tenant=request.tenant)
     context = {
-        "bars": _bars(summary),
+        "bars": usage_bars(summary),
         "plan_code": summary["plan"],
         "projects": project_list(tenant=request.tenant, user=request.user)[:5],
     }
