@@ -20,6 +20,12 @@ from tests.web.conftest import host, signed_in
 pytestmark = pytest.mark.django_db
 
 
+def factory_name(prefix):
+    import factory
+
+    return factory.Sequence(lambda n: f"{prefix} {n}")
+
+
 def on_plan(tenant, code):
     tenant.plan = Plan.objects.get(code=code)
     tenant.save(update_fields=["plan"])
@@ -294,3 +300,14 @@ def test_audit_log_needs_the_feature(tenant_a, owner):
     response = signed_in(tenant_a, owner).get("/audit/")
     assert response.status_code == 403
     assert "does not include audit log. It is included in Pro." in response.content.decode()
+
+
+def test_project_list_pages_keep_the_search(tenant_a, member):
+    ProjectFactory.create_batch(27, tenant=tenant_a, name=factory_name("Batch"))
+    client = signed_in(tenant_a, member)
+    first = client.get("/projects/", {"q": "batch"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?q=batch&amp;page=2"' in first
+    assert first.count('<tr><td><a href="/projects/') == 25
+    second = client.get("/projects/", {"q": "batch", "page": "2"}).content.decode()
+    assert second.count('<tr><td><a href="/projects/') == 2  # 27 = 25 + 2
+    assert "Page 2 of 2" in second
