@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, Invitation, Role, TokenScope, User
 from audit.services import audit_record
 from billing.limits import limit_check
+from tenants.celery import enqueue_on_commit
 from tenants.transactions import tenant_atomic
 
 INVITATION_TTL = timedelta(days=7)
@@ -170,6 +171,9 @@ def invitation_create(
         target=invitation,
         data={"email": email, "role": role},
     )
+    from accounts.tasks import send_invitation_email
+
+    enqueue_on_commit(send_invitation_email, str(invitation.pk), token)
     return IssuedInvitation(invitation, token)
 
 
@@ -297,3 +301,30 @@ def token_authenticate(*, tenant, raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# --- password reset -------------------------------------------------------------------------
+
+
+def password_reset_request(*, tenant, email: str) -> bool:
+    """Queue a reset email if this tenant has an active member with that address.
+
+    Returns whether one was queued; callers show the same message either way
+    (no account enumeration). The link is Django's single-use token.
+    """
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from accounts.tasks import send_password_reset_email
+
+    email = (email or "").strip().lower()
+    user = User.objects.filter(tenant_id=tenant.pk, email=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return False
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
+    with tenant_atomic():
+        audit_record(tenant=tenant, actor=user, action="password.reset_requested", target=user)
+        enqueue_on_commit(send_password_reset_email, str(user.pk), path)
+    return True

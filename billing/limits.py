@@ -3,7 +3,10 @@
 Race safety: `limit_check` takes a transaction-scoped advisory lock per
 (tenant, limit) before counting, on the connection that will do the insert, so
 concurrent creations at the edge of a limit are serialised and never overshoot.
-Call it inside the creating service's transaction (tenant_atomic).
+Call it inside the creating service's transaction (tenant_atomic). A plan change
+takes `plan_lock` (the exclusive side of a lock every check holds shared), so a
+creation checked against the old plan cannot commit after the change compared
+usage with the new one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
+from django.db.models import Count
 
 from tenants.routers import data_alias
 
@@ -24,9 +28,10 @@ class PlanLimitExceeded(Exception):
         self.limit, self.limit_value, self.usage = limit, limit_value, usage
         self.plan, self.upgrade_to = plan, upgrade_to
         lift = f" Upgrade to {upgrade_to} to raise it." if upgrade_to else ""
+        have = "this project has" if limit == "max_tasks_per_project" else "you have"
         super().__init__(
             f"Your {plan} plan allows {limit_value} {LIMIT_LABELS.get(limit, limit)}; "
-            f"you have {usage}.{lift}"
+            f"{have} {usage}.{lift}"
         )
 
     def as_dict(self) -> dict:
@@ -80,6 +85,7 @@ def _count(tenant, limit: str, parent=None) -> int:
     if limit == "max_members":
         from django.utils import timezone
 
+        # A pending invitation holds its seat: accepting it skips the check.
         pending = Invitation.objects.filter(
             tenant_id=tenant.pk,
             accepted_at__isnull=True,
@@ -90,6 +96,16 @@ def _count(tenant, limit: str, parent=None) -> int:
     if limit == "max_projects":
         return Project.objects.filter(tenant_id=tenant.pk).count()
     if limit == "max_tasks_per_project":
+        if parent is None:
+            # Tenant-wide: the fullest project is what a plan's limit must fit.
+            top = (
+                Task.objects.filter(tenant_id=tenant.pk)
+                .values("project")
+                .annotate(n=Count("id"))
+                .order_by("-n")
+                .first()
+            )
+            return top["n"] if top else 0
         return Task.objects.filter(tenant_id=tenant.pk, project=parent).count()
     raise ValueError(f"unknown limit {limit!r}")
 
@@ -97,8 +113,9 @@ def _count(tenant, limit: str, parent=None) -> int:
 def _plan(tenant):
     from billing.models import Plan
 
-    # Read fresh: a plan change must take effect at once, whatever is cached.
-    return Plan.objects.get(pk=tenant.plan_id)
+    # Read fresh through the tenant row, not tenant.plan: the instance may come
+    # from a cache, and a plan change must take effect at once.
+    return Plan.objects.get(tenants__pk=tenant.pk)
 
 
 def _upgrade_for(plan, limit: str | None = None, feature: str | None = None):
@@ -114,15 +131,48 @@ def _upgrade_for(plan, limit: str | None = None, feature: str | None = None):
     return None
 
 
+def _lock_key(tenant, name: str) -> str:
+    return f"{tenant.pk}:{name}"
+
+
+def advisory_xact_lock(alias: str, key: str) -> None:
+    """An exclusive advisory lock on `key`, held until the transaction on `alias` ends."""
+    with connections[alias].cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+def plan_lock(*, tenant) -> None:
+    """Exclusive per-tenant plan lock: waits for in-flight creations, holds new ones until commit.
+
+    Taken by a plan change before it compares usage with the new plan, so no
+    creation checked against the old plan can commit after the comparison.
+    """
+    advisory_xact_lock(data_alias(tenant), _lock_key(tenant, "plan"))
+
+
 def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
-    """Raise PlanLimitExceeded if adding `adding` would pass the plan's `limit`."""
+    """Raise PlanLimitExceeded if adding `adding` would pass the plan's `limit`.
+
+    Two transaction-scoped advisory locks in one round trip: the tenant's plan
+    lock in shared mode (creations do not wait for each other on it, a plan
+    change waits for them) and the (tenant, limit[, parent]) lock exclusively,
+    which serialises concurrent creations so each counts the previous one's
+    committed row (READ COMMITTED takes a fresh snapshot per statement). The
+    plan and the usage are read after the locks.
+    """
+    if limit not in LIMIT_LABELS:
+        raise ValueError(f"unknown limit {limit!r}")
+    key = _lock_key(tenant, f"{limit}:{getattr(parent, 'pk', '')}")
+    with connections[data_alias(tenant)].cursor() as cur:
+        cur.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)), "
+            "pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [_lock_key(tenant, "plan"), key],
+        )
     plan = _plan(tenant)
     value = getattr(plan, limit)
     if value is None:
         return
-    key = f"{tenant.pk}:{limit}:{getattr(parent, 'pk', '')}"
-    with connections[data_alias(tenant)].cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
     usage = _count(tenant, limit, parent)
     if usage + adding > value:
         raise PlanLimitExceeded(
@@ -142,16 +192,33 @@ def feature_require(*, tenant, feature: str) -> None:
         )
 
 
+def limit_usages(*, tenant, plan=None) -> list[LimitUsage]:
+    """Every limit of `plan` (default: the tenant's) with the tenant's current usage.
+
+    For max_tasks_per_project the usage is that of the fullest project.
+    """
+    plan = plan if plan is not None else _plan(tenant)
+    return [LimitUsage(name, getattr(plan, name), _count(tenant, name)) for name in LIMIT_LABELS]
+
+
+def limits_exceeded(*, tenant, plan) -> list[LimitUsage]:
+    """The limits of `plan` that the tenant's current usage is already over."""
+    return [
+        u
+        for u in limit_usages(tenant=tenant, plan=plan)
+        if u.limit is not None and u.usage > u.limit
+    ]
+
+
 def usage_summary(*, tenant) -> dict:
     """The plan's code and, per limit, its name, the limit and the current usage."""
     plan = _plan(tenant)
-    limits = [
-        LimitUsage("max_members", plan.max_members, _count(tenant, "max_members")),
-        LimitUsage("max_projects", plan.max_projects, _count(tenant, "max_projects")),
-    ]
     return {
         "plan": plan.code,
-        "limits": [{"name": u.name, "limit": u.limit, "usage": u.usage} for u in limits],
+        "limits": [
+            {"name": u.name, "limit": u.limit, "usage": u.usage}
+            for u in limit_usages(tenant=tenant, plan=plan)
+        ],
         "features": list(plan.features or []),
         "api_requests_per_minute": plan.api_requests_per_minute,
     }

@@ -1,10 +1,13 @@
-"""Plans (tiers) and the limits they carry. Control plane: not tenant-owned."""
+"""Plans (control plane) and each tenant's billing records (tenant-owned, always in the main database)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.db import models
+from django.utils import timezone
+
+from tenants.models import TenantModel
 
 
 class Feature(models.TextChoices):
@@ -39,3 +42,147 @@ class Plan(models.Model):
 
     def has_feature(self, feature: str) -> bool:
         return feature in (self.features or [])
+
+
+# --- tenant-owned billing records -----------------------------------------------------------
+#
+# `tenant_placed = False`: whatever the tenant's isolation mode, these rows stay
+# in the main database next to the Plan and Tenant rows they describe (billing
+# is control data that operators and fleet jobs read across tenants). They are
+# still RLS-protected like every tenant table. Because tenant data (users) may
+# live in another database, actors are recorded by value, never as foreign keys.
+
+
+class SubscriptionStatus(models.TextChoices):
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+
+
+class Subscription(TenantModel):
+    tenant_placed = False
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+    )
+    current_period_start = models.DateTimeField()
+    current_period_end = models.DateTimeField()
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id"], name="subscription_one_per_tenant"),
+        ]
+        indexes = [models.Index(fields=["status", "trial_ends_at"], name="subscription_status")]
+
+    def __str__(self) -> str:
+        return f"{self.plan.code} ({self.status})"
+
+
+class PlanChange(TenantModel):
+    tenant_placed = False
+
+    from_plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    actor_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, default="system")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["tenant_id", "changed_at"], name="planchange_tenant_at")]
+
+
+class UsageMetric(models.TextChoices):
+    MEMBERS = "members", "Members"
+    PROJECTS = "projects", "Projects"
+    TASKS = "tasks", "Tasks"
+
+
+class UsageRecord(TenantModel):
+    """A snapshot of one metered quantity for one billing period (upserted by the roll-up)."""
+
+    tenant_placed = False
+
+    metric = models.CharField(max_length=32, choices=UsageMetric.choices)
+    quantity = models.PositiveBigIntegerField(default=0)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["period_start", "metric"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "metric", "period_start", "period_end"],
+                name="usage_unique_per_period",
+            ),
+        ]
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class Invoice(TenantModel):
+    """An invoice record. Payments happen elsewhere: only their reference is kept, never card data."""
+
+    tenant_placed = False
+
+    number = models.CharField(max_length=32)
+    status = models.CharField(
+        max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    # A fraction: 0.19 is 19 %.
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=4, default=Decimal("0"))
+    subtotal = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    tax = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    total = models.DecimalField(max_digits=14, decimal_places=3, default=Decimal("0"))
+    external_payment_reference = models.CharField(max_length=128, blank=True, default="")
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "number"], name="invoice_number_per_tenant"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                name="invoice_total_is_subtotal_plus_tax",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(TenantModel):
+    tenant_placed = False
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    # quantity × unit_price, rounded half-up to the currency's minor unit.
+    amount = models.DecimalField(max_digits=14, decimal_places=3)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]

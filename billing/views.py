@@ -1,13 +1,12 @@
 """The billing page of a tenant: plan, usage, plan change, invoices."""
 
-from django.apps import apps
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts.permissions import admin_required
 from billing.limits import LIMIT_LABELS, usage_summary
-from billing.models import Feature, Plan
-from billing.services import PlanChangeRefused, subscription_change_plan
+from billing.models import Feature, Invoice, Plan
+from billing.services import BillingError, subscription_change_plan
 
 
 def usage_bars(summary: dict) -> list[dict]:
@@ -29,12 +28,7 @@ def usage_bars(summary: dict) -> list[dict]:
 
 
 def _invoices(tenant):
-    # The Invoice model arrives with the billing issue; until then the page shows an empty state.
-    try:
-        invoice = apps.get_model("billing", "Invoice")
-    except LookupError:
-        return []
-    return list(invoice.objects.filter(tenant_id=tenant.pk)[:24])
+    return list(Invoice.objects.filter(tenant_id=tenant.pk).order_by("-created_at")[:24])
 
 
 @admin_required
@@ -42,13 +36,15 @@ def billing(request):
     refused = None
     if request.method == "POST":
         try:
-            plan = subscription_change_plan(
+            subscription = subscription_change_plan(
                 tenant=request.tenant, plan_code=request.POST.get("plan", ""), actor=request.user
             )
-        except PlanChangeRefused as exc:
+        except BillingError as exc:  # PlanChangeRefused lists what exceeds the new plan
             refused = exc
         else:
-            messages.success(request, f"Your organisation is now on the {plan.name} plan.")
+            messages.success(
+                request, f"Your organisation is now on the {subscription.plan.name} plan."
+            )
             return redirect("billing")
     summary = usage_summary(tenant=request.tenant)
     plans = list(Plan.objects.filter(is_public=True))

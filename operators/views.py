@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 
 from django import forms
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts import throttle
 from billing.limits import usage_summary
 from billing.models import Plan
-from billing.services import PlanChangeRefused, subscription_change_plan
+from billing.services import BillingError, subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.context import tenant_scope
@@ -114,19 +113,15 @@ def tenant_detail(request, tenant_id):
         "t": tenant,
         "usage": _usage(tenant),
         "plans": Plan.objects.all(),
-        # Placeholder until the jobs app is merged: provisioning / move jobs and their status.
-        "jobs_available": apps.is_installed("jobs"),
         "jobs": _jobs_for(tenant),
     }
     return render(request, "operators/tenant_detail.html", context)
 
 
 def _jobs_for(tenant) -> list:
-    # WIRE-AFTER-MERGE (jobs app): list this tenant's background jobs and their status.
-    if not apps.is_installed("jobs"):
-        return []
-    job = apps.get_model("jobs", "Job")
-    return list(job.objects.filter(tenant_id=tenant.pk).order_by("-created_at")[:20])
+    from jobs.selectors import job_list_for_tenant
+
+    return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
 
 
 @operator_required
@@ -161,34 +156,49 @@ def tenant_reactivate_view(request, tenant_id):
 def tenant_plan_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     try:
-        plan = subscription_change_plan(
+        subscription = subscription_change_plan(
             tenant=tenant,
             plan_code=request.POST.get("plan", ""),
             actor=f"operator:{request.operator.email}",
         )
-    except PlanChangeRefused as exc:
+    except BillingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{tenant.subdomain} is now on {plan.name}.")
+        messages.success(request, f"{tenant.subdomain} is now on {subscription.plan.name}.")
     return redirect("operator_tenant", tenant_id=tenant.pk)
+
+
+# What the console offers, as (form value, job kind, params): provisioning re-runs the
+# tenant's placement set-up; a move copies the tenant to another placement (a dedicated
+# database for "database"). Both run as background jobs of the jobs app.
+JOB_CHOICES = {
+    "move_database": ("tenant_move", {"to": "database"}),
+    "move_schema": ("tenant_move", {"to": "schema"}),
+    "move_shared": ("tenant_move", {"to": "shared"}),
+    "provision": ("tenant_provision", {}),
+}
 
 
 @operator_required
 @require_POST
 def tenant_job_start_view(request, tenant_id):
-    """Start a dedicated-database provisioning or a move as a background job."""
-    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
-    kind = request.POST.get("kind", "")
-    if kind not in {"provision_database", "move"}:
-        messages.error(request, "Choose a job: dedicated-database provisioning or a move.")
-        return redirect("operator_tenant", tenant_id=tenant.pk)
-    if not apps.is_installed("jobs"):
-        messages.error(request, "Background jobs are not available in this build yet.")
-        return redirect("operator_tenant", tenant_id=tenant.pk)
-    # WIRE-AFTER-MERGE (jobs app + backends): the lead checks kind/params against job_start.
-    from jobs.services import job_start
+    """Start a dedicated-database provisioning (a move to `database`) or another move."""
+    from jobs.services import JobError, job_start
 
-    params = {"target": request.POST.get("target", "database")}
-    job_start(kind=kind, tenant=tenant, params=params, requested_by=request.operator.email)
-    messages.success(request, f"Job “{kind}” started for {tenant.subdomain}.")
+    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
+    choice = JOB_CHOICES.get(request.POST.get("job", ""))
+    if choice is None:
+        messages.error(request, "Choose one of the listed jobs.")
+        return redirect("operator_tenant", tenant_id=tenant.pk)
+    kind, params = choice
+    try:
+        job = job_start(
+            kind=kind, tenant=tenant, params=dict(params), requested_by=request.operator.email
+        )
+    except JobError as exc:
+        messages.error(request, f"The job could not be queued: {exc}")
+    else:
+        messages.success(
+            request, f"Job {job.kind} {job.params or ''} queued for {tenant.subdomain}."
+        )
     return redirect("operator_tenant", tenant_id=tenant.pk)

@@ -12,9 +12,15 @@ def project_list(*, tenant, user=None, search: str | None = None) -> QuerySet[Pr
     return qs
 
 
-def project_get(*, tenant, project_id) -> Project:
-    return Project.objects.get(tenant_id=tenant.pk, pk=project_id)
+def project_get(*, tenant, project_id, for_update: bool = False) -> Project:
+    qs = Project.objects.filter(tenant_id=tenant.pk)
+    return (qs.select_for_update() if for_update else qs).get(pk=project_id)
 
 
 def task_list(*, tenant, project) -> QuerySet[Task]:
     return Task.objects.filter(tenant_id=tenant.pk, project=project)
+
+
+def task_get(*, tenant, project, task_id, for_update: bool = False) -> Task:
+    qs = Task.objects.filter(tenant_id=tenant.pk, project=project)
+    return (qs.select_for_update() if for_update else qs).get(pk=task_id)

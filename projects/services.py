@@ -68,11 +68,13 @@ def task_create(*, tenant, project: Project, title: str, created_by=None, **fiel
     return task
 
 
+TASK_EDITABLE = {"title", "status", "assignee", "due_date"}
+
+
 @tenant_atomic
 def task_update(*, tenant, task: Task, actor=None, **changes) -> Task:
-    allowed = {"title", "status", "assignee", "due_date"}
     for field, value in changes.items():
-        if field not in allowed:
+        if field not in TASK_EDITABLE:
             raise ValueError(f"{field} cannot be changed")
         setattr(task, field, value)
     task.save(update_fields=[*changes.keys(), "updated_at"])

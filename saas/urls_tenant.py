@@ -9,6 +9,8 @@ urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("api/", include("saas.api.urls")),
+    path("exports/", include("jobs.urls")),
 ]
 
 # --- Web UI (issue 7) ------------------------------------------------------------------------

@@ -93,6 +93,12 @@ class Tenant(models.Model):
         # into SQL and stable across subdomain renames.
         return "t_" + self.id.hex
 
+    def _plan_statement_timeout(self):
+        if not self.plan_id:
+            return None
+        plan = self.plan if Tenant.plan.is_cached(self) else _no_recursion_plan_lookup(self)
+        return getattr(plan, "statement_timeout_ms", None)
+
     @property
     def db_alias(self) -> str:
         return "tenant_" + self.id.hex
@@ -110,10 +116,20 @@ class Tenant(models.Model):
         parts = [f"SET LOCAL app.current_tenant = '{uuid.UUID(str(self.id))}'"]
         if self.isolation == Isolation.SCHEMA:
             parts.append(f'SET LOCAL search_path TO "{self.schema_name}", public')
-        timeout = getattr(self.plan, "statement_timeout_ms", None) if self.plan_id else None
+        timeout = self._plan_statement_timeout()
         if timeout:
             parts.append(f"SET LOCAL statement_timeout = {int(timeout)}")
         return "; ".join(parts), len(parts)
+
+
+def _no_recursion_plan_lookup(tenant):
+    # Loading the plan is itself a query, and every query asks for this
+    # prefix: look it up with no tenant in context.
+    from billing.models import Plan
+    from tenants.context import no_tenant
+
+    with no_tenant():
+        return Plan.objects.filter(pk=tenant.plan_id).first()
 
 
 def _current_tenant_id():

@@ -89,6 +89,9 @@ def tenant_create(
             action="tenant.create",
             data={"plan": plan.code, "isolation": mode},
         )
+        from billing.services import subscription_start
+
+        subscription_start(tenant=tenant, plan=plan)
         if owner_email:
             from accounts.models import Role
             from accounts.services import user_create

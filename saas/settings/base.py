@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "audit",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -128,7 +129,8 @@ CACHES = {
     # Tenant-scoped keys: the key function adds the current tenant, so one
     # tenant's cached value is never served to another.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache"
+        # Fail-soft: Redis down is a cache miss, never a 500 (saas/cache.py).
+        "BACKEND": "saas.cache.FailSoftRedisCache"
         if REDIS_URL
         else "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": REDIS_URL or "default",
@@ -215,6 +217,47 @@ TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2")
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
 TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+
+# REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saas.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "saas.api.permissions.HasToken",
+        "saas.api.permissions.PlanAllowsApi",
+        "saas.api.permissions.TokenHasScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["saas.api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tenantry API",
+    "DESCRIPTION": (
+        "Per-organisation REST API. Call it on your organisation's host "
+        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
+        'Errors: {"error": {"code", "message", "fields"?}}.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Background jobs: Celery settings live in saas/celeryconfig.py (derived from REDIS_URL).
+# Export files and other job output; never served as static files (see jobs.views).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 
 # --- Web UI (issue 7) ------------------------------------------------------------------------
 INSTALLED_APPS += ["operators"]

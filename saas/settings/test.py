@@ -18,3 +18,7 @@ _checkout = hashlib.sha1(str(BASE_DIR).encode(), usedforsecurity=False).hexdiges
 _worker = f"{_checkout}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 for _alias, _cache in CACHES.items():  # noqa: F405
     _cache["KEY_PREFIX"] = f"{_cache.get('KEY_PREFIX', '')}:{_worker}"
+
+# Celery queues and keys per checkout and xdist worker, like the cache keys above.
+CELERY_NAMESPACE = f"test-{_worker}"
+MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connections
 from psycopg import sql
 
-from saas.db import OWNER_ROLE, admin_conninfo, build_databases
+from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE, admin_conninfo, build_databases
 from tenants import roles
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
@@ -71,11 +71,20 @@ def _server_placement(server_url: str, dbname: str) -> Placement:
     return Placement(server_url, dbname, "public", pooled=False)
 
 
-def ensure_template(server_url: str) -> None:
-    """Create/migrate the template database on a server (once; serialised by a lock)."""
-    from tenants.backends.migrate import migrate_placement
+_template_current: set[tuple[str, str, str]] = set()
+
+
+def ensure_template(server_url: str, *, force: bool = False) -> None:
+    """Create/migrate the template database on a server (serialised by a lock).
+
+    Checked once per process and server: templates only move forward.
+    """
+    from tenants.backends.migrate import code_state, migrate_placement
 
     name = template_name()
+    key = (server_url, name, code_state())
+    if key in _template_current and not force:
+        return
     with psycopg.connect(admin_conninfo(server_url, "postgres"), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(hashtext('saas.database_template'))")
         try:
@@ -91,6 +100,7 @@ def ensure_template(server_url: str) -> None:
             )
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('saas.database_template'))")
+    _template_current.add(key)
 
 
 class DatabaseBackend(IsolationBackend):
@@ -164,15 +174,27 @@ class DatabaseBackend(IsolationBackend):
         with psycopg.connect(admin_conninfo(server_url, "postgres"), autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
+                ids = {
+                    "db": sql.Identifier(name),
+                    "tmpl": sql.Identifier(template_name()),
+                    "owner": sql.Identifier(OWNER_ROLE),
+                    "app": sql.Identifier(APP_ROLE),
+                    "op": sql.Identifier(OPERATOR_ROLE),
+                }
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-                        sql.Identifier(name),
-                        sql.Identifier(template_name()),
-                        sql.Identifier(OWNER_ROLE),
-                    )
+                    sql.SQL("CREATE DATABASE {db} TEMPLATE {tmpl} OWNER {owner}").format(**ids)
                 )
-        roles.grant_database(server_url, name)  # database-level grants are not templated
-        migrate_placement(self.placement(tenant))  # no-op unless re-run on a lagging copy
+                # Database-level grants are not templated; everything inside is.
+                conn.execute(
+                    sql.SQL(
+                        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {app}, {op}; "
+                        "GRANT CONNECT, CREATE ON DATABASE {db} TO {owner}"
+                    ).format(**ids)
+                )
+                return
+        # Re-run after a crash (or on an old copy): finish every step.
+        roles.grant_database(server_url, name)
+        migrate_placement(self.placement(tenant))
 
     def deprovision(self, tenant) -> None:
         alias = tenant.db_alias

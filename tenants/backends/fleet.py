@@ -144,11 +144,11 @@ def migrate_tenants(
 def _migrate_templates(db_tenants) -> None:
     from tenants.backends import database, schema
 
-    schema.ensure_template()
+    schema.ensure_template(force=True)
     urls = {t.database_server.url for t in db_tenants if t.database_server_id}
     for url in urls:
         try:
-            database.ensure_template(url)
+            database.ensure_template(url, force=True)
         except Exception as exc:  # the tenants on that server report their own failure
             logger.warning("template database on %s not migrated: %s", url, _one_line(exc))
 

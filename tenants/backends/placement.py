@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
 
 from saas.db import OPERATOR_ROLE, OWNER_ROLE, admin_conninfo
 
@@ -23,13 +22,16 @@ class Placement:
         return f"{self.dbname}.{self.schema}"
 
     def connect(self, *, role: str = OWNER_ROLE, autocommit: bool = False) -> psycopg.Connection:
-        conn = psycopg.connect(admin_conninfo(self.server_url, self.dbname), autocommit=True)
-        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-        # Identical text rendering on every server, so checksums compare.
-        conn.execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3")
-        conn.autocommit = autocommit
-        return conn
+        # Role, search_path and text rendering travel as startup options: no
+        # extra round trips. Identical rendering on every server keeps
+        # checksums comparable.
+        options = (
+            f"-c role={role} -c search_path={self.schema} -c TimeZone=UTC "
+            "-c DateStyle=ISO,YMD -c extra_float_digits=3"
+        )
+        return psycopg.connect(
+            admin_conninfo(self.server_url, self.dbname), autocommit=autocommit, options=options
+        )
 
     @contextmanager
     def operator(self):

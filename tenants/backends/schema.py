@@ -24,11 +24,21 @@ def _main(schema: str) -> Placement:
     )
 
 
-def ensure_template() -> None:
-    """Create or bring the template schema up to the code's migrations (rarely does work)."""
-    from tenants.backends.migrate import migrate_placement
+_template_current: set[tuple[str, str]] = set()
+
+
+def ensure_template(*, force: bool = False) -> None:
+    """Create or bring the template schema up to the code's migrations (rarely does work).
+
+    Checked once per process: the template only ever moves forward, to this
+    code's migrations, so once it matched it keeps matching.
+    """
+    from tenants.backends.migrate import code_state, migrate_placement
 
     placement = _main(TEMPLATE_SCHEMA)
+    key = (placement.dbname, code_state())
+    if key in _template_current and not force:
+        return
     with placement.connect(autocommit=True) as conn:
         # One provisioning at a time migrates the template.
         conn.execute("SELECT pg_advisory_lock(hashtext('saas.schema_template'))")
@@ -36,6 +46,7 @@ def ensure_template() -> None:
             migrate_placement(placement)
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('saas.schema_template'))")
+    _template_current.add(key)
 
 
 class SchemaBackend(IsolationBackend):
@@ -48,20 +59,20 @@ class SchemaBackend(IsolationBackend):
         from tenants.backends.migrate import migrate_placement
 
         placement = self.placement(tenant)
-        with placement.connect(autocommit=True) as conn:
+        ensure_template()
+        with placement.connect() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", [tenant.schema_name]
             ).fetchone()
-        if exists:
-            migrate_placement(placement)  # re-run after a crash or on a lagging schema
-        else:
-            ensure_template()
-            with placement.connect() as conn:
+            if not exists:
+                # One round trip: the whole schema is cloned server-side.
                 conn.execute(
                     "SELECT public.saas_clone_schema(%s, %s, %s, %s)",
                     [TEMPLATE_SCHEMA, tenant.schema_name, APP_ROLE, OPERATOR_ROLE],
                 )
-                conn.commit()
+            conn.commit()
+        if exists:
+            migrate_placement(placement)  # re-run after a crash, or a lagging schema
 
     def deprovision(self, tenant) -> None:
         with self.placement(tenant).connect(autocommit=True) as conn:

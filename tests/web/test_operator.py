@@ -105,12 +105,25 @@ def test_operator_changes_plan_with_the_limit_check(tenant_a, operator):
     assert tenant_a.plan.code == "pro"
 
 
-def test_jobs_place_is_marked_until_the_jobs_app_is_merged(tenant_a, operator):
+def test_operator_starts_a_move_job_and_sees_its_status(tenant_a, operator):
+    from jobs.models import Job
+
     ops = console(operator)
     body = ops.get(f"/tenants/{tenant_a.pk}/").content.decode()
-    assert "Placement jobs" in body
-    response = ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"kind": "move"}, follow=True)
+    assert "Provision a dedicated database" in body and "No jobs for this tenant yet" in body
+    # The job is queued after commit; the test transaction never commits, so it stays queued.
+    response = ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"job": "move_database"}, follow=True)
     assert response.status_code == 200
+    job = Job.objects.get(tenant_id=tenant_a.pk)
+    assert (job.kind, job.params, job.requested_by) == (
+        "tenant_move",
+        {"to": "database"},
+        operator.email,
+    )
+    body = response.content.decode()
+    assert "tenant_move → database" in body and "Queued" in body
+    assert ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"job": "rm -rf"}).status_code == 302
+    assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
 
 
 def test_operator_login_is_throttled(operator, settings):

@@ -232,3 +232,14 @@ def test_password_reset_requests_are_throttled_silently(tenant_a, settings, mail
     assert len(mailoutbox) == 2  # but only two mails left
     # Resets do not count towards the sign-in lockout.
     assert login(client, user.email, PASSWORD).status_code == 302
+
+
+def test_api_docs_page_runs_under_the_csp(tenant_a):
+    import re
+
+    response = Client(HTTP_HOST=host(tenant_a)).get("/api/docs/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    # Every script is a file of this site (script-src 'self'): no inline init script.
+    scripts = re.findall(r"<script([^>]*)>", body)
+    assert scripts and all("src=" in attrs for attrs in scripts)

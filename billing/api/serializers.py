@@ -1,0 +1,35 @@
+"""The plan and the usage against its limits, as the API shows them."""
+
+from rest_framework import serializers
+
+from billing.models import Plan
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = [
+            "code",
+            "name",
+            "monthly_price",
+            "currency",
+            "max_members",
+            "max_projects",
+            "max_tasks_per_project",
+            "api_requests_per_minute",
+            "features",
+        ]
+        read_only_fields = fields
+
+
+class LimitUsageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    limit = serializers.IntegerField(allow_null=True, help_text="null = unlimited")
+    usage = serializers.IntegerField()
+
+
+class UsageSerializer(serializers.Serializer):
+    plan = serializers.CharField(help_text="the plan's code")
+    limits = LimitUsageSerializer(many=True)
+    features = serializers.ListField(child=serializers.CharField())
+    api_requests_per_minute = serializers.IntegerField()

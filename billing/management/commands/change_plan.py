@@ -1,0 +1,31 @@
+"""Move a tenant to another plan (refused, with what exceeds, if usage does not fit)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing.services import BillingError, PlanChangeRefused, subscription_change_plan
+from tenants.services import TenantError, tenant_get
+
+
+class Command(BaseCommand):
+    help = "Change a tenant's plan. A downgrade below current usage is refused (exit status 1)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("subdomain")
+        parser.add_argument("plan", help="Plan code, e.g. free")
+
+    def handle(self, *args, **opts):
+        try:
+            tenant = tenant_get(opts["subdomain"])
+            old = tenant.plan.code
+            subscription_change_plan(tenant=tenant, plan_code=opts["plan"], actor="operator")
+        except PlanChangeRefused as exc:
+            lines = [str(exc)] + [
+                f"  {u.name}: limit {u.limit}, usage {u.usage}" for u in exc.exceeded
+            ]
+            raise CommandError("\n".join(lines)) from None
+        except (TenantError, BillingError) as exc:
+            raise CommandError(str(exc)) from None
+        if old == opts["plan"]:
+            self.stdout.write(f"{tenant.subdomain} is already on {opts['plan']}")
+        else:
+            self.stdout.write(f"{tenant.subdomain}: {old} -> {opts['plan']}")

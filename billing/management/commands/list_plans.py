@@ -1,0 +1,54 @@
+"""List the plans with their limits, features and price."""
+
+import json
+
+from django.core.management.base import BaseCommand
+
+from billing.selectors import plan_list
+
+FIELDS = [
+    "code",
+    "name",
+    "monthly_price",
+    "currency",
+    "max_members",
+    "max_projects",
+    "max_tasks_per_project",
+    "api_requests_per_minute",
+    "statement_timeout_ms",
+    "required_isolation",
+    "features",
+    "is_public",
+]
+
+
+def _row(plan) -> dict:
+    row = {name: getattr(plan, name) for name in FIELDS}
+    row["monthly_price"] = str(plan.monthly_price)
+    return row
+
+
+class Command(BaseCommand):
+    help = "List the plans (tiers) with their limits; empty limits are unlimited."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Machine-readable output")
+
+    def handle(self, *args, **opts):
+        rows = [_row(p) for p in plan_list()]
+        if opts["json"]:
+            self.stdout.write(json.dumps(rows, indent=2))
+            return
+
+        def show(value):
+            return "unlimited" if value is None else str(value)
+
+        header = f"{'code':<12} {'price':>10} {'members':>9} {'projects':>9} {'tasks/proj':>10} {'api rpm':>8} {'timeout':>8}  features"
+        self.stdout.write(header)
+        for r in rows:
+            self.stdout.write(
+                f"{r['code']:<12} {r['monthly_price'] + ' ' + r['currency']:>10} "
+                f"{show(r['max_members']):>9} {show(r['max_projects']):>9} "
+                f"{show(r['max_tasks_per_project']):>10} {r['api_requests_per_minute']:>8} "
+                f"{str(r['statement_timeout_ms']) + 'ms':>8}  {', '.join(r['features']) or '-'}"
+            )

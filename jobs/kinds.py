@@ -1,0 +1,85 @@
+"""Built-in job kinds. Provisioning and moves register theirs the same way (jobs.registry)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+from jobs.registry import job_kind
+from tenants.context import require_current_tenant
+from tenants.export import tenant_export
+
+
+def export_path(job) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / str(job.tenant_id) / f"{job.pk}.jsonl"
+
+
+@job_kind("tenant_export", tenant=True)
+def tenant_export_job(job, *, report):
+    """The tenant's data as a JSON-lines file its admins download (tenants.export)."""
+    tenant = require_current_tenant()
+    path = export_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    try:
+        with partial.open("w", encoding="utf-8") as stream:
+            counts = tenant_export(tenant=tenant, stream=stream, progress=report)
+        # Atomic rename: a re-run (after a crash) replaces the file, never half-writes it.
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"rows": counts, "bytes": path.stat().st_size, "file": path.name}
+
+
+def _job_tenant(job):
+    from tenants.models import Tenant
+
+    return Tenant.objects.select_related("plan").get(pk=job.tenant_id)
+
+
+@job_kind("tenant_provision", tenant=True, scoped=False)
+def tenant_provision_job(job, *, report):
+    """Create (or finish creating) the tenant's placement; tenant_provision is idempotent."""
+    from tenants.services import tenant_provision
+
+    report(5, "provisioning")
+    tenant = tenant_provision(tenant=_job_tenant(job))
+    return {"isolation": tenant.isolation, "status": tenant.status}
+
+
+@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2)
+def tenant_move_job(job, *, report):
+    """Move the tenant to params["to"] (optionally params["server"]); a re-run resumes."""
+    from tenants.backends.move import tenant_move, tenant_move_resume
+    from tenants.models import MovePhase, TenantMove
+    from tenants.servers import server_for_placement
+
+    tenant = _job_tenant(job)
+    params = job.params
+    open_move = TenantMove.objects.filter(
+        tenant=tenant, phase__in=[MovePhase.COPYING, MovePhase.SWITCHED]
+    ).exists()
+    if open_move and job.attempts > 1:
+        # An earlier attempt died mid-move: finish that move, do not start another.
+        move = tenant_move_resume(tenant=tenant, progress=report)
+    else:
+        server = None
+        if params.get("to") == "database" and (
+            params.get("server") or tenant.isolation != "database"
+        ):
+            server = server_for_placement(region=tenant.region, name=params.get("server"))
+        move = tenant_move(
+            tenant=tenant,
+            to=params.get("to", ""),
+            server=server,
+            keep_source=bool(params.get("keep_source")),
+            progress=report,
+        )
+    return {
+        "phase": move.phase,
+        "from": move.source_isolation,
+        "to": move.target_isolation,
+        "rows": move.counts,
+    }

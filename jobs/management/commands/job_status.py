@@ -1,0 +1,23 @@
+"""Show recent jobs (or one) with status and progress."""
+
+from django.core.management.base import BaseCommand
+
+from jobs.models import Job
+
+
+class Command(BaseCommand):
+    help = "List the latest jobs, or show one by id."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job_id", nargs="?")
+        parser.add_argument("--limit", type=int, default=20)
+
+    def handle(self, *args, **opts):
+        jobs = Job.objects.all()
+        if opts["job_id"]:
+            jobs = jobs.filter(pk=opts["job_id"])
+        for job in jobs[: opts["limit"]]:
+            self.stdout.write(
+                f"{job.pk} {job.kind:<16} {job.status:<9} {job.progress:>3}% "
+                f"tenant={job.tenant_id or '-'} attempts={job.attempts} {job.message}"
+            )

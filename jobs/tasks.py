@@ -1,0 +1,80 @@
+"""The task that runs every job, and the periodic fleet tasks (schedule in saas/celery.py)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from jobs.registry import get_kind
+from jobs.services import job_claim, job_fail_unstarted, job_finish, job_report
+from tenants.celery import TenantTask, fleet_task
+from tenants.context import get_current_tenant
+
+logger = logging.getLogger("jobs")
+
+
+class JobTask(TenantTask):
+    def on_tenant_gone(self, exc, args, kwargs):
+        # Deleted before the job ran: record it, never leave the job "queued".
+        job_fail_unstarted(job_id=args[0], reason=f"the organisation no longer exists ({exc})")
+        return super().on_tenant_gone(exc, args, kwargs)
+
+
+@shared_task(bind=True, base=JobTask, name="jobs.run", max_retries=None)
+def job_run(self, job_id: str):
+    """Run one attempt of a job in the tenant the message header names."""
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return {"skipped": "already finished"}  # a redelivered message after success
+    spec = get_kind(job.kind)
+    tenant = get_current_tenant()
+    expected = job.tenant_id if spec.scoped else None
+    if (tenant.pk if tenant is not None else None) != expected:
+        # Defence in depth: the header and the row must agree.
+        job_finish(job=job, error="refused: the job's tenant does not match the task's context")
+        return {"refused": "tenant mismatch"}
+    if job.attempts > spec.max_attempts:
+        # Covers workers killed mid-task again and again (a poison job).
+        job_finish(job=job, error=f"gave up after {spec.max_attempts} attempts")
+        return {"failed": "attempts exhausted"}
+
+    def report(progress: int, message: str = "") -> None:
+        job_report(job=job, progress=progress, message=message)
+
+    try:
+        result = spec.func(job, report=report)
+    except Exception as exc:
+        if job.attempts < spec.max_attempts:
+            logger.warning("job %s attempt %s failed: %r; retrying", job.pk, job.attempts, exc)
+            report(
+                job.progress, f"attempt {job.attempts} failed ({exc.__class__.__name__}); retrying"
+            )
+            raise self.retry_with_backoff(exc) from exc
+        logger.exception("job %s failed", job.pk)
+        job_finish(job=job, error=f"{exc.__class__.__name__}: {exc}")
+        return {"failed": str(exc)}
+    job_finish(job=job, result=result or {})
+    return {"succeeded": True}
+
+
+@fleet_task(name="billing.usage_rollup", autoretry_for=(Exception,), max_retries=3)
+def usage_rollup(period_start: str | None = None, period_end: str | None = None):
+    """Roll usage up for the current billing period, every tenant (idempotent upserts)."""
+    from billing.services import usage_rollup_all  # written by the billing issue
+
+    return _jsonable(usage_rollup_all(period_start=period_start, period_end=period_end))
+
+
+@fleet_task(name="billing.plan_compliance", autoretry_for=(Exception,), max_retries=3)
+def plan_compliance():
+    """Nightly: expired trials, tenants over their plan's limits."""
+    from billing.services import plan_compliance_run
+
+    return _jsonable(plan_compliance_run())
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, (int, float, str, bool, list, dict)):
+        return value
+    return str(value)

@@ -1,0 +1,94 @@
+"""One error shape for every API error: {"error": {"code", "message", "fields"?}}.
+
+Every exception a view can raise is mapped here; anything unexpected is logged
+and answered with a bare 500 body (no traceback, no internals).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from accounts.services import AccountError
+from billing.limits import FeatureNotInPlan, PlanLimitExceeded
+
+logger = logging.getLogger("saas.api")
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource changed since you read it (If-Match does not match its ETag)."
+    default_code = "precondition_failed"
+
+
+def error_body(code: str, message: str, fields=None, **extra) -> dict:
+    error = {"code": code, "message": message, **extra}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+def _text(detail) -> str:
+    if isinstance(detail, list | tuple):
+        return " ".join(_text(d) for d in detail)
+    if isinstance(detail, dict):
+        return " ".join(f"{k}: {_text(v)}" for k, v in detail.items())
+    return str(detail)
+
+
+def _fields(detail) -> dict:
+    if isinstance(detail, dict):
+        return {k: [str(x) for x in v] if isinstance(v, list) else v for k, v in detail.items()}
+    return {"non_field_errors": [str(x) for x in detail]}
+
+
+def api_exception_handler(exc, context):
+    headers: dict[str, str] = {}
+    if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
+        return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, AccountError):
+        return Response(error_body("invalid", str(exc)), status=400)
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        # Another tenant's object and a missing one are the same answer: no existence oracle.
+        return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, DjangoValidationError):
+        # e.g. a malformed UUID in a lookup: the object cannot exist.
+        return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, IntegrityError):
+        logger.info("integrity error answered as 409: %s", exc)
+        return Response(error_body("conflict", "This conflicts with existing data."), status=409)
+    if isinstance(exc, DataError):
+        return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
+    if isinstance(exc, OperationalError):
+        # Statement timeout (noisy-neighbour guard) or a lost connection: retryable.
+        logger.warning("database unavailable or query cancelled: %s", exc)
+        return Response(
+            error_body("unavailable", "The service is busy. Please retry shortly."),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _fields(exc.detail)
+        return Response(error_body("invalid", "The request is invalid.", fields), status=400)
+    if isinstance(exc, exceptions.APIException):
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None) is not None:
+            headers["Retry-After"] = str(int(exc.wait))
+        code = exc.get_codes()
+        code = code if isinstance(code, str) else "error"
+        if isinstance(exc, exceptions.Throttled):
+            code, message = "rate_limited", "Too many requests for your plan's rate limit."
+        else:
+            message = _text(exc.detail)
+        return Response(error_body(code, message), status=exc.status_code, headers=headers)
+    logger.exception("unhandled API error")
+    return Response(error_body("server_error", "Internal error."), status=500)

@@ -1,0 +1,102 @@
+"""The base every API view uses: token auth, plan/scope permissions, rate limit, headers."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.urls import Resolver404, resolve
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.response import Response
+
+from accounts.models import ApiToken
+from saas.api.authentication import BearerTokenAuthentication
+from saas.api.exceptions import PreconditionFailed, error_body
+from saas.api.pagination import ApiPagination
+from saas.api.permissions import API_PERMISSIONS
+from saas.api.throttling import PlanRateThrottle
+
+
+class ApiViewMixin:
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = API_PERMISSIONS
+    throttle_classes = [PlanRateThrottle]
+    pagination_class = ApiPagination
+    required_scope: str | None = None  # None: read for safe methods, write otherwise
+
+    def check_permissions(self, request):
+        # Count every authenticated call, refused ones included (a token without the scope
+        # or the plan feature must not hammer for free): throttle first, then permissions.
+        if isinstance(request.auth, ApiToken):
+            super().check_throttles(request)
+        self._throttles_checked = True
+        super().check_permissions(request)
+
+    def check_throttles(self, request):
+        if not getattr(self, "_throttles_checked", False):
+            super().check_throttles(request)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant, no rows
+            return self.get_serializer_class().Meta.model.unscoped.none()
+        return self.tenant_queryset()
+
+    def tenant_queryset(self):
+        raise NotImplementedError
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request._request, "ratelimit", None)
+        if decision is not None:
+            for name, value in decision.headers().items():
+                response[name] = value
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def etag_for(obj) -> str:
+    """A strong ETag from the row's id and updated_at (changes with every update)."""
+    digest = hashlib.sha256(f"{obj.pk}:{obj.updated_at.isoformat()}".encode()).hexdigest()
+    return f'"{digest[:32]}"'
+
+
+def check_if_match(request, obj) -> None:
+    """PUT/PATCH/DELETE with If-Match must match the current ETag, else 412."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return
+    tags = [t.strip() for t in header.split(",")]
+    if "*" in tags:
+        return
+    current = etag_for(obj)
+    if current not in [t.removeprefix("W/") for t in tags]:
+        raise PreconditionFailed()
+
+
+class EtagMixin:
+    """ETag on single-object GET and writes; If-Match honoured on updates and deletes."""
+
+    def retrieve(self, request, *args, **kwargs):
+        obj = self.get_object()
+        tag = etag_for(obj)
+        if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            return Response(status=304, headers={"ETag": tag})
+        return Response(self.get_serializer(obj).data, headers={"ETag": tag})
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@authentication_classes([])
+@permission_classes([])
+def api_not_found(request, *args, **kwargs):
+    """Unknown /api/ paths: the API's 404 shape, not an HTML page."""
+    message = "Not found."
+    path = request.path_info
+    if not path.endswith("/"):
+        try:
+            match = resolve(path + "/", urlconf=getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            message = f"Not found. API paths end with a slash: {path}/"
+    return Response(error_body("not_found", message), status=404)

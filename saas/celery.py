@@ -1,0 +1,29 @@
+"""The Celery app: Redis broker and result backend from settings.REDIS_URL, in-process without it."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.base")
+
+# Every task is tenant-aware unless it says otherwise (tenants.celery.fleet_task).
+app = Celery("saas", task_cls="tenants.celery:TenantTask")
+# Read lazily, when Django's settings are loaded: see saas/celeryconfig.py.
+app.config_from_object("saas.celeryconfig")
+app.autodiscover_tasks(["accounts", "billing", "jobs", "tenants"])
+
+app.conf.beat_schedule = {
+    # Usage roll-up for the billing period so far; cheap and idempotent, so hourly.
+    "billing-usage-rollup": {
+        "task": "billing.usage_rollup",
+        "schedule": crontab(minute=7),
+    },
+    # Expired trials, over-limit tenants: once a night, after the day's roll-up.
+    "billing-plan-compliance": {
+        "task": "billing.plan_compliance",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -1,0 +1,141 @@
+"""The tenant-aware Celery task base: a task runs in exactly the tenant it was queued for.
+
+Queueing (`apply_async`, and so `delay`, `delay_on_commit`, retries) stamps the
+message with a header holding the id of the tenant current in
+`tenants.context` at that moment, or an explicit "none". Arguments never
+choose the tenant. On the worker, `__call__` loads that Tenant (control plane)
+and runs the task body inside `tenant_scope(tenant)`, restored in `finally`,
+so a failing task leaves nothing behind. The database context itself is
+transaction-local (tenants.db), so it cannot outlive the task either.
+
+Fleet tasks (usage roll-up, plan compliance) run with no tenant and say so:
+`@fleet_task`; they reach tenants one at a time through `for_each_tenant`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+
+from celery import Task, shared_task
+
+from tenants.context import get_current_tenant, tenant_scope
+
+logger = logging.getLogger("tenants.celery")
+
+TENANT_HEADER = "tenantry_tenant"
+NO_TENANT = "-"
+
+
+class TenantGone(Exception):
+    """The tenant a task was queued for no longer exists: the task is dropped."""
+
+
+def _header_from(request) -> str | None:
+    headers = getattr(request, "headers", None) or {}
+    value = headers.get(TENANT_HEADER)
+    if value is None:
+        value = getattr(request, TENANT_HEADER, None)
+    return value
+
+
+def _load_tenant(tenant_id: str):
+    from tenants.context import no_tenant
+    from tenants.models import Tenant
+
+    with no_tenant():
+        tenant = Tenant.objects.select_related("plan").filter(pk=tenant_id).first()
+    if tenant is None:
+        raise TenantGone(f"tenant {tenant_id} no longer exists")
+    return tenant
+
+
+class TenantTask(Task):
+    """Default base of every task in this project (saas/celery.py sets it)."""
+
+    #: Fleet tasks run with no tenant and iterate tenants themselves.
+    fleet = False
+
+    # Retries: exponential backoff with jitter for the exceptions a task lists
+    # in `autoretry_for`; `retry_with_backoff()` for explicit retries.
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 5
+
+    def apply_async(self, args=None, kwargs=None, task_id=None, producer=None, **options):
+        headers = dict(options.pop("headers", None) or {})
+        tenant = None if self.fleet else get_current_tenant()
+        # Whatever the caller (or a copied request) put there, the context decides.
+        headers[TENANT_HEADER] = str(tenant.pk) if tenant is not None else NO_TENANT
+        options["headers"] = headers
+        return super().apply_async(args, kwargs, task_id=task_id, producer=producer, **options)
+
+    def __call__(self, *args, **kwargs):
+        tenant = None
+        if not self.fleet:
+            value = _header_from(self.request)
+            if value and value != NO_TENANT:
+                try:
+                    tenant = _load_tenant(value)
+                except TenantGone as exc:
+                    logger.warning("dropping %s[%s]: %s", self.name, self.request.id, exc)
+                    return self.on_tenant_gone(exc, args, kwargs)
+        # Called directly (not through a worker) with no header: run in no
+        # tenant, never inherit the caller's, so tests see what a worker would.
+        with tenant_scope(tenant):
+            return super().__call__(*args, **kwargs)
+
+    def on_tenant_gone(self, exc: TenantGone, args, kwargs):
+        """The tenant was deleted after the task was queued: nothing to do for it."""
+        return {"dropped": str(exc)}
+
+    def retry_with_backoff(self, exc: Exception | None = None, **options):
+        """`self.retry` with exponential backoff and full jitter."""
+        attempt = self.request.retries
+        delay = min(self.retry_backoff_max, self.retry_backoff * (2**attempt))
+        countdown = random.uniform(0, delay) if self.retry_jitter else delay  # noqa: S311
+        return self.retry(exc=exc, countdown=countdown, **options)
+
+
+class FleetTask(TenantTask):
+    fleet = True
+
+
+def fleet_task(*args, **kwargs):
+    """Declare a task that spans tenants: it runs with none and uses for_each_tenant()."""
+    kwargs.setdefault("base", FleetTask)
+    return shared_task(*args, **kwargs)
+
+
+def for_each_tenant(*, statuses=("active",)) -> Iterator:
+    """Yield each tenant (control-plane read), with the block running in its scope."""
+    from tenants.context import no_tenant
+    from tenants.models import Tenant
+
+    with no_tenant():
+        tenants = list(Tenant.objects.select_related("plan").filter(status__in=statuses))
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            yield tenant
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Queue `task` when the current tenant's transaction commits (nothing if it rolls back).
+
+    The tenant current now is the one the task runs for, even if the commit
+    happens after the scope was left. The hook is registered on the tenant's
+    data connection, where services open their transaction (tenant_atomic).
+    """
+    from django.db import transaction
+
+    from tenants.routers import data_alias
+
+    tenant = get_current_tenant()
+
+    def send():
+        with tenant_scope(tenant):
+            task.apply_async(args=args, kwargs=kwargs)
+
+    transaction.on_commit(send, using=data_alias())

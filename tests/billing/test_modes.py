@@ -1,0 +1,86 @@
+"""Billing in every isolation mode: limits hold, billing rows stay in the main database."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connections
+
+from audit.models import AuditEvent
+from billing.limits import PlanLimitExceeded
+from billing.models import PlanChange, Subscription, UsageRecord
+from billing.services import invoice_for_period, subscription_change_plan, usage_rollup
+from projects.models import Project
+from projects.services import project_create
+from tenants.context import tenant_scope
+from tenants.routers import data_alias
+from tests.billing.conftest import plan, private_plan
+from tests.billing.test_race import PATIENT, N, kinds, race
+from tests.conftest import MODES, make_tenant
+
+PERIOD = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+BILLING_TABLES = [
+    "billing_subscription",
+    "billing_planchange",
+    "billing_usagerecord",
+    "billing_invoice",
+    "billing_invoiceline",
+]
+
+
+def tables_in_placement(tenant) -> list[str]:
+    """Billing tables that exist where the tenant's data lives (its schema or database)."""
+    alias = data_alias(tenant)
+    schema = tenant.schema_name if tenant.isolation == "schema" else "public"
+    with tenant_scope(tenant), connections[alias].cursor() as cur:
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = ANY(%s)",
+            [schema, BILLING_TABLES],
+        )
+        return sorted(r[0] for r in cur.fetchall())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", MODES)
+def test_limits_plan_change_and_records_in_each_mode(mode, django_capture_on_commit_callbacks):
+    tenant = make_tenant(mode, "mode", plan=plan("free"))
+    with tenant_scope(tenant):
+        for i in range(3):
+            project_create(tenant=tenant, name=f"p{i}")
+        with pytest.raises(PlanLimitExceeded):
+            project_create(tenant=tenant, name="p3")
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_change_plan(tenant=tenant, plan_code="pro")
+    with tenant_scope(tenant):
+        project_create(tenant=tenant, name="p3")
+        assert Project.objects.count() == 4
+    usage_rollup(tenant=tenant, period_start=PERIOD[0], period_end=PERIOD[1])
+    invoice = invoice_for_period(tenant=tenant, tax_rate="0.19")
+
+    with tenant_scope(tenant):
+        # Billing rows: the main database (default alias), whatever the mode.
+        assert Subscription.objects.db == "default"
+        assert Subscription.objects.get().plan.code == "pro"
+        assert PlanChange.objects.filter(to_plan__code="pro").count() == 1
+        assert UsageRecord.objects.get(metric="projects").quantity == 4
+        assert str(invoice.total) == "58.31"
+        # The audit row goes with the tenant's data.
+        assert AuditEvent.objects.db == data_alias(tenant)
+        assert AuditEvent.objects.filter(action="plan.change").count() == 1
+    if mode == "shared":
+        assert tables_in_placement(tenant) == sorted(BILLING_TABLES)  # the shared public schema
+    else:
+        assert tables_in_placement(tenant) == [], "billing tables are never created in a placement"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["schema", "database"])
+def test_twenty_concurrent_projects_in_own_placement(committed_db, mode):
+    tenant = make_tenant(
+        mode, "race-mode", plan=private_plan(max_projects=4, statement_timeout_ms=PATIENT)
+    )
+    outcomes = race(tenant, [lambda i: project_create(tenant=tenant, name=f"p{i}")] * N)
+    assert kinds(outcomes) == ["limit", "ok"], outcomes
+    assert [kind for kind, _ in outcomes].count("ok") == 4
+    with tenant_scope(tenant):
+        assert Project.objects.count() == 4

@@ -1,0 +1,74 @@
+"""The beat schedule and the fleet tasks that call the billing services."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+import pytest
+
+from jobs.tasks import plan_compliance, usage_rollup
+from saas.celery import app
+from tenants.context import get_current_tenant, tenant_scope
+
+
+def _billing_services():
+    try:
+        return importlib.import_module("billing.services")
+    except ImportError:
+        return None
+
+
+BILLING = _billing_services()
+BILLING_MERGED = BILLING is not None and all(
+    hasattr(BILLING, name) for name in ("usage_rollup_all", "plan_compliance_run")
+)
+
+
+def test_beat_schedules_both_fleet_tasks():
+    schedule = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
+    assert set(schedule) == {"billing.usage_rollup", "billing.plan_compliance"}
+    for name in schedule:
+        assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"
+
+
+def test_fleet_tasks_run_with_no_tenant_even_when_queued_inside_one(db, tenant_a, monkeypatch):
+    seen = []
+    fake = types.SimpleNamespace(
+        usage_rollup_all=lambda **kw: seen.append(("rollup", get_current_tenant(), kw)) or 3,
+        plan_compliance_run=lambda **kw: seen.append(("compliance", get_current_tenant(), kw)),
+    )
+    if BILLING is None:
+        monkeypatch.setitem(sys.modules, "billing.services", fake)
+    else:
+        monkeypatch.setattr(BILLING, "usage_rollup_all", fake.usage_rollup_all, raising=False)
+        monkeypatch.setattr(BILLING, "plan_compliance_run", fake.plan_compliance_run, raising=False)
+    with tenant_scope(tenant_a):
+        rolled = usage_rollup.apply_async(kwargs={"period_start": "2026-11-01"})
+        plan_compliance.apply_async()
+    assert rolled.get() == 3
+    assert seen == [
+        ("rollup", None, {"period_start": "2026-11-01", "period_end": None}),
+        ("compliance", None, {}),
+    ]
+
+
+@pytest.mark.skipif(not BILLING_MERGED, reason="billing not merged")
+def test_usage_rollup_task_runs_the_billing_service(db, tenant_a):
+    result = usage_rollup.apply_async()
+    assert result.successful(), result.traceback
+
+
+@pytest.mark.skipif(not BILLING_MERGED, reason="billing not merged")
+def test_plan_compliance_task_runs_the_billing_service(db, tenant_a):
+    result = plan_compliance.apply_async()
+    assert result.successful(), result.traceback
+
+
+def test_for_each_tenant_enters_each_tenants_scope_and_restores(db, tenant_a, tenant_b):
+    from tenants.celery import for_each_tenant
+
+    seen = {t.pk: get_current_tenant().pk for t in for_each_tenant()}
+    assert seen[tenant_a.pk] == tenant_a.pk and seen[tenant_b.pk] == tenant_b.pk
+    assert get_current_tenant() is None
