@@ -85,8 +85,9 @@ def _owners_left(tenant, excluding: User) -> int:
 
 
 def _refuse_owner_change_by_non_owner(actor, member: User, role: str | None = None) -> None:
-    # Admins run the organisation but cannot make, demote or remove owners.
-    if actor is None or getattr(actor, "role", None) == Role.OWNER:
+    # Admins run the organisation but cannot make, demote or remove owners. Only people have
+    # roles: other actors (an API token, a system task) are governed by their own scopes.
+    if not isinstance(actor, User) or actor.role == Role.OWNER:
         return
     if member.role == Role.OWNER or role == Role.OWNER:
         raise AccountError("Only owners can grant, change or remove the owner role.")
