@@ -172,3 +172,38 @@ def _first_message(exc: ValidationError) -> str:
             return "That subdomain is already taken."
         return f"{field}: {messages[0]}"
     return exc.messages[0]
+
+
+def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
+    """Delete a tenant: (export,) refuse its hosts, remove its placement, then its records.
+
+    Returns {"exported": path or None, "rows": rows exported}. The tenant's hosts
+    answer 404 from the first step on; every step is idempotent, so a failed
+    deletion can simply be run again.
+    """
+    from django.apps import apps
+    from django.db import connections
+
+    from tenants.context import dangerously_unscoped
+    from tenants.export import tenant_export
+    from tenants.models import TenantOwned
+
+    exported_rows = 0
+    if export_to:
+        with open(export_to, "w", encoding="utf-8") as stream:
+            exported_rows = sum(tenant_export(tenant=tenant, stream=stream).values())
+    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
+    resolvers.invalidate(tenant.subdomain)
+
+    backend_for(tenant).deprovision(tenant)
+    # Records kept in the main database whatever the mode (billing…).
+    with dangerously_unscoped(f"deleting tenant {tenant.subdomain}"):
+        for model in apps.get_models():
+            if issubclass(model, TenantOwned) and not model.tenant_placed:
+                with connections["operator"].cursor() as cur:
+                    cur.execute(
+                        f'DELETE FROM "{model._meta.db_table}" WHERE tenant_id = %s', [tenant.pk]
+                    )
+    Tenant.objects.filter(pk=tenant.pk).delete()
+    resolvers.invalidate(tenant.subdomain)
+    return {"exported": export_to, "rows": exported_rows}

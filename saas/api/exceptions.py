@@ -58,8 +58,10 @@ def api_exception_handler(exc, context):
         # Another tenant's object and a missing one are the same answer: no existence oracle.
         return Response(error_body("not_found", "Not found."), status=404)
     if isinstance(exc, DjangoValidationError):
-        # e.g. a malformed UUID in a lookup: the object cannot exist.
-        return Response(error_body("not_found", "Not found."), status=404)
+        # A model-level rule a service enforced (malformed ids never get here: the URL
+        # patterns only match UUIDs, so those are 404s).
+        fields = exc.message_dict if hasattr(exc, "error_dict") else None
+        return Response(error_body("invalid", " ".join(exc.messages), fields), status=400)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, IntegrityError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
 from django.http import Http404
 
@@ -23,6 +24,7 @@ def test_unexpected_exception_is_a_bare_500():
         (OperationalError("canceling statement due to statement timeout"), 503, "unavailable"),
         (IntegrityError("duplicate key value violates unique constraint"), 409, "conflict"),
         (Http404("secret path"), 404, "not_found"),
+        (DjangoValidationError({"name": ["Too long."]}), 400, "invalid"),
         (
             PlanLimitExceeded(
                 limit="max_projects", limit_value=3, usage=3, plan="Free", upgrade_to="Pro"

@@ -54,16 +54,39 @@ def test_fleet_tasks_run_with_no_tenant_even_when_queued_inside_one(db, tenant_a
     ]
 
 
-@pytest.mark.skipif(not BILLING_MERGED, reason="billing not merged")
-def test_usage_rollup_task_runs_the_billing_service(db, tenant_a):
+@pytest.mark.django_db(databases=["default", "operator"])
+def test_usage_rollup_task_runs_the_billing_service(tenant_a):
+    from billing.models import UsageRecord
+    from tests.factories import ProjectFactory
+
+    ProjectFactory(tenant=tenant_a)
+    ProjectFactory(tenant=tenant_a)
     result = usage_rollup.apply_async()
     assert result.successful(), result.traceback
+    with tenant_scope(tenant_a):
+        projects = UsageRecord.objects.filter(metric="projects").values_list("quantity", flat=True)
+        assert list(projects) == [2]
 
 
-@pytest.mark.skipif(not BILLING_MERGED, reason="billing not merged")
-def test_plan_compliance_task_runs_the_billing_service(db, tenant_a):
+def test_plan_compliance_task_runs_the_billing_service(committed_db):
+    from datetime import timedelta
+
+    from tests.conftest import make_tenant
+
+    tenant_a = make_tenant("shared", "compliance")
+
+    from django.utils import timezone
+
+    from billing.models import Subscription, SubscriptionStatus
+    from billing.services import subscription_start
+
+    subscription_start(tenant=tenant_a, now=timezone.now() - timedelta(days=40))
+    with tenant_scope(tenant_a):
+        assert Subscription.objects.get().status == SubscriptionStatus.TRIALING
     result = plan_compliance.apply_async()
     assert result.successful(), result.traceback
+    with tenant_scope(tenant_a):
+        assert Subscription.objects.get().status == SubscriptionStatus.PAST_DUE
 
 
 def test_for_each_tenant_enters_each_tenants_scope_and_restores(db, tenant_a, tenant_b):

@@ -182,3 +182,21 @@ def test_list_tenants_reports_mode_placement_plan_status_and_rows(committed_db):
         rows[tenants["schema"].subdomain]["placement"] == f"schema {tenants['schema'].schema_name}"
     )
     assert rows[tenants["database"].subdomain]["placement"].startswith("database ")
+
+
+def test_each_thread_keeps_a_bounded_number_of_tenant_connections(committed_db, settings):
+    from django.db import connections
+
+    from tenants.routers import data_alias
+
+    settings.TENANT_DB_MAX_OPEN = 2
+    tenants = [make_tenant("database", f"lru{n}") for n in range(3)]
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            ProjectFactory(tenant=tenant)
+    open_aliases = [t.db_alias for t in tenants if connections[t.db_alias].connection is not None]
+    assert open_aliases == [t.db_alias for t in tenants[1:]], "the least recently used was closed"
+    with tenant_scope(tenants[0]):
+        assert Project.objects.count() == 1  # reopened on demand
+        assert data_alias() == tenants[0].db_alias
+    assert connections[tenants[1].db_alias].connection is None
