@@ -1,6 +1,12 @@
-# Sourced by `make test` / `make bench`: Redis for the tests that need a real one.
-# Uses REDIS_URL when given; else a local redis on 6379 (started if it is down).
-if [[ -z "${REDIS_URL:-}" ]]; then
+# Sourced by `make test` / `make bench`.
+# The test process itself runs like the embedded default (local-memory cache,
+# Celery tasks in-process); the tests that are about Redis, a worker or several
+# processes use the real Redis at TEST_REDIS_URL explicitly. REDIS_URL, when
+# given, names that Redis; otherwise a local one on 6379 (started if down).
+if [[ -n "${REDIS_URL:-}" ]]; then
+  export TEST_REDIS_URL="$REDIS_URL"
+  unset REDIS_URL
+else
   if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
     if command -v redis-server >/dev/null 2>&1; then
       mkdir -p .data/redis
@@ -10,7 +16,5 @@ if [[ -z "${REDIS_URL:-}" ]]; then
     fi
   fi
   export TEST_REDIS_URL="redis://127.0.0.1:6379/15"
-else
-  export TEST_REDIS_URL="$REDIS_URL"
 fi
 export DJANGO_SETTINGS_MODULE=saas.settings.test
