@@ -17,6 +17,26 @@ class Feature(models.TextChoices):
     DEDICATED_DATABASE = "dedicated_database", "Dedicated database"
 
 
+# What a customer sees of a plan (API, pricing); operators also see the rest.
+PLAN_CUSTOMER_FIELDS = [
+    "code",
+    "name",
+    "monthly_price",
+    "currency",
+    "max_members",
+    "max_projects",
+    "max_tasks_per_project",
+    "api_requests_per_minute",
+    "features",
+]
+PLAN_OPERATOR_FIELDS = [
+    *PLAN_CUSTOMER_FIELDS,
+    "statement_timeout_ms",
+    "required_isolation",
+    "is_public",
+]
+
+
 class Plan(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)

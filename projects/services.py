@@ -24,22 +24,36 @@ def project_create(*, tenant, created_by=None, name: str, description: str = "")
     return project
 
 
-@tenant_atomic
-def project_update(*, tenant, project: Project, actor=None, **changes) -> Project:
-    allowed = {"name", "description"}
+PROJECT_EDITABLE = {"name", "description"}
+
+
+def _apply_changes(*, tenant, instance, editable: set[str], actor, action: str, changes: dict):
+    """Set the allowed fields, save only those, audit the change: one rule for every update."""
     for field, value in changes.items():
-        if field not in allowed:
+        if field not in editable:
             raise ValueError(f"{field} cannot be changed")
-        setattr(project, field, value)
-    project.save(update_fields=[*changes.keys(), "updated_at"])
+        setattr(instance, field, value)
+    instance.save(update_fields=[*changes.keys(), "updated_at"])
     audit_record(
         tenant=tenant,
         actor=actor,
-        action="project.update",
-        target=project,
-        data={k: str(v) for k, v in changes.items()},
+        action=action,
+        target=instance,
+        data={k: str(getattr(v, "pk", v)) for k, v in changes.items()},
     )
-    return project
+    return instance
+
+
+@tenant_atomic
+def project_update(*, tenant, project: Project, actor=None, **changes) -> Project:
+    return _apply_changes(
+        tenant=tenant,
+        instance=project,
+        editable=PROJECT_EDITABLE,
+        actor=actor,
+        action="project.update",
+        changes=changes,
+    )
 
 
 @tenant_atomic
@@ -73,19 +87,14 @@ TASK_EDITABLE = {"title", "status", "assignee", "due_date"}
 
 @tenant_atomic
 def task_update(*, tenant, task: Task, actor=None, **changes) -> Task:
-    for field, value in changes.items():
-        if field not in TASK_EDITABLE:
-            raise ValueError(f"{field} cannot be changed")
-        setattr(task, field, value)
-    task.save(update_fields=[*changes.keys(), "updated_at"])
-    audit_record(
+    return _apply_changes(
         tenant=tenant,
+        instance=task,
+        editable=TASK_EDITABLE,
         actor=actor,
         action="task.update",
-        target=task,
-        data={k: str(getattr(v, "pk", v)) for k, v in changes.items()},
+        changes=changes,
     )
-    return task
 
 
 @tenant_atomic

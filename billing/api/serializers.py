@@ -2,23 +2,13 @@
 
 from rest_framework import serializers
 
-from billing.models import Plan
+from billing.models import PLAN_CUSTOMER_FIELDS, Plan
 
 
 class PlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = Plan
-        fields = [
-            "code",
-            "name",
-            "monthly_price",
-            "currency",
-            "max_members",
-            "max_projects",
-            "max_tasks_per_project",
-            "api_requests_per_minute",
-            "features",
-        ]
+        fields = PLAN_CUSTOMER_FIELDS
         read_only_fields = fields
 
 

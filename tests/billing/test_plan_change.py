@@ -185,8 +185,22 @@ def test_isolation_target_for_dedicated_database_plans(db):
     )
 
 
+@pytest.fixture
+def without_move_receiver():
+    """Billing's own contract: it signals, it does not move (tenants/receivers.py does,
+    tested with committed data in tests/tenants/test_plan_move.py)."""
+    from billing.signals import plan_changed
+    from tenants.receivers import move_when_plan_requires_another_placement
+
+    plan_changed.disconnect(dispatch_uid="tenants.move_on_plan_change")
+    yield
+    plan_changed.connect(
+        move_when_plan_requires_another_placement, dispatch_uid="tenants.move_on_plan_change"
+    )
+
+
 def test_upgrade_to_enterprise_signals_the_move_but_does_not_move(
-    pro_tenant, django_capture_on_commit_callbacks
+    pro_tenant, django_capture_on_commit_callbacks, without_move_receiver
 ):
     with django_capture_on_commit_callbacks(execute=True):
         subscription_change_plan(tenant=pro_tenant, plan_code="enterprise")

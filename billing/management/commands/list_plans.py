@@ -4,22 +4,10 @@ import json
 
 from django.core.management.base import BaseCommand
 
+from billing.models import PLAN_OPERATOR_FIELDS
 from billing.selectors import plan_list
 
-FIELDS = [
-    "code",
-    "name",
-    "monthly_price",
-    "currency",
-    "max_members",
-    "max_projects",
-    "max_tasks_per_project",
-    "api_requests_per_minute",
-    "statement_timeout_ms",
-    "required_isolation",
-    "features",
-    "is_public",
-]
+FIELDS = PLAN_OPERATOR_FIELDS
 
 
 def _row(plan) -> dict:
