@@ -3,6 +3,9 @@
 from django import forms
 from django.contrib.auth import authenticate
 
+from accounts import throttle
+from accounts.models import Role, TokenScope
+
 LOGIN_FAILED = "That email and password do not match an account here."
 
 
@@ -23,11 +26,57 @@ class LoginForm(forms.Form):
         data = super().clean()
         if self.errors:
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")
+        scope, ip = self._throttle_scope(), throttle.client_ip(self.request)
+        if throttle.is_locked(scope, data["email"], ip):
+            # Checked before the password, and for unknown emails alike: the
+            # message says nothing about whether the account exists.
+            raise forms.ValidationError(throttle.locked_message(), code="locked")
         self.user = authenticate(self.request, email=data["email"], password=data["password"])
         if self.user is None:
+            throttle.record_failure(scope, data["email"], ip)
             # Same words for unknown email, wrong password and inactive user.
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")
+        throttle.reset(scope, data["email"])
         return data
+
+    def _throttle_scope(self) -> str:
+        tenant = getattr(self.request, "tenant", None)
+        return str(tenant.pk) if tenant is not None else "platform"
 
     def get_user(self):
         return self.user
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class AcceptInvitationForm(forms.Form):
+    name = forms.CharField(max_length=150, required=False, label="Your name")
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; not a common password.",
+    )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “CI deploy”.")
+    scopes = forms.MultipleChoiceField(
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[TokenScope.READ],
+        help_text="read ⊂ write ⊂ admin.",
+    )
+    expires_in_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        label="Expires in (days)",
+        help_text="Leave empty for a token that never expires.",
+    )

@@ -84,10 +84,20 @@ def _owners_left(tenant, excluding: User) -> int:
     )
 
 
+def _refuse_owner_change_by_non_owner(actor, member: User, role: str | None = None) -> None:
+    # Admins run the organisation but cannot make, demote or remove owners. Only people have
+    # roles: other actors (an API token, a system task) are governed by their own scopes.
+    if not isinstance(actor, User) or actor.role == Role.OWNER:
+        return
+    if member.role == Role.OWNER or role == Role.OWNER:
+        raise AccountError("Only owners can grant, change or remove the owner role.")
+
+
 @tenant_atomic
 def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
     if role not in Role.values:
         raise AccountError(f"Unknown role {role!r}.")
+    _refuse_owner_change_by_non_owner(actor, member, role)
     if member.role == Role.OWNER and role != Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be demoted. Make someone else owner first.")
     old = member.role
@@ -105,6 +115,7 @@ def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
 
 @tenant_atomic
 def member_remove(*, tenant, member: User, actor=None) -> None:
+    _refuse_owner_change_by_non_owner(actor, member)
     if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be removed.")
     audit_record(

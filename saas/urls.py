@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from saas import views
+from saas import signup, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("signup/", signup.signup, name="signup"),
+    path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
 ]

@@ -12,3 +12,43 @@ urlpatterns = [
     path("api/", include("saas.api.urls")),
     path("exports/", include("jobs.urls")),
 ]
+
+# --- Web UI (issue 7) ------------------------------------------------------------------------
+from accounts import views as account_views  # noqa: E402
+from audit import views as audit_views  # noqa: E402
+from billing import views as billing_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "invitations/accept/<str:token>/",
+        account_views.invitation_accept,
+        name="invitation_accept",
+    ),
+    path("members/", account_views.members, name="members"),
+    path("members/<uuid:member_id>/role/", account_views.member_role, name="member_role"),
+    path("members/<uuid:member_id>/remove/", account_views.member_remove, name="member_remove"),
+    path(
+        "members/invitations/<uuid:invitation_id>/revoke/",
+        account_views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("tokens/", account_views.tokens, name="tokens"),
+    path("tokens/<uuid:token_id>/revoke/", account_views.token_revoke, name="token_revoke"),
+    path("projects/", project_views.projects, name="projects"),
+    path("projects/new/", project_views.project_create, name="project_create"),
+    path("projects/<uuid:project_id>/", project_views.project_detail, name="project_detail"),
+    path("projects/<uuid:project_id>/edit/", project_views.project_edit, name="project_edit"),
+    path("projects/<uuid:project_id>/delete/", project_views.project_delete, name="project_delete"),
+    path(
+        "projects/<uuid:project_id>/tasks/<uuid:task_id>/edit/",
+        project_views.task_edit,
+        name="task_edit",
+    ),
+    path(
+        "projects/<uuid:project_id>/tasks/<uuid:task_id>/delete/",
+        project_views.task_delete,
+        name="task_delete",
+    ),
+    path("billing/", billing_views.billing, name="billing"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+]

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import InvitationViewSet, MemberViewSet, TokenViewSet
@@ -33,6 +33,6 @@ urlpatterns = [
         SpectacularAPIView.as_view(urlconf=settings.TENANT_URLCONF),
         name="schema",
     ),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^[\s\S]*$", api_not_found),  # any path, newlines included
 ]

@@ -258,3 +258,17 @@ SPECTACULAR_SETTINGS = {
 # Export files and other job output; never served as static files (see jobs.views).
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+
+# --- Web UI (issue 7) ------------------------------------------------------------------------
+INSTALLED_APPS += ["operators"]
+# After SecurityMiddleware: adds CSP (with frame-ancestors 'none') to every response.
+MIDDLEWARE.insert(1, "saas.security.ContentSecurityPolicyMiddleware")
+# Login throttling: failures per (tenant, email) and per client IP within the window.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("LOGIN_IP_FAILURE_LIMIT", "20"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# Sign-up hands the new owner over to the tenant host with a one-time token this old at most.
+SIGNUP_HANDOFF_MAX_AGE = 120
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))
+PASSWORD_RESET_TIMEOUT = 3600
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("saas.context_processors.nav")

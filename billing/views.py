@@ -1,0 +1,60 @@
+"""The billing page of a tenant: plan, usage, plan change, invoices."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from accounts.permissions import admin_required
+from billing.limits import LIMIT_LABELS, usage_summary
+from billing.models import Feature, Invoice, Plan
+from billing.services import BillingError, subscription_change_plan
+
+
+def usage_bars(summary: dict) -> list[dict]:
+    """usage_summary() as bars for templates/_usage_bars.html (dashboard and billing page)."""
+    bars = []
+    for item in summary["limits"]:
+        limit, usage = item["limit"], item["usage"]
+        percent = 0 if not limit else min(100, round(100 * usage / limit))
+        bars.append(
+            {
+                "label": LIMIT_LABELS.get(item["name"], item["name"]).capitalize(),
+                "usage": usage,
+                "limit": limit,
+                "percent": percent,
+                "full": limit is not None and usage >= limit,
+            }
+        )
+    return bars
+
+
+def _invoices(tenant):
+    return list(Invoice.objects.filter(tenant_id=tenant.pk).order_by("-created_at")[:24])
+
+
+@admin_required
+def billing(request):
+    refused = None
+    if request.method == "POST":
+        try:
+            subscription = subscription_change_plan(
+                tenant=request.tenant, plan_code=request.POST.get("plan", ""), actor=request.user
+            )
+        except BillingError as exc:  # PlanChangeRefused lists what exceeds the new plan
+            refused = exc
+        else:
+            messages.success(
+                request, f"Your organisation is now on the {subscription.plan.name} plan."
+            )
+            return redirect("billing")
+    summary = usage_summary(tenant=request.tenant)
+    plans = list(Plan.objects.filter(is_public=True))
+    for plan in plans:
+        plan.feature_labels = [Feature(f).label for f in plan.features if f in Feature.values]
+    context = {
+        "plans": plans,
+        "current": request.tenant.plan_id,
+        "bars": usage_bars(summary),
+        "refused": refused,
+        "invoices": _invoices(request.tenant),
+    }
+    return render(request, "billing/billing.html", context, status=400 if refused else 200)

@@ -1,0 +1,28 @@
+"""Platform operators: staff who run the fleet. Control plane; never tenant users."""
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import models
+
+
+class Operator(models.Model):
+    email = models.EmailField(unique=True)
+    password = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def set_password(self, raw: str) -> None:
+        self.password = make_password(raw)  # argon2 (settings.PASSWORD_HASHERS[0])
+
+    def check_password(self, raw: str) -> bool:
+        def upgrade(raw_password):
+            self.set_password(raw_password)
+            self.save(update_fields=["password"])
+
+        return check_password(raw, self.password, upgrade)
