@@ -98,6 +98,7 @@ request = function()
   local t = targets[math.random(#targets)]
   local headers = {["Host"] = t[1], ["Content-Type"] = "application/json", ["Accept"] = "application/json"}
   for k, v in pairs(extra) do headers[k] = v end
+  if t[3] ~= "" then headers["Authorization"] = t[3] end
   return wrk.format(method, t[2], headers, body)
 end
 done = function(summary, latency, requests)
@@ -120,7 +121,9 @@ def wrk(url: str, targets: list[tuple[str, str]], method: str, seconds: float) -
         raise RuntimeError("wrk is not installed (make system-deps)")
     body = _lua_str(json.dumps({"name": CREATED_NAME})) if method == "POST" else "nil"
     script = _LUA % {
-        "targets": "{" + ", ".join(f"{{{_lua_str(h)}, {_lua_str(p)}}}" for h, p in targets) + "}",
+        "targets": "{"
+        + ", ".join(f"{{{_lua_str(h)}, {_lua_str(p)}, {_lua_str(a)}}}" for h, p, a in targets)
+        + "}",
         "method": method,
         "body": body,
         "headers": "{"
@@ -151,15 +154,50 @@ def _ranks(size, count: int, lo: int = 1) -> list[int]:
     return sorted({lo + (i * 7919) % span for i in range(count)})
 
 
-def _targets(tenants, tenant_side: bool, path: str) -> list[tuple[str, str]]:
+BENCH_PLAN = "bench-unlimited"
+
+
+def _api_ready(tenants) -> dict:
+    """Put the bench tenants on a plan without limits (the figure is latency, not the
+    plan's rate limit) and give each a read/write token: {tenant id: Authorization}."""
+    from accounts.services import token_create
+    from billing.models import Plan
+    from tenants.models import Tenant
+
+    plan, _ = Plan.objects.update_or_create(
+        code=BENCH_PLAN,
+        defaults=dict(
+            name="Bench (unlimited)",
+            max_members=None,
+            max_projects=None,
+            max_tasks_per_project=None,
+            api_requests_per_minute=100_000_000,
+            features=["api_access"],
+            is_public=False,
+            statement_timeout_ms=30_000,
+            sort_order=99,
+        ),
+    )
+    Tenant.objects.filter(pk__in=[t.pk for t in tenants]).update(plan=plan)
+    tokens = {}
+    for t in tenants:
+        t = Tenant.objects.select_related("plan", "database_server").get(pk=t.pk)
+        with tenant_scope(t):
+            issued = token_create(tenant=t, name="bench", scopes=["read", "write"])
+        tokens[t.pk] = f"Bearer {issued.secret}"
+    return tokens
+
+
+def _targets(tenants, tenant_side: bool, path: str, tokens=None) -> list[tuple[str, str, str]]:
     if tenant_side:
-        return [(f"{t.subdomain}.localhost", path) for t in tenants]
-    return [("localhost", f"/plain/{t.pk}/projects/") for t in tenants]
+        return [(f"{t.subdomain}.localhost", path, (tokens or {}).get(t.pk, "")) for t in tenants]
+    return [("localhost", f"/plain/{t.pk}/projects/", "") for t in tenants]
 
 
-def _compare(server, tenants, method: str, rounds: int, seconds: float) -> dict:
+def _compare(server, tenants, method: str, rounds: int, seconds: float, tokens=None) -> dict:
     path = API_LIST_PATH if method == "GET" else API_CREATE_PATH
-    tenant_t, plain_t = _targets(tenants, True, path), _targets(tenants, False, path)
+    tenant_t = _targets(tenants, True, path, tokens)
+    plain_t = _targets(tenants, False, path)
     wrk(server.url, tenant_t, method, 1)  # warm both workers' connections and caches
     wrk(server.url, plain_t, method, 1)
     pairs = interleave(
@@ -179,27 +217,52 @@ def _compare(server, tenants, method: str, rounds: int, seconds: float) -> dict:
     return out
 
 
+def mode_ranks(size, mode: str) -> list[int]:
+    """Shared bench tenants copied into a mode (disjoint from the shared comparison's)."""
+    taken = set(_ranks(size, 50)) | {1, 2, 3}
+    lo = size.tenants // (2 if mode == "schema" else 4)
+    want = 50 if mode == "schema" else 20
+    return [r for r in _ranks(size, want * 2, lo=lo) if r not in taken][
+        : min(want, size.tenants // 10)
+    ]
+
+
+def mode_count(size, mode: str) -> int:
+    """Tenants placed in a mode: 1,000 schemas and 20 databases at full size."""
+    if mode == "schema":
+        return size.djt_schemas
+    return len(mode_ranks(size, "database"))
+
+
 def run_api(size, admin_url: str) -> dict:
     p50, p95, detail = {}, {}, {}
     db_url = replace_dbname(admin_url, data.dbname())
-    tenants = [data.tenant(r) for r in _ranks(size, 50)]
+    shared = [data.tenant(r) for r in _ranks(size, 50)]
     for mode in MODES:
-        if mode != "shared" and not mode_available(mode):
-            # Extension point: with the lead's backends, pick this mode's bench tenants
-            # (extensions.ensure_mode_tenants) and run the same two comparisons.
+        if not mode_available(mode):
             p50[mode] = p95[mode] = None
             continue
+        if mode == "shared":
+            tenants = shared
+        else:
+            from benchmarks.extensions import ensure_mode_tenants
+
+            placed = ensure_mode_tenants(mode, mode_count(size, mode), mode_ranks(size, mode))
+            tenants = [t for t in placed if not isinstance(t, str)]
+        tokens = _api_ready(tenants)
         with Server(db_url) as server:
             per = {}
             for endpoint, method in (("list", "GET"), ("create", "POST")):
-                per[endpoint] = _compare(server, tenants, method, size.rounds, size.load_seconds)
+                per[endpoint] = _compare(
+                    server, tenants, method, size.rounds, size.load_seconds, tokens
+                )
                 log(
                     f"api {mode} {endpoint}: p50 x{per[endpoint]['p50_ratio']:.3f}, "
                     f"p95 x{per[endpoint]['p95_ratio']:.3f} "
                     f"({per[endpoint]['p95_ms_tenant']:.1f} vs {per[endpoint]['p95_ms_plain']:.1f} ms), "
                     f"{per[endpoint]['rps_tenant']:.0f} vs {per[endpoint]['rps_plain']:.0f} req/s"
                 )
-        _cleanup_created()
+        _cleanup_created(tenants)
         detail[mode] = per
         # The worse endpoint is the mode's figure.
         p50[mode] = max(v["p50_ratio"] for v in per.values())
@@ -207,7 +270,7 @@ def run_api(size, admin_url: str) -> dict:
     return {"api_p50_ratio": p50, "api_p95_ratio": p95, "api_detail": detail}
 
 
-def _cleanup_created() -> None:
+def _cleanup_created(tenants=()) -> None:
     with psycopg.connect(
         admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
     ) as c:
@@ -216,6 +279,22 @@ def _cleanup_created() -> None:
             [CREATED_NAME],
         )
         c.execute("DELETE FROM projects_project WHERE name = %s", [CREATED_NAME])
+    # Rows created in tenants' own schemas and databases.
+    from tenants.backends import backend_for
+    from tenants.models import Tenant
+
+    ids = [t.pk for t in tenants]
+    for t in (
+        Tenant.objects.filter(pk__in=ids)
+        .exclude(isolation="shared")
+        .select_related("database_server")
+    ):
+        try:
+            with backend_for(t).placement(t).operator() as conn:
+                conn.execute("DELETE FROM projects_project WHERE name = %s", [CREATED_NAME])
+                conn.commit()
+        except Exception:  # a placement that is gone is nothing to clean
+            pass
 
 
 HEAVY_SQL = (
@@ -273,7 +352,7 @@ def run_noisy(size, admin_url: str) -> dict:
     db_url = replace_dbname(admin_url, data.dbname())
     small = [data.tenant(r) for r in _ranks(size, 30, lo=size.tenants // 2)]
     big = data.tenant(1)
-    targets = _targets(small, True, API_LIST_PATH)
+    targets = _targets(small, True, API_LIST_PATH, _api_ready(small))
     noise = Noise(big, NOISY_STREAMS)
 
     with Server(db_url) as server:

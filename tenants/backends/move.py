@@ -65,6 +65,8 @@ def _set_status(tenant: Tenant, status: str, **fields) -> None:
 
 
 def _clear_target(target: Tenant) -> None:
+    if target.isolation == Isolation.DATABASE and target.database_server is None:
+        return  # never placed anywhere
     backend = backend_for(target)
     if target.isolation == Isolation.SHARED:
         delete_tenant_rows(backend.placement(target), target.id)
@@ -96,6 +98,13 @@ def tenant_move(
         raise MoveError(f"{tenant.subdomain} is {tenant.status}; only active tenants can move")
     if to != Isolation.DATABASE and server is not None:
         raise MoveError("--server/--database-url only apply to --to database")
+    if to == Isolation.DATABASE and server is None and tenant.isolation != Isolation.DATABASE:
+        from tenants.servers import PlacementError, server_for_placement
+
+        try:
+            server = server_for_placement(region=tenant.region)
+        except PlacementError as exc:
+            raise MoveError(str(exc)) from None
     if to == tenant.isolation and (
         to != Isolation.DATABASE or server is None or server.pk == tenant.database_server_id
     ):
