@@ -92,3 +92,17 @@ def test_failing_command_exits_non_zero_with_message(test_database_url):
     )
     assert result.returncode == 1
     assert "'www' is reserved" in result.stderr
+
+
+def test_seed_demo_is_idempotent_and_serves_a_demo(capsys):
+    from operators.models import Operator
+    from projects.models import Project
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    tenant = Tenant.objects.get(subdomain="demo")
+    with tenant_scope(tenant):
+        assert Project.objects.count() == 3
+        assert User.objects.get().email == "admin@demo.example"
+    assert Operator.objects.filter(email="ops@demo.example").count() == 1
+    assert "already present" in capsys.readouterr().out

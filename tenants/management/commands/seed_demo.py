@@ -9,12 +9,19 @@ from tenants.services import tenant_create
 
 DEMO_EMAIL = "admin@demo.example"
 DEMO_PASSWORD = "demo-password-1"
+DEMO_OPERATOR = "ops@demo.example"
 
 
 class Command(BaseCommand):
     help = "Create the demo tenant with an admin and a few projects, unless it exists."
 
     def handle(self, *args, **opts):
+        from operators.models import Operator
+        from operators.services import operator_create
+
+        if not Operator.objects.filter(email=DEMO_OPERATOR).exists():
+            operator_create(email=DEMO_OPERATOR, password=DEMO_PASSWORD)
+            self.stdout.write(f"demo operator: {DEMO_OPERATOR} / {DEMO_PASSWORD} on admin.localhost")
         if Tenant.objects.filter(subdomain="demo").exists():
             self.stdout.write("demo tenant already present")
             return
