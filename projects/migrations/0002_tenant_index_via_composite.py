@@ -23,7 +23,8 @@ class Migration(migrations.Migration):
                 "ALTER TABLE projects_task DROP CONSTRAINT IF EXISTS projects_task_project_id_same_tenant",
                 "ALTER TABLE projects_project DROP CONSTRAINT IF EXISTS projects_project_tenant_id_id_key",
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = "
-                "'projects_project_id_tenant_id_key') THEN ALTER TABLE projects_project "
+                "'projects_project_id_tenant_id_key' AND conrelid = 'projects_project'::regclass) "
+                "THEN ALTER TABLE projects_project "
                 "ADD CONSTRAINT projects_project_id_tenant_id_key UNIQUE (id, tenant_id); "
                 "END IF; END $$",
                 "ALTER TABLE projects_task ADD CONSTRAINT projects_task_project_id_same_tenant "

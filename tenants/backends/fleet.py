@@ -97,7 +97,10 @@ def migrate_tenants(
             groups[applied_by_tenant[t.pk]].append(t)
     work = []
     for applied, members in groups.items():
-        compiled = compile_pending(applied)
+        representative = backend_for(members[0]).placement(members[0])
+        compiled = compile_pending(applied, representative)
+        if executor:  # Django's executor in every placement: slow, makes no assumption
+            compiled.statements = None
         for t in members:
             if compiled.keys:
                 work.append((t, applied, compiled))

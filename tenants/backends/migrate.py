@@ -74,8 +74,16 @@ class CompiledMigrations:
         return ";\n".join([*(s.rstrip().rstrip(";") for s in self.statements), record])
 
 
-def compile_pending(applied: frozenset[str]) -> CompiledMigrations:
-    """Render the SQL of the migrations `applied` lacks, once, for tenant tables only."""
+def compile_pending(
+    applied: frozenset[str], placement: Placement | None = None
+) -> CompiledMigrations:
+    """Render the SQL of the migrations `applied` lacks, once, for tenant tables only.
+
+    Some operations introspect the live schema while rendering (dropping an
+    index or a constraint by its real name), so rendering runs against
+    `placement`, one member of the group it is rendered for: every member has
+    applied the same migrations, so they have the same tables and names.
+    """
     keys = pending_for(applied)
     if not keys:
         return CompiledMigrations([], [])
@@ -90,7 +98,12 @@ def compile_pending(applied: frozenset[str]) -> CompiledMigrations:
         return CompiledMigrations(keys, None)
     from django.conf import settings
 
-    connection = owner_connection(settings.DATABASE_URL, _main_dbname())
+    if placement is None:
+        from tenants.backends.schema import TEMPLATE_SCHEMA
+
+        placement = Placement(settings.DATABASE_URL, _main_dbname(), TEMPLATE_SCHEMA, False)
+    connection = owner_connection(placement.server_url, placement.dbname)
+    schema = None if placement.schema == "public" else placement.schema
     done = [k for k in full_plan() if f"{k[0]}.{k[1]}" in applied]
     state = (
         loader.project_state(nodes=done, at_end=True)
@@ -99,7 +112,7 @@ def compile_pending(applied: frozenset[str]) -> CompiledMigrations:
     )
     statements: list[str] = []
     try:
-        with migrating_placement_scope("compile"):
+        with migrating_placement_scope("compile"), placement_search_path(schema):
             for migration in migrations:
                 with connection.schema_editor(collect_sql=True, atomic=False) as editor:
                     state = migration.apply(state, editor, collect_sql=True)
@@ -214,7 +227,7 @@ def migrate_placement(
     if applied is None:
         applied = read_state(placement)
     if compiled is None:
-        compiled = compile_pending(applied)
+        compiled = compile_pending(applied, placement)
     if not compiled.keys:
         return 0
     if compiled.statements is None or not applied:

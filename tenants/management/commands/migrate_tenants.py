@@ -22,11 +22,20 @@ class Command(BaseCommand):
             help="do not run `migrate` for the pooled tables first",
         )
         parser.add_argument("--json", action="store_true", help="machine-readable report")
+        parser.add_argument(
+            "--executor",
+            action="store_true",
+            help="run Django's executor in every placement instead of the SQL "
+            "rendered once per group (slow; for migrations that introspect "
+            "objects created earlier in the same batch)",
+        )
 
     def handle(self, *args, **opts):
         if opts["parallel"] < 1:
             raise CommandError("--parallel must be at least 1")
-        outcomes = migrate_tenants(parallel=opts["parallel"], pooled=not opts["skip_pooled"])
+        outcomes = migrate_tenants(
+            parallel=opts["parallel"], pooled=not opts["skip_pooled"], executor=opts["executor"]
+        )
         failed = [o for o in outcomes if not o.ok]
         if opts["json"]:
             self.stdout.write(

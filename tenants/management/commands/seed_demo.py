@@ -21,7 +21,9 @@ class Command(BaseCommand):
 
         if not Operator.objects.filter(email=DEMO_OPERATOR).exists():
             operator_create(email=DEMO_OPERATOR, password=DEMO_PASSWORD)
-            self.stdout.write(f"demo operator: {DEMO_OPERATOR} / {DEMO_PASSWORD} on admin.localhost")
+            self.stdout.write(
+                f"demo operator: {DEMO_OPERATOR} / {DEMO_PASSWORD} on admin.localhost"
+            )
         if Tenant.objects.filter(subdomain="demo").exists():
             self.stdout.write("demo tenant already present")
             return
