@@ -51,7 +51,7 @@ def _main_dbname() -> str:
 
 
 def migrate_tenants(
-    *, parallel: int = 4, pooled: bool = True, templates: bool = True
+    *, parallel: int = 4, pooled: bool = True, templates: bool = True, executor: bool = False
 ) -> list[TenantOutcome]:
     if pooled:
         call_command("migrate", verbosity=0, interactive=False)
