@@ -201,3 +201,38 @@ def test_each_thread_keeps_a_bounded_number_of_tenant_connections(committed_db, 
         assert Project.objects.count() == 1  # reopened on demand
         assert data_alias() == tenants[0].db_alias
     assert connections[tenants[1].db_alias].connection is None
+
+
+@pytest.mark.parametrize("flags", [[], ["--executor"]], ids=["rendered-once", "executor"])
+def test_migrate_tenants_reapplies_a_migration_in_every_own_placement(committed_db, flags):
+    """The newest projects migration (an index change + a re-keyed constraint), marked
+    unapplied in each own placement, is applied again everywhere and leaves them working."""
+    tenants = [
+        make_tenant("schema", "re-s1"),
+        make_tenant("schema", "re-s2"),
+        make_tenant("database", "re-d1"),
+    ]
+    app, name = [k for k in full_plan() if k[0] == "projects"][-1]
+    for tenant in tenants:
+        with backend_for(tenant).placement(tenant).connect() as conn:
+            conn.execute("DELETE FROM django_migrations WHERE app = %s AND name = %s", [app, name])
+            conn.commit()
+    out = io.StringIO()
+    call_command("migrate_tenants", "--json", "--skip-pooled", *flags, stdout=out)
+    report = {row["subdomain"]: row for row in json.loads(out.getvalue())}
+    for tenant in tenants:
+        assert (report[tenant.subdomain]["status"], report[tenant.subdomain]["applied"]) == (
+            "ok",
+            1,
+        )
+        with backend_for(tenant).placement(tenant).connect(autocommit=True) as conn:
+            keys = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = 'projects_project'::regclass"
+                )
+            }
+        assert "projects_project_id_tenant_id_key" in keys
+        with tenant_scope(tenant_get(tenant.subdomain)):
+            ProjectFactory(tenant=tenant, name="still-works")
+            assert Project.objects.filter(name="still-works").count() == 1
