@@ -98,6 +98,13 @@ def main(argv=None) -> int:
     notes: dict = {}
     errors: dict = {}
     dataset = data.ensure(size)
+    # As after any deploy: bring every tenant schema/database to this code's migrations
+    # (placements made by an earlier run of older code are otherwise refused service).
+    from tenants.backends.fleet import migrate_tenants
+
+    lagging = [o for o in migrate_tenants(parallel=2, pooled=False) if not o.ok]
+    if lagging:
+        log(f"{len(lagging)} bench placements could not be migrated: {lagging[:3]}")
 
     def stage(name, fn):
         if name not in stages:
