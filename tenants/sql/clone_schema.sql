@@ -1,3 +1,4 @@
+-- Historical: created by migration 0002, dropped by 0005 (superseded by clone_script.sql).
 -- Clone a tenant schema from the migrated template in one round trip.
 -- Tables are copied with LIKE (columns, defaults, identity, CHECKs), then
 -- primary/unique constraints, indexes, foreign keys, row-level security and
