@@ -11,7 +11,8 @@ from django.db import DatabaseError, OperationalError
 from tenants import resolvers
 from tenants.backends.database import TenantDatabaseUnavailable, mark_down
 from tenants.backends.migrate import code_state
-from tenants.context import tenant_scope
+from tenants.context import clean_scope, tenant_scope
+from tenants.fence import is_fence_error
 from tenants.models import TenantStatus
 from tenants.responses import refusal
 
@@ -26,6 +27,10 @@ class TenantMiddleware:
 
     def __call__(self, request):
         request.tenant = None
+        with clean_scope("a request"):
+            return self._dispatch(request)
+
+    def _dispatch(self, request):
         try:
             host = request.get_host()
         except DisallowedHost:
@@ -97,9 +102,13 @@ class TenantMiddleware:
             return self.get_response(request)
 
     def process_exception(self, request, exception):
-        """A tenant whose own database is down gets a fast, clear 503, not a 500."""
+        """A fenced placement or a tenant database that is down: a fast, clear 503, not a 500."""
         tenant = getattr(request, "tenant", None)
-        if tenant is None or not tenant.has_own_placement:
+        if tenant is None:
+            return None
+        if is_fence_error(exception):
+            return fenced_refusal(request, tenant)
+        if not tenant.has_own_placement:
             return None
         if isinstance(exception, OperationalError) and tenant.isolation == "database":
             mark_down(tenant.db_alias)
@@ -113,3 +122,19 @@ class TenantMiddleware:
             "This organisation's database is temporarily unavailable. Please retry shortly.",
             {"Retry-After": "5"},
         )
+
+
+def fenced_refusal(request, tenant):
+    """This process acted on a placement the tenant left: forget it, ask for a retry.
+
+    The retry resolves the tenant afresh and is served from its current placement.
+    """
+    resolvers.invalidate(tenant.subdomain)
+    logger.info("stale placement of %s refused by its fence; cache dropped", tenant.subdomain)
+    return refusal(
+        request,
+        503,
+        "tenant_moved",
+        "This organisation's data just moved. Please retry.",
+        {"Retry-After": "1"},
+    )

@@ -107,19 +107,20 @@ class Tenant(models.Model):
     def has_own_placement(self) -> bool:
         return self.isolation != Isolation.SHARED
 
+    @property
+    def context_id(self) -> str:
+        return str(uuid.UUID(str(self.id)))
+
     @cached_property
     def context_prefix(self) -> tuple[str, int]:
-        """The SET LOCAL statements that put this tenant on a transaction.
+        """(SQL, statement count) that puts this tenant on a transaction (tenants.db).
 
-        Read by tenants.db for every statement: computed once per instance.
+        Read for every statement: computed once per instance. Its form belongs
+        to the tenant's isolation backend.
         """
-        parts = [f"SET LOCAL app.current_tenant = '{uuid.UUID(str(self.id))}'"]
-        if self.isolation == Isolation.SCHEMA:
-            parts.append(f'SET LOCAL search_path TO "{self.schema_name}", public')
-        timeout = self._plan_statement_timeout()
-        if timeout:
-            parts.append(f"SET LOCAL statement_timeout = {int(timeout)}")
-        return "; ".join(parts), len(parts)
+        from tenants.backends import backend_for
+
+        return backend_for(self).context_prefix(self, self._plan_statement_timeout())
 
 
 def _no_recursion_plan_lookup(tenant):

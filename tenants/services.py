@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from billing.models import Plan
-from tenants import resolvers
+from tenants import fence, resolvers
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.models import Isolation, Tenant, TenantStatus
@@ -116,6 +116,8 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
     backend = backend_for(tenant)
     try:
         backend.provision(tenant)
+        # A tenant re-created in a placement it was once fenced from (a restore).
+        fence.lift(backend.placement(tenant), tenant.id)
     except Exception as exc:
         Tenant.objects.filter(pk=tenant.pk).update(migration_error=f"provisioning: {exc}")
         raise TenantError(f"provisioning {tenant.subdomain} failed: {exc}") from exc
@@ -181,6 +183,8 @@ def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
     answer 404 from the first step on; every step is idempotent, so a failed
     deletion can simply be run again.
     """
+    import time
+
     from django.apps import apps
     from django.db import connections
 
@@ -188,14 +192,20 @@ def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
     from tenants.export import tenant_export
     from tenants.models import TenantOwned
 
+    # Refuse the hosts first, and wait out the registry's staleness bound: after
+    # it, no process starts a request for this tenant, so the export below is
+    # the tenant's last state.
+    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
+    resolvers.invalidate(tenant.subdomain)
+    time.sleep(resolvers.max_age())
     exported_rows = 0
     if export_to:
         with open(export_to, "w", encoding="utf-8") as stream:
             exported_rows = sum(tenant_export(tenant=tenant, stream=stream).values())
-    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
-    resolvers.invalidate(tenant.subdomain)
-
-    backend_for(tenant).deprovision(tenant)
+    backend = backend_for(tenant)
+    # Requests still running finish before the placement goes; later ones are refused.
+    fence.fence(backend.placement(tenant), tenant.id, "deleting")
+    backend.deprovision(tenant)
     # Records kept in the main database whatever the mode (billing…).
     with dangerously_unscoped(f"deleting tenant {tenant.subdomain}"):
         for model in apps.get_models():

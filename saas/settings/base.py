@@ -166,7 +166,13 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAI
 
 # Tenancy
 TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
-TENANT_RESOLVER_L1_TTL = float(os.environ.get("TENANT_RESOLVER_L1_TTL", "30"))
+# The registry's staleness bound (seconds): no process acts on tenant status,
+# placement or plan read longer ago than this (tenants/resolvers.py).
+TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
+TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
+# Entries (tenants and unknown subdomains) kept per process.
+TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
 TENANT_RESERVED_SUBDOMAINS = frozenset(
     {
         "www",
