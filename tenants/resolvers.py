@@ -89,6 +89,21 @@ def max_age() -> float:
     return settings.TENANT_REGISTRY_MAX_AGE
 
 
+# A tenant in a passing state (being moved or set up) is re-read this often, so it
+# is served again as soon as the state ends, whatever the bound.
+PASSING_STATE_MAX_AGE = 1.0
+
+
+def _fresh_enough(entry, now: float, bound: float) -> bool:
+    age = now - entry[0]
+    if age >= bound:
+        return False
+    value = entry[1]
+    if value != _NEGATIVE and value.status in ("moving", "provisioning"):
+        return age < PASSING_STATE_MAX_AGE
+    return True
+
+
 def _l2():
     return caches["tenants"]
 
@@ -106,11 +121,11 @@ def tenant_for_subdomain(subdomain: str):
     bound = settings.TENANT_REGISTRY_MAX_AGE
     with _l1_lock:
         hit = _l1.get(subdomain)
-        if hit is not None and now - hit[0] < bound:
+        if hit is not None and _fresh_enough(hit, now, bound):
             _l1.move_to_end(subdomain)
             return None if hit[1] == _NEGATIVE else hit[1]
     entry = _cache_get(subdomain)
-    if entry is None or now - entry[0] >= bound:
+    if entry is None or not _fresh_enough(entry, now, bound):
         entry = (time.time(), _from_database(subdomain))  # read time taken before the query
         _cache_set(subdomain, entry)
     with _l1_lock:
