@@ -222,7 +222,6 @@ TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
-TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -5,7 +5,6 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import resolvers
-
 from tenants.services import TenantError, tenant_get, tenant_reactivate
 
 
