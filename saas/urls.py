@@ -9,4 +9,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("signup/", signup.signup, name="signup"),
     path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
+    path(".well-known/tenantry/tls-ask", views.tls_ask, name="tls_ask"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
@@ -32,10 +33,13 @@ class TenantMiddleware:
 
     def _dispatch(self, request):
         try:
-            host = request.get_host()
+            match = resolvers.match_host(request.get_host())
         except DisallowedHost:
-            return refusal(request, 400, "invalid_host", "This host name is not served here.")
-        match = resolvers.match_host(host)
+            # Not under BASE_DOMAIN (ALLOWED_HOSTS): served only as a verified custom domain.
+            raw = request._get_raw_host()
+            match = resolvers.match_host(raw)
+            if match.kind != resolvers.CUSTOM:
+                return refusal(request, 400, "invalid_host", "This host name is not served here.")
 
         if match.kind == resolvers.APEX:
             return self.get_response(request)
@@ -53,7 +57,14 @@ class TenantMiddleware:
             )
 
         try:
-            tenant = resolvers.tenant_for_subdomain(match.subdomain)
+            if match.kind == resolvers.CUSTOM:
+                tenant = resolvers.tenant_for_domain(match.domain)
+                if tenant is not None:
+                    # The registry vouches for this host: Django's own checks (CSRF
+                    # origin, absolute URLs) see it like an ALLOWED_HOSTS entry.
+                    request.get_host = functools.partial(_verified_host, raw)
+            else:
+                tenant = resolvers.tenant_for_subdomain(match.subdomain)
         except DatabaseError:
             logger.exception("tenant registry unavailable")
             return refusal(
@@ -138,3 +149,7 @@ def fenced_refusal(request, tenant):
         "This organisation's data just moved. Please retry.",
         {"Retry-After": "1"},
     )
+
+
+def _verified_host(host: str) -> str:
+    return host

@@ -224,3 +224,32 @@ class TenantMove(models.Model):
     @property
     def is_open(self) -> bool:
         return self.phase in (MovePhase.COPYING, MovePhase.SWITCHED)
+
+
+class Domain(models.Model):
+    """A customer's own host name for a tenant, e.g. app.customer.com (registry state).
+
+    Served only once verified (a DNS TXT record proves ownership: tenants/domains.py)
+    and while the tenant's plan includes custom domains. The unique constraint makes
+    one domain belong to at most one tenant, in the database. Row-level security: a
+    tenant reads and writes its own rows; verified rows are readable by anyone, since
+    the resolver maps a Host to its tenant before any tenant is known (DNS already
+    makes that mapping public).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+    token = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

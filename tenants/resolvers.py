@@ -26,12 +26,13 @@ from django.core.cache import caches
 
 logger = logging.getLogger("tenants.resolvers")
 
-APEX, TENANT, OPERATOR, INVALID, UNKNOWN = (
+APEX, TENANT, OPERATOR, INVALID, UNKNOWN, CUSTOM = (
     "apex",
     "tenant",
     "operator",
     "invalid",
     "unknown",
+    "custom",  # a host outside BASE_DOMAIN: maybe a tenant's verified custom domain
 )
 _LABEL = re.compile(r"^[a-z0-9-]{1,63}$")
 _NEGATIVE = "-"  # cached "no such tenant"
@@ -42,6 +43,7 @@ class HostMatch:
     kind: str
     subdomain: str | None = None
     reason: str = ""
+    domain: str | None = None
 
 
 def match_host(host: str, base_domain: str | None = None) -> HostMatch:
@@ -64,6 +66,8 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
     if domain == base:
         return HostMatch(APEX)
     if not domain.endswith("." + base):
+        if is_domain_name(domain):
+            return HostMatch(CUSTOM, domain=domain)
         return HostMatch(INVALID, reason="not under the service domain")
     label = domain[: -len(base) - 1]
     if "." in label:
@@ -75,6 +79,17 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
     if label == settings.OPERATOR_SUBDOMAIN:
         return HostMatch(OPERATOR)
     return HostMatch(TENANT, subdomain=label)
+
+
+def is_domain_name(domain: str) -> bool:
+    """A fully qualified DNS name (two labels or more, not an IP address)."""
+    labels = domain.split(".")
+    return (
+        len(domain) <= 253
+        and len(labels) >= 2
+        and all(_LABEL.match(label) and not label.startswith("-") for label in labels)
+        and not labels[-1].isdigit()
+    )
 
 
 # --- cached lookup ------------------------------------------------------------
@@ -114,23 +129,45 @@ def _key(subdomain: str) -> str:
 
 def tenant_for_subdomain(subdomain: str):
     """The Tenant (with its plan loaded) for a subdomain, or None; at most max_age() old."""
+    return _lookup(subdomain, {"subdomain": subdomain})
+
+
+DOMAIN_KEY = "d:"
+CUSTOM_DOMAIN_FEATURE = "custom_domain"
+
+
+def tenant_for_domain(domain: str):
+    """The Tenant a verified custom domain belongs to, or None (same cache, same bound).
+
+    A domain is served only while its tenant's plan includes custom domains: a
+    downgrade (a plan change notifies every process) stops it like a removal.
+    """
+    tenant = _lookup(
+        DOMAIN_KEY + domain, {"domains__domain": domain, "domains__verified_at__isnull": False}
+    )
+    if tenant is None or not tenant.plan.has_feature(CUSTOM_DOMAIN_FEATURE):
+        return None
+    return tenant
+
+
+def _lookup(key: str, where: dict):
     from tenants import registry_listener
 
     registry_listener.ensure_running()
     now = time.time()
     bound = settings.TENANT_REGISTRY_MAX_AGE
     with _l1_lock:
-        hit = _l1.get(subdomain)
+        hit = _l1.get(key)
         if hit is not None and _fresh_enough(hit, now, bound):
-            _l1.move_to_end(subdomain)
+            _l1.move_to_end(key)
             return None if hit[1] == _NEGATIVE else hit[1]
-    entry = _cache_get(subdomain)
+    entry = _cache_get(key)
     if entry is None or not _fresh_enough(entry, now, bound):
-        entry = (time.time(), _from_database(subdomain))  # read time taken before the query
-        _cache_set(subdomain, entry)
+        entry = (time.time(), _from_database(where))  # read time taken before the query
+        _cache_set(key, entry)
     with _l1_lock:
-        _l1[subdomain] = entry
-        _l1.move_to_end(subdomain)
+        _l1[key] = entry
+        _l1.move_to_end(key)
         while len(_l1) > settings.TENANT_RESOLVER_L1_SIZE:
             _l1.popitem(last=False)
     return None if entry[1] == _NEGATIVE else entry[1]
@@ -138,23 +175,19 @@ def tenant_for_subdomain(subdomain: str):
 
 def tenant_fresh(subdomain: str):
     """The Tenant read from the registry now, bypassing (and refreshing) every cache."""
-    entry = (time.time(), _from_database(subdomain))
+    entry = (time.time(), _from_database({"subdomain": subdomain}))
     _cache_set(subdomain, entry)
     with _l1_lock:
         _l1[subdomain] = entry
     return None if entry[1] == _NEGATIVE else entry[1]
 
 
-def _from_database(subdomain: str):
+def _from_database(where: dict):
     from tenants.context import no_tenant
     from tenants.models import Tenant
 
     with no_tenant():
-        tenant = (
-            Tenant.objects.select_related("plan", "database_server")
-            .filter(subdomain=subdomain)
-            .first()
-        )
+        tenant = Tenant.objects.select_related("plan", "database_server").filter(**where).first()
     if tenant is None:
         return _NEGATIVE
     tenant.context_prefix  # noqa: B018 - computed once, carried in the cache

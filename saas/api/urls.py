@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import InvitationViewSet, MemberViewSet, TokenViewSet
 from billing.api.views import PlanApi, UsageApi
+from domains.api import DomainViewSet
 from projects.api.views import ProjectViewSet, TaskViewSet
 from saas.api import schema  # noqa: F401  (registers the bearer scheme)
 from saas.api.filters import UUID_RE
@@ -18,6 +19,7 @@ router.register(rf"projects/(?P<project_pk>{UUID_RE})/tasks", TaskViewSet, basen
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("tokens", TokenViewSet, basename="token")
+router.register("domains", DomainViewSet, basename="domain")
 
 v1 = [
     *router.urls,

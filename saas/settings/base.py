@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "projects",
     "audit",
     "jobs",
+    "domains",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,11 @@ TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
 TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
 # LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
 TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
+# Custom domains: the DNS servers asked for ownership records ("host:port", comma-
+# separated); empty: the system's resolvers.
+CUSTOM_DOMAIN_NAMESERVERS = [
+    s for s in os.environ.get("CUSTOM_DOMAIN_NAMESERVERS", "").split(",") if s.strip()
+]
 # Entries (tenants and unknown subdomains) kept per process.
 TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
 TENANT_RESERVED_SUBDOMAINS = frozenset(
