@@ -86,6 +86,7 @@ def invitation_accept_url(request, token: str) -> str:
 )
 class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = InvitationSerializer
+    idempotency_redact = ("accept_url",)  # holds the invitation's one-time token
 
     def tenant_queryset(self):
         return selectors.invitation_list(tenant=self.request.tenant)
@@ -131,6 +132,7 @@ class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveMod
 )
 class TokenViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = TokenSerializer
+    idempotency_redact = ("secret",)  # shown once; only its hash is kept anywhere
 
     def tenant_queryset(self):
         return selectors.token_list(tenant=self.request.tenant)
