@@ -39,6 +39,7 @@ class _AdminViewSet(ApiViewMixin, viewsets.GenericViewSet):
 )
 class MemberViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = MemberSerializer
+    cursor_field = "date_joined"  # keyset pagination (?cursor=) walks members by join date
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def tenant_queryset(self):
