@@ -64,8 +64,20 @@ def idempotency_claim(
     it guards all belong to that transaction.
     """
     now = timezone.now()
+    alias = data_alias()
+    fresh = IdempotencyRecord(
+        id=uuid.uuid4(),
+        tenant_id=tenant.pk,
+        credential=credential,
+        key=key,
+        method=method,
+        path=path,
+        body_sha256=body_sha256,
+        created_at=now,
+        expires_at=now + RETENTION,
+    )
     table = IdempotencyRecord._meta.db_table
-    with connections[data_alias()].cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} "  # the model's own table name
             "(id, tenant_id, credential, key, method, path, body_sha256, headers, body,"
@@ -73,7 +85,7 @@ def idempotency_claim(
             "VALUES (%s, %s, %s, %s, %s, %s, %s, '{}'::jsonb, ''::bytea, %s, %s) "
             "ON CONFLICT (tenant_id, credential, key) DO NOTHING RETURNING id",
             [
-                uuid.uuid4(),
+                fresh.id,
                 tenant.pk,
                 credential,
                 key,
@@ -81,12 +93,13 @@ def idempotency_claim(
                 path,
                 body_sha256,
                 now,
-                now + RETENTION,
+                fresh.expires_at,
             ],
         )
-        inserted = cursor.fetchone()
-    if inserted is not None:
-        return Claim(IdempotencyRecord.objects.get(tenant_id=tenant.pk, pk=inserted[0]), False)
+        inserted = cursor.fetchone() is not None
+    if inserted:
+        fresh._state.adding, fresh._state.db = False, alias
+        return Claim(fresh, False)
     record = IdempotencyRecord.objects.select_for_update().get(
         tenant_id=tenant.pk, credential=credential, key=key
     )
