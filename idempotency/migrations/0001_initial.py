@@ -9,36 +9,49 @@ from tenants.rls.operations import EnableTenantRLS
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('tenant_id', models.UUIDField(default=tenants.models._current_tenant_id, editable=False)),
-                ('credential', models.CharField(max_length=64)),
-                ('key', models.CharField(max_length=255)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.TextField()),
-                ('body_sha256', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('headers', models.JSONField(default=dict)),
-                ('body', models.BinaryField(default=b'')),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "tenant_id",
+                    models.UUIDField(default=tenants.models._current_tenant_id, editable=False),
+                ),
+                ("credential", models.CharField(max_length=64)),
+                ("key", models.CharField(max_length=255)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.TextField()),
+                ("body_sha256", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(null=True)),
+                ("headers", models.JSONField(default=dict)),
+                ("body", models.BinaryField(default=b"")),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant_id', 'expires_at'], name='idempotency_expiry')],
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'credential', 'key'), name='idempotency_tenant_cred_key')],
+                "indexes": [
+                    models.Index(fields=["tenant_id", "expires_at"], name="idempotency_expiry")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "credential", "key"),
+                        name="idempotency_tenant_cred_key",
+                    )
+                ],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('unscoped', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("unscoped", django.db.models.manager.Manager()),
             ],
         ),
         EnableTenantRLS("idempotency.IdempotencyRecord"),
