@@ -180,6 +180,18 @@ def test_keys_are_per_credential(db, tenant_a, api_for):
     assert _projects(tenant_a) == ["one", "two"]
 
 
+def test_a_record_without_a_response_is_409_in_progress(db, tenant_a, api_for):
+    """Cannot be committed by the mechanism (claim and response share a transaction); defensive."""
+    api = api_for(tenant_a, ["write"])
+    assert _post(api, "k", {"name": "p"}).status_code == 201
+    with tenant_scope(tenant_a):
+        IdempotencyRecord.objects.filter(key="k").update(status_code=None)
+    response = _post(api, "k", {"name": "p"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_in_progress"
+    assert _projects(tenant_a) == ["p"]
+
+
 def test_an_expired_key_is_free_again(db, tenant_a, api_for):
     api = api_for(tenant_a, ["write"])
     assert _post(api, "k", {"name": "old"}).status_code == 201
@@ -235,6 +247,12 @@ def test_replay_and_tenant_scope_in_each_mode(committed_db, mode):
     assert _projects(a) == [f"{mode}-a"] and _projects(b) == [f"{mode}-a"]
     with tenant_scope(a):
         assert IdempotencyRecord.objects.count() == 1
+        IdempotencyRecord.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    purge_expired.apply()
+    with tenant_scope(a):
+        assert IdempotencyRecord.objects.count() == 0
+    with tenant_scope(b):
+        assert IdempotencyRecord.objects.count() == 1  # not expired: kept
 
 
 @pytest.mark.slow
