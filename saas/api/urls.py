@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import InvitationViewSet, MemberViewSet, TokenViewSet
+from audit.api.views import AuditEventViewSet
 from billing.api.views import PlanApi, UsageApi
 from domains.api import DomainViewSet
 from projects.api.views import ProjectViewSet, TaskViewSet
@@ -20,6 +21,7 @@ router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("domains", DomainViewSet, basename="domain")
+router.register("audit", AuditEventViewSet, basename="audit")
 
 v1 = [
     *router.urls,

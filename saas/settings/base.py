@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "audit",
     "jobs",
     "domains",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
