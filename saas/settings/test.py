@@ -7,7 +7,7 @@ import os
 # processes and the servers they start (tests/live.py) read each other's cookies.
 os.environ.setdefault("SECRET_KEY", "test-settings-only-" + "t" * 40)
 
-from .base import *  # noqa: E402, F403
+from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A live server started by a browser test may ask for another backend (filebased) to read mail.

@@ -179,7 +179,6 @@ def owner_connection(server_url: str, dbname: str):
     placement cannot touch the state of the process's own connections.
     The caller closes it.
     """
-    from django.conf import settings
     from django.db.utils import load_backend
 
     from saas.db import ENGINE, OWNER_ROLE, build_databases
