@@ -222,6 +222,10 @@ TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2")
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
 TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+# Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
+# (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
+TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
+TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -26,3 +26,4 @@ for _alias, _cache in CACHES.items():  # noqa: F405
 # Celery queues and keys per checkout and xdist worker, like the cache keys above.
 CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
+TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
