@@ -49,7 +49,8 @@ def subdomain_release(subdomain: str, *, tenant_id=None) -> SubdomainReservation
         held = held.filter(tenant_id=tenant_id)
     reservation = held.first()
     if reservation is not None:
-        reservation.delete()
+        # A queryset delete: the instance keeps its subdomain for the caller's report.
+        SubdomainReservation.objects.filter(pk=reservation.pk).delete()
     return reservation
 
 
