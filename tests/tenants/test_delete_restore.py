@@ -83,11 +83,11 @@ def test_a_deleted_subdomain_is_reserved_until_an_operator_releases_it(
     assert _create(test_database_url, sub).returncode == 0
     deleted = manage(test_database_url, "delete_tenant", sub, "--yes", "--no-backup")
     assert deleted.returncode == 0, deleted.stderr
-    assert "reserved until" in deleted.stdout
 
     line = one_line_error(_create(test_database_url, sub))
     assert line == f"CommandError: The subdomain '{sub}' is not available."
     assert not Tenant.objects.filter(subdomain=sub).exists()
+    assert "reserved until" in deleted.stdout
 
     with LiveServer(test_database_url) as server:
         check = _availability(server, sub)
