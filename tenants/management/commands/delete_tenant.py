@@ -45,6 +45,9 @@ class Command(BaseCommand):
             result = tenant_delete(tenant=tenant, backup_to=backup_to)
         except FileExistsError:
             raise CommandError(f"{backup_to} exists; choose another --output") from None
+        except OSError as exc:
+            # The backup is written before anything is removed: nothing was deleted.
+            raise CommandError(f"cannot write the backup ({exc}); nothing deleted") from None
         if result["backup"]:
             self.stdout.write(
                 f"operator backup: {result['backup']} ({result['rows']} rows; restore with "
