@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from tenants.context import get_current_tenant
@@ -123,6 +124,27 @@ class Tenant(models.Model):
         return backend_for(self).context_prefix(self, self._plan_statement_timeout())
 
 
+class SubdomainReservation(models.Model):
+    """A deleted tenant's subdomain, held back for the retention period.
+
+    Links, bookmarks and mails pointing at the old organisation must never reach
+    a stranger who registers the name next; the operator backup can restore the
+    tenant (same id) into it. Operators release it early with `release_subdomain`.
+    """
+
+    subdomain = models.CharField(max_length=63, primary_key=True)
+    tenant_id = models.UUIDField()
+    reserved_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    backup_path = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["subdomain"]
+
+    def __str__(self) -> str:
+        return f"{self.subdomain} (until {self.expires_at:%Y-%m-%d})"
+
+
 def _no_recursion_plan_lookup(tenant):
     # Loading the plan is itself a query, and every query asks for this
     # prefix: look it up with no tenant in context.
@@ -158,9 +180,17 @@ class TenantOwned(models.Model):
 
     `tenant_placed = True`: the rows live wherever the tenant's isolation
     backend places tenant data (pooled table, own schema, own database).
+
+    `export_fields`: the fields a customer export (tenants.export) holds, an
+    allow-list each model declares; `()` keeps the model out of it, and None
+    (undecided) does too and fails the test that every model decides.
+    `in_operator_backup = False` keeps a model out of operator backups too
+    (sessions: restoring them would revive logins).
     """
 
     tenant_placed = True
+    export_fields: tuple[str, ...] | None = None
+    in_operator_backup = True
 
     tenant_id = tenant_id_field()
 

@@ -15,9 +15,16 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-insecure-" + "x" * 40
-if not DEBUG and SECRET_KEY.startswith("dev-insecure-") and env_bool("REQUIRE_SECRET_KEY", False):
-    raise RuntimeError("SECRET_KEY must be set in production")
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        # SystemExit, not an exception: one line on stderr, no traceback, exit status 1.
+        raise SystemExit(
+            "error: SECRET_KEY is not set. Set SECRET_KEY (e.g. `openssl rand -hex 32`), "
+            "or DEBUG=1 for local development."
+        )
+    # Public by construction: only ever used with DEBUG on.
+    SECRET_KEY = "dev-insecure-" + "x" * 40
 
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
 # OPERATOR_SUBDOMAIN.<BASE_DOMAIN> the operator console.
@@ -30,9 +37,7 @@ if not DATABASE_URL:
     # Nothing configured and the embedded server not started: point at the
     # conventional local socket so commands give a clear connection error.
     DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
-DATABASES = build_databases(
-    DATABASE_URL, SECRET_KEY, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
-)
+DATABASES = build_databases(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
 DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -229,6 +234,10 @@ TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
+# Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
+# (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
+TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
+TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
