@@ -41,6 +41,7 @@ from billing.signals import plan_changed
 from tenants import resolvers
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant, TenantStatus
+from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 logger = logging.getLogger("billing")
@@ -233,11 +234,14 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
         tenant.__dict__.pop("context_prefix", None)
         subdomain = tenant.subdomain
         transaction.on_commit(lambda: resolvers.invalidate(subdomain), using=DEFAULT_DB_ALIAS)
+        # After the outer transaction (the tenant's data alias, holding the plan lock
+        # and its context) has committed too: a move started by a receiver must not
+        # wait for a transaction of this very call.
         transaction.on_commit(
             lambda: plan_changed.send(
                 sender=Plan, tenant=tenant, old_plan=old_plan, new_plan=new_plan
             ),
-            using=DEFAULT_DB_ALIAS,
+            using=data_alias(tenant),
         )
     return subscription
 

@@ -6,6 +6,10 @@ from tenants.models import TenantModel, tenant_id_field
 
 
 class IdempotencyRecord(TenantModel):
+    # Replay records live 24 h and hold response bodies: neither exported nor backed up.
+    export_fields = ()
+    in_operator_backup = False
+
     # The unique (tenant_id, credential, key) index serves every tenant lookup.
     tenant_id = tenant_id_field(db_index=False)
     # Who may replay it: "token:<key_id>" (or "user:<id>"); two clients of one tenant never collide.

@@ -53,7 +53,7 @@ def fence(placement: Placement, tenant_id, reason: str) -> None:
         conn.execute(
             "INSERT INTO public.tenants_fence (tenant_id, placement, reason) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant_id, placement) DO UPDATE SET reason = EXCLUDED.reason",
-            [tid, placement.schema, reason],
+            [tid, placement.fence_key, reason],
         )
         conn.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
         try:
@@ -61,7 +61,7 @@ def fence(placement: Placement, tenant_id, reason: str) -> None:
         except psycopg.errors.LockNotAvailable:
             conn.execute(
                 "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
-                [tid, placement.schema],
+                [tid, placement.fence_key],
             )
             raise FenceTimeout(
                 f"transactions of tenant {tid} in {placement.label} still running after "
@@ -76,7 +76,7 @@ def lift(placement: Placement, tenant_id) -> None:
     with _connect(placement) as conn:
         conn.execute(
             "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
-            [str(tenant_id), placement.schema],
+            [str(tenant_id), placement.fence_key],
         )
 
 

@@ -24,8 +24,8 @@ class IsolationBackend:
         return enter_tenant_sql(tenant.context_id, self.placement_key(tenant), "", timeout_ms)
 
     def placement_key(self, tenant) -> str:
-        """The name of the placement inside its database (its fence key)."""
-        return "public"
+        """The tenant's placement as its fences name it (Placement.fence_key)."""
+        return self.placement(tenant).fence_key
 
     def data_alias(self, tenant) -> str:
         """The Django database alias that holds this tenant's placed rows."""

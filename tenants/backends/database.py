@@ -117,6 +117,11 @@ class DatabaseBackend(IsolationBackend):
     def placement(self, tenant) -> Placement:
         return _server_placement(self.server_url(tenant), self.database_name(tenant))
 
+    def placement_key(self, tenant) -> str:
+        # Placement.fence_key, without loading the server (the prefix is built
+        # for every statement, and a lazy load would need the prefix itself).
+        return "db:" + self.database_name(tenant)
+
     # --- routing ------------------------------------------------------------------------------
 
     def alias_config(self, tenant) -> dict:

@@ -78,9 +78,6 @@ class SchemaBackend(IsolationBackend):
         schema = tenant.schema_name
         return enter_tenant_sql(tenant.context_id, schema, f'"{schema}", public', timeout_ms)
 
-    def placement_key(self, tenant) -> str:
-        return tenant.schema_name
-
     def placement(self, tenant) -> Placement:
         return _main(tenant.schema_name)
 
