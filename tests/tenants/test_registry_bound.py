@@ -20,6 +20,7 @@ from projects.models import Project
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tests.api.conftest import mint
+from tests.billing.conftest import private_plan
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory
 from tests.live import ROOT, LiveServer, free_port, http
@@ -92,7 +93,9 @@ def test_suspension_from_another_process_holds_within_the_bound(
 
 @pytest.mark.parametrize("listen", ["1", "0"], ids=["listener", "no-messages"])
 def test_a_write_racing_a_move_is_never_lost(committed_db, test_database_url, listen):
-    tenant = TenantFactory(subdomain=unique_subdomain("race"))
+    # No project limit: the writer creates as many as it can during the move.
+    plan = private_plan(api_requests_per_minute=100_000)
+    tenant = TenantFactory(subdomain=unique_subdomain("race"), plan=plan)
     token = mint(tenant, ("write",))
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     # With no messages and a long bound, the server keeps the old placement in its
