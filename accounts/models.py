@@ -234,3 +234,23 @@ class ApiToken(TenantModel):
         if self.issuer != TokenIssuer.OPERATOR:
             granted = min(granted, _scope_level(ROLE_SCOPE_CAP.get(self.creator_role)))
         return granted >= _scope_level(scope)
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins (or reset requests) under one throttle key: see accounts.throttle.
+
+    Control data in the main database, outside RLS: the key is a digest of what it
+    counts (kind, tenant, email, client address), so no email, address or tenant id
+    is stored in clear. PostgreSQL rather than the cache: counting must go on when
+    Redis is down, and every process must see the same count.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_failure_at"], name="login_failure_last")]
+
+    def __str__(self) -> str:
+        return f"{self.failures} failure(s) under {self.key[:12]}…"

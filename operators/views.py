@@ -57,15 +57,16 @@ def login_view(request):
     form = OperatorLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email, ip = form.cleaned_data["email"], throttle.client_ip(request)
-        if throttle.is_locked("operator", email, ip):
-            form.add_error(None, throttle.locked_message())
+        wait = throttle.wait_seconds("operator", email, ip)
+        if wait:
+            form.add_error(None, throttle.wait_message(wait))
         else:
             operator = operator_authenticate(email=email, password=form.cleaned_data["password"])
             if operator is None:
                 throttle.record_failure("operator", email, ip)
                 form.add_error(None, LOGIN_FAILED)
             else:
-                throttle.reset("operator", email)
+                throttle.record_success("operator", email, ip)
                 request.session.cycle_key()  # no session fixation across the login
                 request.session[SESSION_KEY] = operator.pk
                 nxt = request.POST.get("next") or request.GET.get("next") or ""
