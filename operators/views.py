@@ -23,6 +23,7 @@ from billing.models import Plan
 from billing.services import BillingError, subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
+from tenants.actors import operator_actor
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tenants.services import TenantError, tenant_reactivate, tenant_suspend
@@ -131,7 +132,7 @@ def tenant_suspend_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     reason = request.POST.get("reason", "").strip()[:200] or f"by {request.operator.email}"
     try:
-        tenant_suspend(tenant=tenant, reason=reason)
+        tenant_suspend(tenant=tenant, reason=reason, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -144,7 +145,7 @@ def tenant_suspend_view(request, tenant_id):
 def tenant_reactivate_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     try:
-        tenant_reactivate(tenant=tenant)
+        tenant_reactivate(tenant=tenant, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -160,7 +161,7 @@ def tenant_plan_view(request, tenant_id):
         subscription = subscription_change_plan(
             tenant=tenant,
             plan_code=request.POST.get("plan", ""),
-            actor=f"operator:{request.operator.email}",
+            actor=operator_actor(request.operator.email),
         )
     except BillingError as exc:
         messages.error(request, str(exc))
