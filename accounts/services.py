@@ -220,11 +220,25 @@ def invitation_create(
     return IssuedInvitation(invitation, token)
 
 
+def _inviter_may_still_grant(invitation: Invitation) -> bool:
+    """An invitation grants its role only while whoever issued it could still grant it."""
+    if invitation.invited_by_id is None:  # an operator's token: never the owner role
+        return invitation.role != Role.OWNER
+    role = acting_role(invitation.invited_by)
+    if invitation.role == Role.OWNER:
+        return role == Role.OWNER
+    return role in (Role.OWNER, Role.ADMIN)
+
+
 def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
-    invitation = Invitation.objects.filter(
-        tenant_id=tenant.pk, token_hash=_sha256(token or "")
-    ).first()
-    return invitation if invitation is not None and invitation.is_pending else None
+    invitation = (
+        Invitation.objects.select_related("invited_by")
+        .filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation if _inviter_may_still_grant(invitation) else None
 
 
 @tenant_atomic
