@@ -29,6 +29,7 @@ class Browser:
     def __init__(self, server, host: str, remote_headers: dict | None = None):
         self.server, self.host, self.cookies = server, host, {}
         self.extra = remote_headers or {}
+        self.location = ""  # the last answer's Location header
 
     def request(self, method: str, path: str, form: dict | None = None):
         headers = {"Host": self.host, **self.extra}
