@@ -177,6 +177,7 @@ class ApiToken(TenantModel):
         "key_id",
         "scopes",
         "created_by",
+        "issuer",
         "created_at",
         "expires_at",
         "last_used_at",

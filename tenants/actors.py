@@ -13,6 +13,11 @@ def operator_actor(identity: str) -> str:
     return f"{PREFIX}{identity.strip()}"
 
 
+def is_operator_label(label: str) -> bool:
+    """An audit label written for an operator (also the anonymous one of older rows)."""
+    return label == PREFIX.strip() or label.startswith(PREFIX)
+
+
 def command_actor(explicit: str | None = None) -> str:
     """Who runs a management command: `--actor` when given, else the OS user running it."""
     if explicit and explicit.strip():

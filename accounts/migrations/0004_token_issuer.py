@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_invitations_tokens'),
+        ('accounts', '0003_secrets_hashed_session_keys'),
     ]
 
     operations = [
