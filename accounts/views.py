@@ -92,7 +92,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         # the limit the answer is the same page, only no mail leaves: nothing to enumerate.
         scope = str(self.request.tenant.pk)
         email, ip = form.cleaned_data["email"], throttle.client_ip(self.request)
-        if throttle.is_locked(scope, email, ip, kind="reset"):
+        if throttle.wait_seconds(scope, email, ip, kind="reset"):
             return redirect(self.get_success_url())
         throttle.record_failure(scope, email, ip, kind="reset")
         return super().form_valid(form)
@@ -105,6 +105,13 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        # Proof of the mailbox ends any sign-in delay for this account from this address.
+        throttle.record_success(
+            str(self.request.tenant.pk), self.user.email, throttle.client_ip(self.request)
+        )
+        return super().form_valid(form)
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):

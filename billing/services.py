@@ -78,6 +78,12 @@ class PlanChangeRefused(BillingError):
         }
 
 
+class PlanNeedsOperator(BillingError):
+    """A plan the tenant cannot switch to itself: not public, or it needs another placement."""
+
+    code = "plan_needs_operator"
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -180,8 +186,32 @@ def isolation_target(*, tenant, old_plan: Plan, new_plan: Plan) -> str | None:
     return None
 
 
-def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscription:
+def plan_self_service_refusal(
+    *, tenant, plan: Plan, current_plan: Plan | None = None
+) -> str | None:
+    """Why the tenant cannot switch to `plan` by itself, or None when it may.
+
+    Self-service covers the public plans that keep the tenant in its placement.
+    A plan that is not public, or one that would move the tenant (onto a dedicated
+    database, or back out of one), is an operator action: the console or `change_plan`.
+    """
+    if not plan.is_public:
+        return "This plan is not offered here: contact support to discuss it."
+    if isolation_target(tenant=tenant, old_plan=current_plan or tenant.plan, new_plan=plan):
+        return (
+            f"The {plan.name} plan moves your organisation to another database: "
+            "contact support and we plan the move with you."
+        )
+    return None
+
+
+def subscription_change_plan(
+    *, tenant, plan_code: str, actor=None, self_service: bool = False
+) -> Subscription:
     """Move the tenant to another plan, at once. A downgrade below current usage is refused.
+
+    `self_service=True` is the tenant's own door (the billing page): only plans that
+    plan_self_service_refusal() allows; operators call without it.
 
     Serialised with every in-flight creation by the tenant's plan lock: usage
     cannot grow between the comparison and the commit. On success: tenant.plan
@@ -189,10 +219,11 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
     after commit the tenant cache is invalidated (the cached Tenant carries the
     plan and its statement timeout) and billing.signals.plan_changed is sent.
     """
+    offered = Plan.objects.filter(is_public=True) if self_service else Plan.objects.all()
     try:
         new_plan = Plan.objects.get(code=plan_code)
     except Plan.DoesNotExist:
-        codes = ", ".join(Plan.objects.values_list("code", flat=True))
+        codes = ", ".join(offered.values_list("code", flat=True))
         raise BillingError(f"Unknown plan {plan_code!r}. Available plans: {codes}.") from None
     now = timezone.now()
     with _billing_atomic(tenant):
@@ -202,6 +233,12 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
         subscription = _subscription_locked(tenant)
         if old_plan.pk == new_plan.pk and subscription.plan_id == new_plan.pk:
             return subscription
+        # Decided on the locked row: the placement it compares cannot change underneath.
+        refusal = self_service and plan_self_service_refusal(
+            tenant=row, plan=new_plan, current_plan=old_plan
+        )
+        if refusal:
+            raise PlanNeedsOperator(refusal)
         exceeded = limits_exceeded(tenant=tenant, plan=new_plan)
         if exceeded:
             raise PlanChangeRefused(plan=new_plan, exceeded=exceeded)

@@ -23,6 +23,7 @@ from billing.models import Plan
 from billing.services import BillingError, subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
+from tenants.actors import operator_actor
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tenants.services import TenantError, tenant_reactivate, tenant_suspend
@@ -57,15 +58,16 @@ def login_view(request):
     form = OperatorLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email, ip = form.cleaned_data["email"], throttle.client_ip(request)
-        if throttle.is_locked("operator", email, ip):
-            form.add_error(None, throttle.locked_message())
+        wait = throttle.wait_seconds("operator", email, ip)
+        if wait:
+            form.add_error(None, throttle.wait_message(wait))
         else:
             operator = operator_authenticate(email=email, password=form.cleaned_data["password"])
             if operator is None:
                 throttle.record_failure("operator", email, ip)
                 form.add_error(None, LOGIN_FAILED)
             else:
-                throttle.reset("operator", email)
+                throttle.record_success("operator", email, ip)
                 request.session.cycle_key()  # no session fixation across the login
                 request.session[SESSION_KEY] = operator.pk
                 nxt = request.POST.get("next") or request.GET.get("next") or ""
@@ -130,7 +132,7 @@ def tenant_suspend_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     reason = request.POST.get("reason", "").strip()[:200] or f"by {request.operator.email}"
     try:
-        tenant_suspend(tenant=tenant, reason=reason)
+        tenant_suspend(tenant=tenant, reason=reason, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -143,7 +145,7 @@ def tenant_suspend_view(request, tenant_id):
 def tenant_reactivate_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     try:
-        tenant_reactivate(tenant=tenant)
+        tenant_reactivate(tenant=tenant, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -159,7 +161,7 @@ def tenant_plan_view(request, tenant_id):
         subscription = subscription_change_plan(
             tenant=tenant,
             plan_code=request.POST.get("plan", ""),
-            actor=f"operator:{request.operator.email}",
+            actor=operator_actor(request.operator.email),
         )
     except BillingError as exc:
         messages.error(request, str(exc))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from billing.models import Plan
 from tenants import fence, resolvers
+from tenants.actors import command_actor
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.models import Isolation, Tenant, TenantStatus
@@ -36,12 +37,14 @@ def tenant_create(
     server_name: str | None = None,
     database_url: str | None = None,
     region: str | None = None,
+    actor: str | None = None,
 ) -> Tenant:
     """Create a tenant (and its owner): all or nothing.
 
     Everything that can be refused is checked before anything is written; a
     failure after provisioning started removes what was created, so a retry
-    starts from a clean slate.
+    starts from a clean slate. `actor`: an operator's audit label
+    (tenants.actors); None for a self-service sign-up.
     """
     tenant = tenant_build(
         name=name,
@@ -59,7 +62,7 @@ def tenant_create(
         with tenant_scope(tenant):
             audit_record(
                 tenant=tenant,
-                actor="operator",
+                actor=actor,
                 action="tenant.create",
                 data={"plan": tenant.plan.code, "isolation": tenant.isolation},
             )
@@ -238,26 +241,31 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
     return tenant
 
 
-def _set_status(tenant: Tenant, status: str, reason: str, action: str) -> Tenant:
+def _set_status(
+    tenant: Tenant, status: str, reason: str, action: str, actor: str | None = None
+) -> Tenant:
     with transaction.atomic():
         Tenant.objects.filter(pk=tenant.pk).update(status=status, status_reason=reason)
         tenant.status, tenant.status_reason = status, reason
         _invalidate_on_commit(tenant.subdomain)
     with tenant_scope(tenant):
-        audit_record(tenant=tenant, actor="operator", action=action, data={"reason": reason})
+        # The reason is operator-only (Tenant.status_reason, the console): the tenant's
+        # log says what happened and which operator did it, not the internal why.
+        audit_record(tenant=tenant, actor=actor or command_actor(), action=action)
     return tenant
 
 
-def tenant_suspend(*, tenant: Tenant, reason: str = "") -> Tenant:
+def tenant_suspend(*, tenant: Tenant, reason: str = "", actor: str | None = None) -> Tenant:
+    """`actor`: the operator's audit label (tenants.actors); default the OS user."""
     if tenant.status == TenantStatus.SUSPENDED:
         raise TenantError(f"{tenant.subdomain} is already suspended.")
-    return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend")
+    return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend", actor)
 
 
-def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+def tenant_reactivate(*, tenant: Tenant, actor: str | None = None) -> Tenant:
     if tenant.status != TenantStatus.SUSPENDED:
         raise TenantError(f"{tenant.subdomain} is not suspended (status: {tenant.status}).")
-    return _set_status(tenant, TenantStatus.ACTIVE, "", "tenant.reactivate")
+    return _set_status(tenant, TenantStatus.ACTIVE, "", "tenant.reactivate", actor)
 
 
 def tenant_get(subdomain: str) -> Tenant:

@@ -3,9 +3,7 @@
 from rest_framework import serializers
 
 from audit.models import AuditEvent
-
-# Written by platform operators (suspension reasons, placement details): not the tenant's to read.
-OPERATOR_ACTOR = "operator"
+from tenants.actors import is_operator_label
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -13,7 +11,8 @@ class AuditEventSerializer(serializers.ModelSerializer):
         source="actor_id", read_only=True, allow_null=True, help_text="the member, if any"
     )
     actor_label = serializers.CharField(
-        read_only=True, help_text='email, "token:<name> (tntr_<key_id>_…)", "operator" or "system"'
+        read_only=True,
+        help_text='email, "token:<name> (tntr_<key_id>_…)", "operator <who>" or "system"',
     )
     data = serializers.SerializerMethodField(help_text="details; empty for operator actions")
 
@@ -32,4 +31,6 @@ class AuditEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_data(self, obj) -> dict:
-        return {} if obj.actor_label == OPERATOR_ACTOR else obj.data
+        # Operator details are not the tenant's to read (services no longer write any; rows
+        # from before may hold a suspension reason): what happened and who did it is enough.
+        return {} if is_operator_label(obj.actor_label) else obj.data

@@ -55,8 +55,11 @@ def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
         return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, AccountError | DomainError):
-        return Response(error_body("invalid", str(exc)), status=400)
+    if isinstance(exc, AccountError | DomainError):  # a refusal may name its status and code
+        return Response(
+            error_body(getattr(exc, "code", "invalid"), str(exc)),
+            status=getattr(exc, "status_code", 400),
+        )
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         # Another tenant's object and a missing one are the same answer: no existence oracle.
         return Response(error_body("not_found", "Not found."), status=404)

@@ -284,10 +284,14 @@ CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "360
 INSTALLED_APPS += ["operators"]
 # After SecurityMiddleware: adds CSP (with frame-ancestors 'none') to every response.
 MIDDLEWARE.insert(1, "saas.security.ContentSecurityPolicyMiddleware")
-# Login throttling: failures per (tenant, email) and per client IP within the window.
+# Login throttling (accounts/throttle.py): free failures per (account, client IP) and per
+# client IP; after them a delay that doubles per failure, capped; counts forgotten after the
+# window. A delay, never a lock: the right password is accepted once the delay has passed.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("LOGIN_IP_FAILURE_LIMIT", "20"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_DELAY_SECONDS = float(os.environ.get("LOGIN_DELAY_SECONDS", "15"))
+LOGIN_DELAY_MAX_SECONDS = float(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "900"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "86400"))
 # Sign-up hands the new owner over to the tenant host with a one-time token this old at most.
 SIGNUP_HANDOFF_MAX_AGE = 120
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))

@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import resolvers
+from tenants.actors import add_actor_argument, command_actor
 from tenants.services import TenantError, tenant_get, tenant_reactivate
 
 
@@ -13,10 +14,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
         try:
-            tenant = tenant_reactivate(tenant=tenant_get(opts["subdomain"]))
+            tenant = tenant_reactivate(
+                tenant=tenant_get(opts["subdomain"]), actor=command_actor(opts["actor"])
+            )
         except TenantError as exc:
             raise CommandError(str(exc)) from None
         # Every process acts on registry state at most this old: once it has passed,

@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants import resolvers
+from tenants.actors import add_actor_argument, command_actor
 from tenants.services import TenantError, tenant_get, tenant_suspend
 
 
@@ -13,11 +14,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
-        parser.add_argument("--reason", default="")
+        add_actor_argument(parser)
+        parser.add_argument(
+            "--reason", default="", help="for operators only: never shown to the tenant"
+        )
 
     def handle(self, *args, **opts):
         try:
-            tenant = tenant_suspend(tenant=tenant_get(opts["subdomain"]), reason=opts["reason"])
+            tenant = tenant_suspend(
+                tenant=tenant_get(opts["subdomain"]),
+                reason=opts["reason"],
+                actor=command_actor(opts["actor"]),
+            )
         except TenantError as exc:
             raise CommandError(str(exc)) from None
         # Every process acts on registry state at most this old: once it has passed,
