@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
+from saas.middleware import BUSY_RETRY_AFTER, pool_exhausted
 
 logger = logging.getLogger("saas.api")
 
@@ -69,6 +70,13 @@ def api_exception_handler(exc, context):
         return Response(error_body("conflict", "This conflicts with existing data."), status=409)
     if isinstance(exc, DataError):
         return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
+    if pool_exhausted(exc):
+        # No pooled connection free within the pool's timeout: the process is at its bound.
+        return Response(
+            error_body("database_busy", "The service is busy. Please retry shortly."),
+            status=503,
+            headers={"Retry-After": BUSY_RETRY_AFTER},
+        )
     if isinstance(exc, OperationalError):
         # Statement timeout (noisy-neighbour guard) or a lost connection: retryable.
         logger.warning("database unavailable or query cancelled: %s", exc)

@@ -184,7 +184,7 @@ def owner_connection(server_url: str, dbname: str):
 
     from saas.db import ENGINE, OWNER_ROLE, build_databases
 
-    config = build_databases(server_url, settings.SECRET_KEY, conn_max_age=0)["owner"]
+    config = build_databases(server_url, settings.SECRET_KEY)["owner"]
     config["NAME"] = dbname
     config["OPTIONS"]["assume_role"] = OWNER_ROLE
     filled = connections.configure_settings({"default": config})["default"]

@@ -1,0 +1,83 @@
+"""Refusals for what the app can see of a request's limits: its URI length and database capacity."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from psycopg_pool import PoolTimeout
+
+from tenants.backends.database import TenantPoolsBusy
+from tenants.responses import refusal
+
+logger = logging.getLogger("saas.middleware")
+
+# Seconds a client should wait after a 503 for lack of database connections:
+# a pool's timeout is a few seconds, so capacity is back within about that.
+BUSY_RETRY_AFTER = "2"
+
+
+def pool_exhausted(exc: BaseException | None) -> bool:
+    """The exception (or one it was raised from) says no pooled connection was free in time."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, PoolTimeout | TenantPoolsBusy):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def busy_response(request):
+    return refusal(
+        request,
+        503,
+        "database_busy",
+        "The service is busy. Please retry shortly.",
+        {"Retry-After": BUSY_RETRY_AFTER},
+    )
+
+
+class RequestLimitsMiddleware:
+    """A URI longer than MAX_URI_LENGTH gets 414 in the error shape.
+
+    The HTTP server's own request-line limit (gunicorn.conf.py) is set above
+    this one, so every URI the server accepts and the app refuses is answered
+    here, as JSON for the API and as the refusal page for browsers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
+        if length > settings.MAX_URI_LENGTH:
+            return refusal(
+                request,
+                414,
+                "uri_too_long",
+                f"The address (path and query string) is longer than "
+                f"{settings.MAX_URI_LENGTH} characters.",
+            )
+        return self.get_response(request)
+
+
+class DatabaseBusyMiddleware:
+    """A view that could not get a pooled database connection in time answers 503 + Retry-After.
+
+    Sits just inside TenantMiddleware, so running out of connections is not
+    mistaken for a tenant's database being down (no circuit breaker trip).
+    The API maps the same condition in saas.api.exceptions.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not pool_exhausted(exception):
+            return None
+        logger.warning("no database connection free in time: %s", exception)
+        return busy_response(request)
