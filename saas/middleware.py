@@ -18,14 +18,15 @@ BUSY_RETRY_AFTER = "2"
 
 
 def pool_exhausted(exc: BaseException | None) -> bool:
-    """The exception (or one it was raised from) says no pooled connection was free in time."""
-    seen = 0
-    while exc is not None and seen < 5:
-        if isinstance(exc, PoolTimeout | TenantPoolsBusy):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
+    """No pooled connection was free in time (the pool's own timeout, as Django re-raises it).
+
+    Only the exception and its direct cause: an unreachable tenant database is
+    reported as TenantDatabaseUnavailable raised *from* a pool timeout, and
+    that is not "busy".
+    """
+    return isinstance(exc, PoolTimeout | TenantPoolsBusy) or isinstance(
+        getattr(exc, "__cause__", None), PoolTimeout
+    )
 
 
 def busy_response(request):
