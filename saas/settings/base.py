@@ -276,7 +276,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Per-organisation REST API. Call it on your organisation's host "
         "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
-        'Errors: {"error": {"code", "message", "fields"?}}.'
+        'Errors: {"error": {"code", "message", "fields"?}}.\n\n'
+        "Request limits: a path and query string longer than 4,096 characters get 414 in "
+        "that error shape. Beyond what the application sees, the HTTP server answers "
+        "by itself, in plain text or HTML rather than JSON: a request line over 8,190 bytes "
+        "(414), a header field over 8,190 bytes or more than 100 header fields (431); "
+        "under the ASGI server, request line and headers over 16 KiB together (400). "
+        "Keep URIs under 4,096 characters."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
