@@ -59,7 +59,9 @@ def release(alias):
     connections[alias].close()  # with a pool: back to the pool, not closed
 
 
-def test_one_pooled_connection_serves_tenant_a_then_b_and_keeps_nothing(two_tenants, one_connection):
+def test_one_pooled_connection_serves_tenant_a_then_b_and_keeps_nothing(
+    two_tenants, one_connection
+):
     a, b = two_tenants
     alias = one_connection
     with tenant_scope(a), transaction.atomic(using=alias):

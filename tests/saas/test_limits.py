@@ -37,9 +37,7 @@ def test_a_long_uri_gets_414_as_json_for_the_api_and_a_page_for_browsers(tenant_
 
 @pytest.mark.django_db
 def test_the_openapi_document_names_414_and_the_server_limits(tenant_a):
-    schema = json.loads(
-        Client().get("/api/schema/?format=json", HTTP_HOST=_host(tenant_a)).content
-    )
+    schema = json.loads(Client().get("/api/schema/?format=json", HTTP_HOST=_host(tenant_a)).content)
     listing = schema["paths"]["/api/v1/projects/"]["get"]["responses"]
     assert "uri_too_long" in listing["414"]["description"]
     assert "database_busy" in listing["503"]["description"]

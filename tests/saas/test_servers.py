@@ -174,7 +174,7 @@ def test_connections_stay_bounded_and_drain_when_idle(fast_plan, test_database_u
     print("connections:", figures)
     assert not [s for s in statuses if s >= 500], figures
     assert statuses.count(200) == REQUESTS, {s: statuses.count(s) for s in set(statuses)}
-    for which, status, names in results:
+    for which, _status, names in results:
         assert names == tenants[which]["names"], "another tenant's rows (or missing own)"
     for db, peak in sampler.peak.items():
         assert peak <= bound[db], figures
