@@ -8,4 +8,4 @@ COPY . .
 RUN useradd --create-home --uid 1000 app && mkdir -p /data/media && chown app /data/media
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "saas.wsgi:application", "-b", "0.0.0.0:8000", "-w", "3"]
+CMD ["gunicorn", "saas.wsgi:application", "-b", "0.0.0.0:8000", "-w", "3", "--worker-class", "gthread", "--threads", "4"]

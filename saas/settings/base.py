@@ -281,7 +281,7 @@ SPECTACULAR_SETTINGS = {
         "that error shape. Beyond what the application sees, the HTTP server answers "
         "by itself, in plain text or HTML rather than JSON: a request line over 8,190 bytes "
         "(414), a header field over 8,190 bytes or more than 100 header fields (431); "
-        "under the ASGI server, request line and headers over 16 KiB together (400). "
+        "under the ASGI server, a request head over 16 KiB arriving in pieces (400). "
         "Keep URIs under 4,096 characters."
     ),
     "VERSION": "1.0.0",
