@@ -22,3 +22,8 @@ for _alias, _cache in CACHES.items():  # noqa: F405
 # Celery queues and keys per checkout and xdist worker, like the cache keys above.
 CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
+
+# In-process tests race up to 20 threads, each on its own connection; server
+# processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
+if "DB_POOL_MAX_SIZE" not in os.environ:
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 24  # noqa: F405
