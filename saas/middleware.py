@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from psycopg_pool import PoolTimeout
 
 from tenants.backends.database import TenantPoolsBusy
@@ -64,21 +66,34 @@ class RequestLimitsMiddleware:
 
 
 class DatabaseBusyMiddleware:
-    """A view that could not get a pooled database connection in time answers 503 + Retry-After.
+    """A request that could not get a pooled database connection in time answers 503 + Retry-After.
 
     Sits just inside TenantMiddleware, so running out of connections is not
     mistaken for a tenant's database being down (no circuit breaker trip).
+    Views: process_exception. Middleware further in (sessions, auth): Django
+    has already turned their exception into a 500 when it gets here, so the
+    exception is noted on the request as Django reports it, and the 500 replaced.
     The API maps the same condition in saas.api.exceptions.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
+        got_request_exception.connect(_note_pool_timeout, dispatch_uid="saas.database_busy")
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, "_database_busy", False):
+            return busy_response(request)
+        return response
 
     def process_exception(self, request, exception):
         if not pool_exhausted(exception):
             return None
         logger.warning("no database connection free in time: %s", exception)
         return busy_response(request)
+
+
+def _note_pool_timeout(sender, request=None, **kwargs):
+    # Sent by Django's exception handling, inside the `except` that caught it.
+    if request is not None and pool_exhausted(sys.exc_info()[1]):
+        request._database_busy = True

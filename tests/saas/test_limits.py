@@ -84,6 +84,10 @@ def test_no_free_connection_is_a_503_with_retry_after_not_a_500(tiny_default_poo
         api = client.get("/api/v1/projects/", **auth)
         with probe_urls:
             page = client.get("/probe/", HTTP_HOST=_host(tenant))
+        # A session cookie: the session middleware needs the database before any view runs.
+        with_session = Client(raise_request_exception=False)
+        with_session.cookies["sessionid"] = "x" * 32
+        in_middleware = with_session.get("/accounts/login/", HTTP_HOST=_host(tenant))
     finally:
         done.set()
         holder.join(5)
@@ -92,6 +96,7 @@ def test_no_free_connection_is_a_503_with_retry_after_not_a_500(tiny_default_poo
     assert api["Retry-After"] == "2"
     assert page.status_code == 503 and page["Retry-After"] == "2"
     assert b"database_busy" in page.content
+    assert in_middleware.status_code == 503 and b"database_busy" in in_middleware.content
     connections["default"].close()
     assert client.get("/api/v1/projects/", **auth).status_code == 200, "served again once free"
     with probe_urls:
