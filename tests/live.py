@@ -113,7 +113,8 @@ class LiveServer:
         if self.server == "gthread":
             cmd += ["--worker-class", "gthread", "--threads", str(self.threads)]
         else:
-            cmd += ["--worker-class", "sync"]
+            # gunicorn turns "sync" with threads > 1 (gunicorn.conf.py) into gthread.
+            cmd += ["--worker-class", "sync", "--threads", "1"]
         return cmd
 
     def __enter__(self):

@@ -39,7 +39,7 @@ IDLE_DEADLINE = 12.0  # seconds of idle within which the pools must be back at t
 SERVER_ENV = {
     "DB_POOL_MIN_SIZE": str(POOL["min"]),
     "DB_POOL_MAX_SIZE": str(POOL["max"]),
-    "DB_POOL_MAX_IDLE": "0.5",
+    "DB_POOL_MAX_IDLE": "1",
     "TENANT_DB_POOL_MAX_SIZE": str(TENANT_POOL_MAX),
 }
 
