@@ -9,4 +9,4 @@ RUN useradd --create-home --uid 1000 app && mkdir -p /data/media /data/backups \
     && chown app /data/media /data/backups && chmod 700 /data/backups
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "saas.wsgi:application", "-b", "0.0.0.0:8000", "-w", "3"]
+CMD ["gunicorn", "saas.wsgi:application", "-b", "0.0.0.0:8000", "-w", "3", "--worker-class", "gthread", "--threads", "4"]

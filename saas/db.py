@@ -67,13 +67,38 @@ def _parse(url: str) -> dict:
     return cfg
 
 
-def _common(cfg: dict, *, conn_max_age: int) -> dict:
+def pool_options(
+    *, min_size: int, max_size: int, timeout: float, max_idle: float, num_workers: int = 2
+) -> dict | None:
+    """psycopg_pool options for one alias in one process; max_size 0 disables pooling."""
+    if max_size <= 0:
+        return None
+    return {
+        "min_size": min(min_size, max_size),
+        "max_size": max_size,
+        # How long a request waits for a connection before it is refused (503).
+        "timeout": timeout,
+        # psycopg_pool closes one connection above min_size per max_idle seconds
+        # in which the pool always had one to spare: bursts drain quickly.
+        "max_idle": max_idle,
+        "num_workers": num_workers,
+    }
+
+
+def _common(cfg: dict, *, pool: dict | None) -> dict:
     cfg = dict(cfg)
     cfg["OPTIONS"] = dict(cfg.get("OPTIONS") or {})
     # A refused or hung server must fail fast, not hold a worker.
     cfg["OPTIONS"].setdefault("connect_timeout", 3)
-    cfg["CONN_MAX_AGE"] = conn_max_age
-    cfg["CONN_HEALTH_CHECKS"] = conn_max_age > 0
+    # Never persistent per thread: under ASGI and threaded servers threads come
+    # and go, and each would keep its own connection. A per-process pool is the
+    # only holder of idle connections, so its max_size is the process's bound.
+    cfg["CONN_MAX_AGE"] = 0
+    if pool:
+        cfg["OPTIONS"]["pool"] = dict(pool)
+    # The pool checks a connection before handing it out: one the server
+    # dropped is replaced instead of failing the request.
+    cfg["CONN_HEALTH_CHECKS"] = bool(pool)
     # Named (server-side) cursors would declare a query outside the statement
     # that carries the tenant context, and break under PgBouncer transaction
     # pooling; Django documents this switch for exactly that case.
@@ -81,9 +106,17 @@ def _common(cfg: dict, *, conn_max_age: int) -> dict:
     return cfg
 
 
-def build_databases(database_url: str, *, conn_max_age: int = 60) -> dict:
+def build_databases(
+    database_url: str,
+    *,
+    pool: dict | None = None,
+    operator_pool: dict | None = None,
+) -> dict:
     """default = app role, owner = migrations (SET ROLE owner), operator = BYPASSRLS role.
 
+    `pool` and `operator_pool` are pool_options() for the app and operator
+    aliases (None: a connection per request). The owner alias is never pooled:
+    it sets its role for the session, and only migrations use it.
     `admin` is not a Django alias: it is the raw DATABASE_URL credential, used
     only by tenants.roles to create roles and databases.
     """
@@ -105,9 +138,9 @@ def build_databases(database_url: str, *, conn_max_age: int = 60) -> dict:
     owner["OPTIONS"] = dict(admin.get("OPTIONS") or {}, assume_role=OWNER_ROLE)
 
     return {
-        "default": _common(app, conn_max_age=conn_max_age),
-        "owner": _common(owner, conn_max_age=0),
-        "operator": _common(operator, conn_max_age=0),
+        "default": _common(app, pool=pool),
+        "owner": _common(owner, pool=None),
+        "operator": _common(operator, pool=operator_pool),
     }
 
 

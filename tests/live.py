@@ -1,4 +1,4 @@
-"""Real server processes for end-to-end tests (gunicorn on a free loopback port)."""
+"""Real server processes for end-to-end tests (gunicorn or uvicorn on a free loopback port)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+SERVERS = ("sync", "gthread", "asgi")
+
+
 class LiveServer:
-    def __init__(self, database_url: str, extra_env: dict | None = None, workers: int = 1):
+    """One server process: gunicorn sync workers, gunicorn gthread, or uvicorn (ASGI)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        extra_env: dict | None = None,
+        workers: int = 1,
+        server: str = "sync",
+        threads: int = 8,
+    ):
+        assert server in SERVERS, server
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
@@ -55,28 +68,59 @@ class LiveServer:
             DATABASE_URL=database_url,
             DJANGO_SETTINGS_MODULE=env.get("DJANGO_SETTINGS_MODULE", "saas.settings.test"),
             PYTHONUNBUFFERED="1",
+            # libpq names every connection the server opens: pg_stat_activity
+            # can tell this process's connections from the test's own.
+            PGAPPNAME=f"live-{self.port}",
         )
         env.update(extra_env or {})
         self.env = env
         self.workers = workers
+        self.server = server
+        self.threads = threads
+        self.application_name = env["PGAPPNAME"]
         self.proc = None
         self.log = ROOT / "artifacts" / f"server-{self.port}.log"
+
+    def command(self) -> list[str]:
+        if self.server == "asgi":
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "saas.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "saas.wsgi:application",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "-w",
+            str(self.workers),
+            "--timeout",
+            "60",
+        ]
+        if self.server == "gthread":
+            cmd += ["--worker-class", "gthread", "--threads", str(self.threads)]
+        else:
+            # gunicorn turns "sync" with threads > 1 (gunicorn.conf.py) into gthread.
+            cmd += ["--worker-class", "sync", "--threads", "1"]
+        return cmd
 
     def __enter__(self):
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "saas.wsgi:application",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(self.workers),
-                "--timeout",
-                "60",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("w"),

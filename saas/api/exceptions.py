@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
+from saas.middleware import BUSY_RETRY_AFTER, pool_exhausted
 from tenants.domains import DomainError
 from tenants.fence import is_fence_error
 from tenants.middleware import fenced_refusal
@@ -77,6 +78,13 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
     if is_fence_error(exc):
         return fenced_refusal(context["request"]._request, context["request"].tenant)
+    if pool_exhausted(exc):
+        # No pooled connection free within the pool's timeout: the process is at its bound.
+        return Response(
+            error_body("database_busy", "The service is busy. Please retry shortly."),
+            status=503,
+            headers={"Retry-After": BUSY_RETRY_AFTER},
+        )
     if isinstance(exc, OperationalError):
         # Statement timeout (noisy-neighbour guard) or a lost connection: retryable.
         logger.warning("database unavailable or query cancelled: %s", exc)

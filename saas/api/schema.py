@@ -24,8 +24,12 @@ ERRORS_ALL = {
     "401": "Missing, invalid, expired or revoked token",
     "403": "Scope too small, plan feature missing or plan limit reached",
     "404": "Not found (also for another organisation's objects)",
+    "414": "Path and query string longer than 4,096 characters (code uri_too_long)",
     "429": "Rate limit of the plan reached",
-    "503": "Briefly unavailable; retry",
+    "503": (
+        "Briefly unavailable (no database connection free in time: code database_busy; "
+        "or the organisation's database unreachable); retry after Retry-After seconds"
+    ),
 }
 ERRORS_WRITE = {
     "400": "Invalid input or Idempotency-Key",

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from saas import embedded
-from saas.db import build_databases
+from saas.db import build_databases, pool_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,7 +37,24 @@ if not DATABASE_URL:
     # Nothing configured and the embedded server not started: point at the
     # conventional local socket so commands give a clear connection error.
     DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
-DATABASES = build_databases(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
+# Connections per process (docs/operations.md, "Database connections"): each
+# alias has one pool per process, shared by all its threads, whatever the server.
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))
+DB_POOL_MAX_IDLE = float(os.environ.get("DB_POOL_MAX_IDLE", "2"))
+DB_POOL = pool_options(
+    min_size=int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+    max_size=int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
+    timeout=DB_POOL_TIMEOUT,
+    max_idle=DB_POOL_MAX_IDLE,
+)
+DB_OPERATOR_POOL = pool_options(
+    min_size=0,
+    max_size=int(os.environ.get("DB_OPERATOR_POOL_MAX_SIZE", "2")),
+    timeout=DB_POOL_TIMEOUT,
+    max_idle=DB_POOL_MAX_IDLE,
+    num_workers=1,
+)
+DATABASES = build_databases(DATABASE_URL, pool=DB_POOL, operator_pool=DB_OPERATOR_POOL)
 DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -64,8 +81,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early: a URI the app will not serve is refused before any work (414).
+    "saas.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # Inside the tenant middleware: a pool timeout is "busy", not "database down".
+    "saas.middleware.DatabaseBusyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -75,6 +96,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Longest path + query string the app serves; longer gets 414 in the API's error
+# shape. The HTTP server's own request-line limit (gunicorn.conf.py) is above it.
+MAX_URI_LENGTH = int(os.environ.get("MAX_URI_LENGTH", "4096"))
 
 ROOT_URLCONF = "saas.urls"  # the apex; the middleware switches per host
 TENANT_URLCONF = "saas.urls_tenant"
@@ -230,10 +255,22 @@ WHITENOISE_USE_FINDERS = True
 
 # Database-per-tenant connections
 TENANT_DEFAULT_REGION = os.environ.get("TENANT_DEFAULT_REGION", "default")
-TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
+# Each tenant database gets a small pool (min 0: an idle tenant holds nothing);
+# a process keeps at most TENANT_DB_MAX_POOLS of them, closing the least
+# recently used idle one, so it holds at most MAX_POOLS x POOL_MAX_SIZE.
+TENANT_DB_POOL = pool_options(
+    min_size=0,
+    max_size=int(os.environ.get("TENANT_DB_POOL_MAX_SIZE", "2")),
+    timeout=float(os.environ.get("TENANT_DB_POOL_TIMEOUT", "3")),
+    max_idle=DB_POOL_MAX_IDLE,
+    num_workers=1,
+)
+TENANT_DB_MAX_POOLS = int(os.environ.get("TENANT_DB_MAX_POOLS", "10"))
+# One thread (a request, a task, a command) keeps at most this many tenant
+# connections checked out; older ones go back to their pools.
+TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "2"))
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
-TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
 # Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
 # (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
 TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
@@ -262,7 +299,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Per-organisation REST API. Call it on your organisation's host "
         "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
-        'Errors: {"error": {"code", "message", "fields"?}}.'
+        'Errors: {"error": {"code", "message", "fields"?}}.\n\n'
+        "Request limits: a path and query string longer than 4,096 characters get 414 in "
+        "that error shape. Beyond what the application sees, the HTTP server answers "
+        "by itself, in plain text or HTML rather than JSON: a request line over 8,190 bytes "
+        "(414), a header field over 8,190 bytes or more than 100 header fields (431); "
+        "under the ASGI server, a request head over 16 KiB arriving in pieces (400). "
+        "Keep URIs under 4,096 characters."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

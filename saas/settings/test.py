@@ -31,3 +31,7 @@ MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
 # live servers started by tests inherit it.
 TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "1"))
 TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
+# In-process tests race up to 20 threads, each on its own connection; server
+# processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
+if "DB_POOL_MAX_SIZE" not in os.environ:
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 24  # noqa: F405

@@ -183,7 +183,7 @@ def owner_connection(server_url: str, dbname: str):
 
     from saas.db import ENGINE, OWNER_ROLE, build_databases
 
-    config = build_databases(server_url, conn_max_age=0)["owner"]
+    config = build_databases(server_url)["owner"]
     config["NAME"] = dbname
     config["OPTIONS"]["assume_role"] = OWNER_ROLE
     filled = connections.configure_settings({"default": config})["default"]

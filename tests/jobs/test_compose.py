@@ -107,3 +107,13 @@ def test_every_service_command_exists_in_the_project(compose):
             assert command[3] in {"worker", "beat"}
         else:
             pytest.fail(f"{name}: unexpected command {command}")
+
+
+def test_web_runs_the_recommended_server_within_its_connection_bound(compose):
+    """gunicorn gthread; its pool is no larger than its threads (docs/operations.md)."""
+    web = compose["services"]["web"]
+    command = web["command"]
+    assert command[:2] == ["gunicorn", "saas.wsgi:application"]
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    threads = int(command[command.index("--threads") + 1])
+    assert 1 <= int(web["environment"]["DB_POOL_MAX_SIZE"]) <= threads
