@@ -207,6 +207,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Operator access across tenants (tenants.context.dangerously_unscoped) is recorded with its
+# reason in the security log, not printed on the operator's terminal: SECURITY_LOG is a file
+# ("-": stderr, as in the container image).
+SECURITY_LOG = os.environ.get("SECURITY_LOG") or str(BASE_DIR / ".data" / "logs" / "security.log")
+LOGGING["handlers"]["security"] = {
+    "()": "saas.logs.security_handler",
+    "path": SECURITY_LOG,
+    "formatter": "plain",
+}
+LOGGING["loggers"]["tenants.context"] = {
+    "handlers": ["security"],
+    "level": "INFO",
+    "propagate": False,
+}
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
 
