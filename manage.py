@@ -24,7 +24,7 @@ def _ensure_django() -> None:
     except ModuleNotFoundError:
         if VENV_PYTHON.exists() and not os.environ.get("TENANTRY_REEXEC"):
             os.environ["TENANTRY_REEXEC"] = "1"
-            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "manage.py"), *sys.argv[1:]])
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "manage.py"), *sys.argv[1:]])  # noqa: S606
         sys.exit("manage.py: Django is not installed: run `make install` (creates .venv) first")
 
 
