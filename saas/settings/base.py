@@ -253,8 +253,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tenantry API",
     "DESCRIPTION": (
+        # Markdown: placeholders stay in code spans, or the docs page renders them as HTML tags.
         "Per-organisation REST API. Call it on your organisation's host "
-        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
+        f"(`https://<subdomain>.{BASE_DOMAIN}/api/v1/`) with `Authorization: Bearer tntr_…`. "
         'Errors: {"error": {"code", "message", "fields"?}}.'
     ),
     "VERSION": "1.0.0",
