@@ -15,7 +15,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import throttle
 from billing.limits import usage_summary
@@ -125,9 +126,23 @@ def _jobs_for(tenant) -> list:
 
 
 @operator_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def tenant_suspend_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "operators/confirm_suspend.html",
+            {
+                "base": "operators/base_operator.html",
+                "title": f"Suspend {tenant.subdomain}?",
+                "message": "Its users and API tokens are refused at once, until you reactivate it.",
+                "button": f"Suspend {tenant.subdomain}",
+                "action": request.path,
+                "cancel": reverse("operator_tenant", args=[tenant.pk]),
+                "reason": request.GET.get("reason", "").strip()[:200],
+            },
+        )
     reason = request.POST.get("reason", "").strip()[:200] or f"by {request.operator.email}"
     try:
         tenant_suspend(tenant=tenant, reason=reason)

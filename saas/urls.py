@@ -10,3 +10,8 @@ urlpatterns = [
     path("signup/", signup.signup, name="signup"),
     path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
 ]
+
+handler400 = "saas.errors.bad_request"
+handler403 = "saas.errors.permission_denied"
+handler404 = "saas.errors.not_found"
+handler500 = "saas.errors.server_error"

@@ -1,6 +1,7 @@
 """URLs on a tenant's host: <subdomain>.<BASE_DOMAIN>."""
 
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from projects.web import views as project_views
 from saas import views
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    # Where people type it: the sign-in page lives under /accounts/.
+    path("login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("api/", include("saas.api.urls")),
     path("exports/", include("jobs.urls")),
 ]
@@ -52,3 +55,8 @@ urlpatterns += [
     path("billing/", billing_views.billing, name="billing"),
     path("audit/", audit_views.audit_log, name="audit_log"),
 ]
+
+handler400 = "saas.errors.bad_request"
+handler403 = "saas.errors.permission_denied"
+handler404 = "saas.errors.not_found"
+handler500 = "saas.errors.server_error"
