@@ -192,6 +192,13 @@ JOB_CHOICES = {
     "move_shared": ("tenant_move", {"to": "shared"}),
     "provision": ("tenant_provision", {}),
 }
+# How the console names a job in its messages (the choice's own words, not kind + params).
+JOB_LABELS = {
+    "move_database": "Move to a dedicated database",
+    "move_schema": "Move to its own schema",
+    "move_shared": "Move back to the shared tables",
+    "provision": "Re-run of provisioning",
+}
 
 
 @operator_required
@@ -201,19 +208,21 @@ def tenant_job_start_view(request, tenant_id):
     from jobs.services import JobError, job_start
 
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
-    choice = JOB_CHOICES.get(request.POST.get("job", ""))
+    value = request.POST.get("job", "")
+    choice = JOB_CHOICES.get(value)
     if choice is None:
         messages.error(request, "Choose one of the listed jobs.")
         return redirect("operator_tenant", tenant_id=tenant.pk)
     kind, params = choice
     try:
-        job = job_start(
+        job_start(
             kind=kind, tenant=tenant, params=dict(params), requested_by=request.operator.email
         )
     except JobError as exc:
         messages.error(request, f"The job could not be queued: {exc}")
     else:
         messages.success(
-            request, f"Job {job.kind} {job.params or ''} queued for {tenant.subdomain}."
+            request,
+            f"{JOB_LABELS[value]} of {tenant.subdomain} queued; its progress is shown below.",
         )
     return redirect("operator_tenant", tenant_id=tenant.pk)

@@ -54,6 +54,7 @@ urlpatterns += [
     ),
     path("billing/", billing_views.billing, name="billing"),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
 ]
 
 handler400 = "saas.errors.bad_request"
