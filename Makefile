@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-$(REQ_HASH)
 # Without DATABASE_URL, an embedded PostgreSQL in .data/ is started.
 DB_ENV = export DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m saas.embedded start)}"
 ARGS ?=
+PORT ?= 8000
 
 .PHONY: install run test test-fast lint format bench system-deps clean
 
@@ -28,8 +29,8 @@ run: install
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_demo && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
-	echo "Serving http://demo.localhost:8000  (sign in: admin@demo.example / demo-password-1)" && \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:8000
+	echo "Serving http://demo.localhost:$(PORT)  (sign in: admin@demo.example / demo-password-1)" && \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \

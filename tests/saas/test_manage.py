@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +123,53 @@ def test_starts_the_embedded_database_and_make_clean_stops_it(checkout):
     assert not (checkout / ".data").exists()
     servers = run(f"pgrep -f -- '-D {data}/pgdat[a]' || true", env).stdout.split()
     assert servers == []
+
+
+@pytest.mark.slow
+def test_first_make_run_is_quiet_and_make_clean_leaves_nothing(checkout):
+    """A new clone's `make run`: no warning before it serves; `make clean` stops everything."""
+    data = checkout / ".data" / "postgres"
+    env = fresh_env(EMBEDDED_PG_DIR=str(data))
+    port = _free_port()
+    # -o install: the shared virtualenv is installed already; do not touch it.
+    server = subprocess.Popen(
+        ["make", "-o", "install", "run", f"PORT={port}"],
+        cwd=checkout,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output = []
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not _port_open(port):
+            assert server.poll() is None, "".join(output) + server.stdout.read()
+            time.sleep(0.5)
+        assert _port_open(port), "make run did not serve"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output.append(server.communicate(timeout=30)[0])
+    text = "".join(output)
+    assert "Serving http://demo.localhost:" in text
+    before_serving = text.split("Serving http://demo.localhost:")[0]
+    for noise in ("WARNING", "W001", "does not exist", "Traceback"):
+        assert noise not in before_serving, text
+    pg_port = int((data / "port").read_text())
+    assert _port_open(pg_port)
+
+    clean = run(f"cd {checkout} && make clean", env)
+    assert clean.returncode == 0, clean.stderr
+    assert not _port_open(pg_port)
+    assert not (checkout / ".data").exists()
+    assert run(f"pgrep -f -- '-D {data}/pgdat[a]' || true", env).stdout.split() == []
+
+
+def test_without_a_virtualenv_it_says_to_install(tmp_path):
+    shutil.copy(ROOT / "manage.py", tmp_path / "manage.py")  # a clone before `make install`
+    result = run(f"cd {tmp_path} && python3 manage.py check", fresh_env())
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "manage.py: Django is not installed: run `make install` (creates .venv) first"
+    )
