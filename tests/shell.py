@@ -52,10 +52,15 @@ def fresh_database(prefix: str = "fresh") -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        _drop(name)
+        drop_database_and_placements(name)
 
 
-def _drop(name: str) -> None:
+def drop_database_and_placements(name: str) -> None:
+    """Drop database `name`, the tenant databases its registry names, and `<name>_*`.
+
+    Tenant databases are named `<name>_t_<hex>` when provisioned but `tenant_<hex>` when a move
+    created them; only the registry knows the latter, so it is read before the drop.
+    """
     placed: set[str] = set()
     with contextlib.suppress(psycopg.Error), _admin(name) as c:
         for table, columns in (
