@@ -118,7 +118,9 @@ def django_db_setup(django_test_environment, django_db_blocker):
     with django_db_blocker.unblock():
         for conn in connections.all():
             conn.close()
-        _drop_database(name)
+        from tests.shell import drop_database_and_placements
+
+        drop_database_and_placements(name)  # with the tenant databases moves created
         _drop_tenant_databases(name)
 
 

@@ -250,6 +250,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Operator access across tenants (tenants.context.dangerously_unscoped) is recorded with its
+# reason in the security log, not printed on the operator's terminal: SECURITY_LOG is a file
+# ("-": stderr, as in the container image).
+SECURITY_LOG = os.environ.get("SECURITY_LOG") or str(BASE_DIR / ".data" / "logs" / "security.log")
+LOGGING["handlers"]["security"] = {
+    "()": "saas.logs.security_handler",
+    "path": SECURITY_LOG,
+    "formatter": "plain",
+}
+LOGGING["loggers"]["tenants.context"] = {
+    "handlers": ["security"],
+    "level": "INFO",
+    "propagate": False,
+}
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
 
@@ -297,8 +311,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tenantry API",
     "DESCRIPTION": (
+        # Markdown: placeholders stay in code spans, or the docs page renders them as HTML tags.
         "Per-organisation REST API. Call it on your organisation's host "
-        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
+        f"(`https://<subdomain>.{BASE_DOMAIN}/api/v1/`) with `Authorization: Bearer tntr_…`. "
         'Errors: {"error": {"code", "message", "fields"?}}.\n\n'
         "Request limits: a path and query string longer than 4,096 characters get 414 in "
         "that error shape. Beyond what the application sees, the HTTP server answers "

@@ -12,6 +12,13 @@ class Command(DjangoMigrate):
         "Creates the database roles and the database if needed, then applies "
         "migrations as the owner role (the app role owns no table)."
     )
+    # The system checks inspect the live database as the app role: they run after the roles
+    # and the database exist, so a first migrate does not warn about what it is about to create.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--skip-checks", action="store_true", help="Skip system checks.")
 
     def handle(self, *args, **options):
         if options["database"] == DEFAULT_DB_ALIAS:
@@ -24,6 +31,8 @@ class Command(DjangoMigrate):
             if roles.ensure_database(settings.DATABASE_URL, dbname) and options["verbosity"]:
                 self.stdout.write(f"Created database {dbname}")
             roles.grant_database(settings.DATABASE_URL, dbname)
+        if not options["skip_checks"]:
+            self.check(databases=[DEFAULT_DB_ALIAS, alias])
         super().handle(*args, **options)
         if alias == "owner":
             roles.grant_schema_privileges(settings.DATABASE_URL, dbname, "public")
