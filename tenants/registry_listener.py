@@ -49,6 +49,9 @@ def _conninfo() -> dict:
     params = connections[DEFAULT_DB_ALIAS].get_connection_params()
     for key in ("cursor_factory", "context", "prepare_threshold", "pool"):
         params.pop(key, None)
+    # Named apart from the request pools: it is one more connection per process,
+    # outside their bound (docs/operations.md).
+    params["application_name"] = "tenantry-registry-listener"
     return params
 
 
