@@ -2,11 +2,12 @@
 
 from django.urls import path
 
+from observability import urls as observability_urls
 from saas import signup, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    *observability_urls.urlpatterns,
     path("signup/", signup.signup, name="signup"),
     path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
 ]

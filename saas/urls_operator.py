@@ -2,11 +2,11 @@
 
 from django.urls import path
 
+from observability import urls as observability_urls
 from operators import views as operator_views
-from saas import views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    *observability_urls.urlpatterns,
     path("", operator_views.tenants, name="operator_tenants"),
     path("login/", operator_views.login_view, name="operator_login"),
     path("logout/", operator_views.logout_view, name="operator_logout"),

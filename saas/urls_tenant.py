@@ -2,12 +2,12 @@
 
 from django.urls import include, path
 
+from observability import urls as observability_urls
 from projects.web import views as project_views
-from saas import views
 
 urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
-    path("healthz", views.healthz, name="healthz"),
+    *observability_urls.urlpatterns,
     path("accounts/", include("accounts.urls")),
     path("api/", include("saas.api.urls")),
     path("exports/", include("jobs.urls")),

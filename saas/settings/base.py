@@ -272,3 +272,6 @@ SIGNUP_HANDOFF_MAX_AGE = 120
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))
 PASSWORD_RESET_TIMEOUT = 3600
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("saas.context_processors.nav")
+
+# --- Observability and per-tenant SLAs (issue 14) --------------------------------------------
+INSTALLED_APPS += ["observability"]
