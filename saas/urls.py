@@ -8,6 +8,7 @@ from saas import signup, views
 urlpatterns = [
     path("", views.home, name="home"),
     *observability_urls.urlpatterns,
+    *observability_urls.metrics_urlpatterns,
     path("signup/", signup.signup, name="signup"),
     path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
 ]

@@ -7,6 +7,7 @@ from operators import views as operator_views
 
 urlpatterns = [
     *observability_urls.urlpatterns,
+    *observability_urls.metrics_urlpatterns,
     path("", operator_views.tenants, name="operator_tenants"),
     path("login/", operator_views.login_view, name="operator_login"),
     path("logout/", operator_views.logout_view, name="operator_logout"),

@@ -275,3 +275,18 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("saas.context_processors.na
 
 # --- Observability and per-tenant SLAs (issue 14) --------------------------------------------
 INSTALLED_APPS += ["observability"]
+# Outermost: request id, timing, per-tenant recording and the access log cover every response.
+MIDDLEWARE.insert(0, "observability.middleware.RequestObservabilityMiddleware")
+# Per-tenant measurements are aggregated in process and written this often (seconds).
+SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "15"))
+# /metrics: with a token, scrapers send `Authorization: Bearer <token>`; without one, only
+# loopback and private addresses may scrape.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# JSON lines by default (LOG_FORMAT=plain for a terminal): tenant and request id on every record.
+LOGGING["filters"] = {"context": {"()": "observability.logs.ContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "observability.logs.json_formatter"}
+LOGGING["handlers"]["console"]["filters"] = ["context"]
+LOGGING["handlers"]["console"]["formatter"] = (
+    "plain" if os.environ.get("LOG_FORMAT", "json") == "plain" else "json"
+)
+LOGGING["loggers"]["observability"] = {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")}
