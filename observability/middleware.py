@@ -57,16 +57,25 @@ def record(request, route: str, status: int, duration_ms: float) -> None:
         return
     tenant = getattr(request, "tenant", None)
     if tenant is not None:
-        recorder.record(tenant.id.hex, route_group(route), status, duration_ms)
-        plan, placement = _plan_code(tenant), tenant.isolation
+        tenant_key, plan, placement = tenant.__dict__.get(_LABELS) or _labels(tenant)
+        group = _groups.get(route) or _groups.setdefault(route, route_group(route))
+        recorder.record(tenant_key, group, status, duration_ms)
     else:
-        plan, placement = "-", "-"
+        plan = placement = "-"
     metrics.observe(
         plan=plan, placement=placement, route=route, status=status, seconds=duration_ms / 1000
     )
 
 
-def _plan_code(tenant) -> str:
+# Route templates are a bounded set: their groups are computed once.
+_groups: dict[str, str] = {}
+_LABELS = "_sla_labels"
+
+
+def _labels(tenant) -> tuple[str, str, str]:
+    """(tenant key, plan code, placement), kept on the (resolver-cached) tenant instance."""
     # The resolver caches tenants with their plan; never a query on this path.
     plan = tenant.plan if tenant.__class__.plan.is_cached(tenant) else None
-    return plan.code if plan is not None else "-"
+    labels = (tenant.id.hex, plan.code if plan is not None else "-", tenant.isolation)
+    tenant.__dict__[_LABELS] = labels
+    return labels

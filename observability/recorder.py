@@ -91,16 +91,19 @@ class Recorder:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-        if not (self.flush_seconds or settings.SLA_FLUSH_SECONDS):
+        if not self._interval():
             return  # 0: no background writer (the test process; callers flush() themselves)
         thread = threading.Thread(target=self._run, name="sla-flush", daemon=True)
         thread.start()
         atexit.register(self.flush)
 
+    def _interval(self) -> float:
+        return settings.SLA_FLUSH_SECONDS if self.flush_seconds is None else self.flush_seconds
+
     def _run(self) -> None:
         from django.db import connections
 
-        interval = self.flush_seconds or settings.SLA_FLUSH_SECONDS
+        interval = self._interval()
         while True:
             self._wake.wait(interval)
             self._wake.clear()
