@@ -28,6 +28,8 @@ PLAN_CUSTOMER_FIELDS = [
     "max_tasks_per_project",
     "api_requests_per_minute",
     "features",
+    "sla_p95_ms",
+    "sla_availability_pct",
 ]
 PLAN_OPERATOR_FIELDS = [
     *PLAN_CUSTOMER_FIELDS,
@@ -52,6 +54,12 @@ class Plan(models.Model):
     # Per-transaction statement timeout for this plan's tenants (noisy neighbours).
     statement_timeout_ms = models.PositiveIntegerField(default=5000)
     is_public = models.BooleanField(default=True)
+    # Service objectives, per calendar month (observability measures them, docs/sla.md):
+    # the p95 latency of the organisation's requests, and the share answered without a 5xx.
+    sla_p95_ms = models.PositiveIntegerField(default=1000)
+    sla_availability_pct = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("99.000")
+    )
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

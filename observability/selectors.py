@@ -86,9 +86,13 @@ def _window_filter(since: datetime, until: datetime) -> Q:
 def tenant_sla_figures(
     *, tenant, since: datetime, until: datetime | None = None, route_group: str | None = None
 ) -> SlaFigures:
-    """One tenant's figures over a window (read through RLS: call inside its scope)."""
+    """One tenant's figures over a window.
+
+    Read through RLS in the tenant's scope, or in the operator's logged bypass;
+    the explicit tenant filter serves both (and the index).
+    """
     until = until or timezone.now()
-    rows = SlaRollup.objects.filter(_window_filter(since, until), tenant_id=tenant.pk)
+    rows = SlaRollup.unscoped.filter(_window_filter(since, until), tenant_id=tenant.pk)
     if route_group:
         rows = rows.filter(route_group=route_group)
     figures = SlaFigures()
@@ -98,9 +102,13 @@ def tenant_sla_figures(
 
 
 def tenant_latency_series(*, tenant, period: str = "h", since: datetime) -> list[dict]:
-    """Per hour (or day, minute): start, requests, errors and p95, oldest first."""
+    """Per hour (or day, minute): start, requests, errors and p95, oldest first (RLS)."""
+    rows = SlaRollup.unscoped.filter(tenant_id=tenant.pk, period=period, start__gte=since)
+    return _series(rows)
+
+
+def _series(rows) -> list[dict]:
     series: dict[datetime, SlaFigures] = {}
-    rows = SlaRollup.objects.filter(tenant_id=tenant.pk, period=period, start__gte=since)
     for row in rows.order_by("start"):
         series.setdefault(row.start, SlaFigures()).add(row)
     return [
@@ -122,3 +130,106 @@ def fleet_sla_figures(*, since: datetime, until: datetime | None = None) -> dict
 def recent_window(minutes: int = 15) -> tuple[datetime, datetime]:
     now = timezone.now()
     return now - timedelta(minutes=minutes), now
+
+
+# Below this many requests in a window, a percentile says little: no verdict.
+MIN_REQUESTS_FOR_VERDICT = 20
+
+
+@dataclass
+class SlaVerdict:
+    tenant: object
+    figures: SlaFigures
+    p95_objective_ms: int | None
+    availability_objective: float | None
+
+    @property
+    def judged(self) -> bool:
+        return self.figures.count >= MIN_REQUESTS_FOR_VERDICT
+
+    @property
+    def latency_breached(self) -> bool:
+        p95 = self.figures.p95
+        return bool(self.judged and self.p95_objective_ms and p95 and p95 > self.p95_objective_ms)
+
+    @property
+    def availability_breached(self) -> bool:
+        got, want = self.figures.availability, self.availability_objective
+        return bool(self.judged and want is not None and got is not None and got < want)
+
+    @property
+    def breached(self) -> bool:
+        return self.latency_breached or self.availability_breached
+
+    def breached_objectives(self) -> list[str]:
+        return [
+            name
+            for name, hit in (
+                ("latency", self.latency_breached),
+                ("availability", self.availability_breached),
+            )
+            if hit
+        ]
+
+
+def sla_verdict(*, tenant, figures: SlaFigures) -> SlaVerdict:
+    """The tenant's figures against its plan's objectives."""
+    plan = tenant.plan
+    availability = getattr(plan, "sla_availability_pct", None)
+    return SlaVerdict(
+        tenant=tenant,
+        figures=figures,
+        p95_objective_ms=getattr(plan, "sla_p95_ms", None),
+        availability_objective=float(availability) if availability is not None else None,
+    )
+
+
+def tenant_month_service(*, tenant, now: datetime | None = None) -> SlaVerdict:
+    """ "Your service this month": the tenant's own figures (RLS: call inside its scope)."""
+    now = now or timezone.now()
+    figures = tenant_sla_figures(tenant=tenant, since=month_start(now), until=now)
+    return sla_verdict(tenant=tenant, figures=figures)
+
+
+def fleet_sla(*, since: datetime, until: datetime | None = None) -> list[SlaVerdict]:
+    """Every tenant with traffic in the window, breaching first, then the worst p95 first."""
+    from tenants.models import Tenant
+
+    figures = fleet_sla_figures(since=since, until=until)
+    tenants = Tenant.objects.select_related("plan").in_bulk(list(figures))
+    verdicts = [
+        sla_verdict(tenant=tenants[tid], figures=f) for tid, f in figures.items() if tid in tenants
+    ]
+    verdicts.sort(key=lambda v: (not v.breached, -(v.figures.p95 or 0)))
+    return verdicts
+
+
+def tenant_daily_report(*, tenant, month: datetime) -> list[dict]:
+    """One row per day of `month` (operator data: read across the RLS boundary, logged)."""
+    end = (month + timedelta(days=32)).replace(day=1)
+    days: dict[datetime, SlaFigures] = {}
+    with dangerously_unscoped(f"SLA monthly report of tenant {tenant.pk}"):
+        rows = SlaRollup.unscoped.filter(
+            tenant_id=tenant.pk, period="d", start__gte=month, start__lt=end
+        ).order_by("start")
+        for row in rows:
+            days.setdefault(row.start, SlaFigures()).add(row)
+    return [
+        {
+            "day": start.date().isoformat(),
+            "requests": f.count,
+            "errors": f.errors,
+            "availability_pct": f.availability,
+            "p50_ms": f.p50,
+            "p95_ms": f.p95,
+            "p99_ms": f.p99,
+        }
+        for start, f in days.items()
+    ]
+
+
+def tenant_series_unscoped(*, tenant, period: str, since: datetime) -> list[dict]:
+    """The operator's view of one tenant's latency series (logged bypass)."""
+    with dangerously_unscoped(f"SLA chart of tenant {tenant.pk}"):
+        rows = SlaRollup.unscoped.filter(tenant_id=tenant.pk, period=period, start__gte=since)
+        return _series(rows)

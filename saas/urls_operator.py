@@ -3,6 +3,7 @@
 from django.urls import path
 
 from observability import urls as observability_urls
+from operators import sla_views
 from operators import views as operator_views
 
 urlpatterns = [
@@ -31,5 +32,12 @@ urlpatterns = [
         "tenants/<uuid:tenant_id>/jobs/",
         operator_views.tenant_job_start_view,
         name="operator_tenant_job",
+    ),
+    path("sla/", sla_views.sla_fleet, name="operator_sla_fleet"),
+    path("tenants/<uuid:tenant_id>/sla/", sla_views.sla_tenant, name="operator_sla_tenant"),
+    path(
+        "tenants/<uuid:tenant_id>/sla.csv",
+        sla_views.sla_tenant_csv,
+        name="operator_sla_tenant_csv",
     ),
 ]

@@ -37,8 +37,14 @@ def test_list_plans_json(capsys):
         "statement_timeout_ms": 2000,
         "required_isolation": "",
         "features": ["api_access"],
+        "sla_p95_ms": 1000,
+        "sla_availability_pct": "99.000",
         "is_public": True,
     }
+    assert (plans["enterprise"]["sla_p95_ms"], plans["enterprise"]["sla_availability_pct"]) == (
+        300,
+        "99.900",
+    )
     assert plans["enterprise"]["max_projects"] is None
     assert plans["enterprise"]["required_isolation"] == "database"
     assert plans["pro"]["monthly_price"] == "49.00"

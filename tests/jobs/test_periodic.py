@@ -9,6 +9,8 @@ import types
 import pytest
 
 from jobs.tasks import plan_compliance, usage_rollup
+from observability.tasks import sla_rollup_task  # noqa: F401  (registers the task)
+from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
 
@@ -26,9 +28,14 @@ BILLING_MERGED = BILLING is not None and all(
 )
 
 
-def test_beat_schedules_both_fleet_tasks():
+def test_beat_schedules_the_fleet_tasks():
     schedule = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
-    assert set(schedule) == {"billing.usage_rollup", "billing.plan_compliance"}
+    assert set(schedule) == {
+        "billing.usage_rollup",
+        "billing.plan_compliance",
+        "observability.sla_rollup",
+        "operators.sla_breaches",
+    }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"
 
