@@ -34,6 +34,7 @@ PLAN_CUSTOMER_FIELDS = [
 PLAN_OPERATOR_FIELDS = [
     *PLAN_CUSTOMER_FIELDS,
     "statement_timeout_ms",
+    "max_concurrent_requests",
     "required_isolation",
     "is_public",
 ]
@@ -57,6 +58,9 @@ class Plan(models.Model):
     # Service objectives, per calendar month (observability measures them, docs/sla.md):
     # the p95 latency of the organisation's requests, and the share answered without a 5xx.
     sla_p95_ms = models.PositiveIntegerField(default=1000)
+    # Requests of one tenant in flight at once, across all web processes (fair share of
+    # the workers; empty = no limit). observability.fairness enforces it.
+    max_concurrent_requests = models.PositiveIntegerField(null=True, blank=True, default=4)
     sla_availability_pct = models.DecimalField(
         max_digits=6, decimal_places=3, default=Decimal("99.000")
     )

@@ -289,4 +289,12 @@ LOGGING["handlers"]["console"]["filters"] = ["context"]
 LOGGING["handlers"]["console"]["formatter"] = (
     "plain" if os.environ.get("LOG_FORMAT", "json") == "plain" else "json"
 )
+# Fair share (observability.fairness): a request over its tenant's concurrency limit waits
+# this long for a slot, then gets 429. Keys in the shared Redis carry this prefix.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("tenants.middleware.TenantMiddleware") + 1,
+    "observability.fairness.FairShareMiddleware",
+)
+FAIR_QUEUE_SECONDS = float(os.environ.get("FAIR_QUEUE_SECONDS", "0.25"))
+FAIR_SHARE_KEY_PREFIX = os.environ.get("FAIR_SHARE_KEY_PREFIX", "tenantry:")
 LOGGING["loggers"]["observability"] = {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")}

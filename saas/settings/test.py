@@ -24,3 +24,7 @@ CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
 # The test process never writes SLA figures in the background (a live server test sets it).
 SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "0"))
+# Concurrency leases in the shared Redis, per checkout and worker like the cache keys.
+FAIR_SHARE_KEY_PREFIX = f"test-{_worker}:"
+# A live server test may serve extra test views on tenant hosts (tests/observability/slow_urls.py).
+TENANT_URLCONF = os.environ.get("TEST_TENANT_URLCONF", TENANT_URLCONF)  # noqa: F405

@@ -35,6 +35,7 @@ def test_list_plans_json(capsys):
         "max_tasks_per_project": 50,
         "api_requests_per_minute": 60,
         "statement_timeout_ms": 2000,
+        "max_concurrent_requests": 2,
         "required_isolation": "",
         "features": ["api_access"],
         "sla_p95_ms": 1000,
