@@ -28,8 +28,7 @@ FLEET_ROWS = 100
 
 @operator_required
 def sla_fleet(request):
-    now = timezone.now()
-    since, _ = recent_window()
+    since, now = recent_window()
     month = fleet_sla(since=month_start(now), until=now)
     recent = {v.tenant.pk: v for v in fleet_sla(since=since, until=now)}
     rows = [{"month": v, "now": recent.get(v.tenant.pk)} for v in month[:FLEET_ROWS]]
@@ -38,7 +37,7 @@ def sla_fleet(request):
         "breaching_now": sum(1 for v in recent.values() if v.breached),
         "breaching_month": sum(1 for v in month if v.breached),
         "measured": len(month),
-        "recent_minutes": int((now - since).total_seconds() // 60),
+        "recent_minutes": round((now - since).total_seconds() / 60),
     }
     return render(request, "operators/sla_fleet.html", context)
 
