@@ -30,7 +30,12 @@ def _history(tenant, *, typical_ms: int, hours: int, seed: int) -> None:
         for _ in range(60):
             ms = typical_ms * rng.lognormvariate(0, 0.6 if h % 9 else 1.2)
             buckets[sum(1 for b in LATENCY_BOUNDS_MS if b < ms)] += 1
-        rows[(tenant.id.hex, "api", int(at.timestamp()) // 60)] = [60, int(h % 13 == 0), 0.0, *buckets]
+        rows[(tenant.id.hex, "api", int(at.timestamp()) // 60)] = [
+            60,
+            int(h % 13 == 0),
+            0.0,
+            *buckets,
+        ]
     write_rows(rows)
     for h in range(hours, -1, -1):
         sla_rollup(now=now - timedelta(hours=h))
