@@ -8,6 +8,7 @@ and its scope has ended, so nothing here touches tenant data.
 
 from __future__ import annotations
 
+import re
 import time
 
 from observability import logs, metrics
@@ -16,14 +17,16 @@ from observability.recorder import recorder
 # Probes and scrapes say nothing about a tenant's service.
 UNRECORDED_ROUTES = frozenset({"healthz", "readyz", "metrics"})
 UNMATCHED = "unmatched"
+_ANCHORS = re.compile(r"(^|/)\^")
 
 
 def route_of(request) -> str:
     """The URL pattern that served the request (bounded), never the raw path."""
     match = getattr(request, "resolver_match", None)
-    if match is None:
+    if match is None or match.route is None:
         return UNMATCHED
-    return "/" + match.route if match.route is not None else UNMATCHED
+    # Regex patterns (DRF routers) keep their anchors in the joined route: drop them.
+    return "/" + _ANCHORS.sub(r"\1", match.route).removesuffix("$")
 
 
 def route_group(route: str) -> str:
