@@ -5,6 +5,8 @@ per-tenant view is SlaRollup. Under gunicorn with several workers, set
 PROMETHEUS_MULTIPROC_DIR (an empty directory, wiped at start): each worker
 writes its samples to files there and `/metrics` sums them across workers.
 Without it, each process reports its own figures (fine for one worker).
+Only counters and histograms: no gauge whose files would need
+`multiprocess.mark_process_dead()` when a worker exits.
 """
 
 from __future__ import annotations
