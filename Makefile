@@ -22,13 +22,14 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Local development: DEBUG on (no SECRET_KEY needed) unless the caller says otherwise.
 run: install
-	@$(DB_ENV) && \
+	@export DEBUG=$${DEBUG:-1} && $(DB_ENV) && \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_demo && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
 	echo "Serving http://demo.localhost:8000  (sign in: admin@demo.example / demo-password-1)" && \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:8000
+	$(PY) manage.py runserver 0.0.0.0:8000
 
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \
@@ -45,6 +46,8 @@ format: install
 bench: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && $(PY) -m benchmarks $(ARGS)
 
+# Everything `make run`/`make test` create here: the embedded cluster, the generated role
+# secret and operator backups (.data/), exports (media/), collected static files, test output.
 clean:
 	-$(PY) -m saas.embedded stop
-	rm -rf .data artifacts
+	rm -rf .data artifacts media staticfiles

@@ -29,6 +29,9 @@ class UserManager(TenantManager, BaseUserManager):
 
 
 class User(TenantModel, AbstractBaseUser):
+    # Customer export: never the password hash.
+    export_fields = ("email", "name", "role", "is_active", "date_joined", "last_login")
+
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=150, blank=True, default="")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -67,6 +70,10 @@ class User(TenantModel, AbstractBaseUser):
 class TenantSession(TenantOwned, AbstractBaseSession):
     """Sessions on a tenant host. RLS makes a foreign session key load nothing."""
 
+    # A session row is a live login: never exported, never restored.
+    export_fields = ()
+    in_operator_backup = False
+
     # Which member the session belongs to, so removing a member ends their sessions.
     user_id = models.UUIDField(null=True, blank=True, db_index=True)
 
@@ -92,6 +99,17 @@ class PlatformSession(AbstractBaseSession):
 
 class Invitation(TenantModel):
     """An invitation to join a tenant. Only a hash of its secret is stored."""
+
+    # Customer export: never the token hash (a single-use secret).
+    export_fields = (
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    )
 
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -128,6 +146,18 @@ class ApiToken(TenantModel):
     The recognisable `tntr_` prefix lets secret scanners find leaked tokens.
     `key_id` is the indexed lookup; the hash is compared in constant time.
     """
+
+    # Customer export: the public key id (shown in the UI), never the secret's hash.
+    export_fields = (
+        "name",
+        "key_id",
+        "scopes",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     name = models.CharField(max_length=100)
     key_id = models.CharField(max_length=16, unique=True)

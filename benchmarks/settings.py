@@ -7,6 +7,9 @@ Baseline code must filter on tenant_id explicitly.
 
 import os
 
+# Benchmark servers sign nothing that outlives the run; production needs a real key.
+os.environ.setdefault("SECRET_KEY", "bench-settings-only-" + "b" * 40)
+
 from saas.settings.base import *  # noqa: F403
 
 DATABASES["plain"] = dict(  # noqa: F405

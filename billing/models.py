@@ -94,6 +94,16 @@ class SubscriptionStatus(models.TextChoices):
 
 class Subscription(TenantModel):
     tenant_placed = False
+    export_fields = (
+        "plan",
+        "status",
+        "current_period_start",
+        "current_period_end",
+        "trial_ends_at",
+        "canceled_at",
+        "created_at",
+        "updated_at",
+    )
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(
@@ -118,6 +128,7 @@ class Subscription(TenantModel):
 
 class PlanChange(TenantModel):
     tenant_placed = False
+    export_fields = ("from_plan", "to_plan", "actor_id", "actor_label", "changed_at")
 
     from_plan = models.ForeignKey(
         Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -142,6 +153,7 @@ class UsageRecord(TenantModel):
     """A snapshot of one metered quantity for one billing period (upserted by the roll-up)."""
 
     tenant_placed = False
+    export_fields = ("metric", "quantity", "period_start", "period_end", "recorded_at")
 
     metric = models.CharField(max_length=32, choices=UsageMetric.choices)
     quantity = models.PositiveBigIntegerField(default=0)
@@ -170,6 +182,22 @@ class Invoice(TenantModel):
     """An invoice record. Payments happen elsewhere: only their reference is kept, never card data."""
 
     tenant_placed = False
+    # The payment provider's reference is the operators' handle, not the customer's.
+    export_fields = (
+        "number",
+        "status",
+        "currency",
+        "period_start",
+        "period_end",
+        "tax_rate",
+        "subtotal",
+        "tax",
+        "total",
+        "issued_at",
+        "paid_at",
+        "voided_at",
+        "created_at",
+    )
 
     number = models.CharField(max_length=32)
     status = models.CharField(
@@ -207,6 +235,7 @@ class Invoice(TenantModel):
 
 class InvoiceLine(TenantModel):
     tenant_placed = False
+    export_fields = ("invoice", "description", "quantity", "unit_price", "amount", "position")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     description = models.CharField(max_length=200)

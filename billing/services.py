@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import calendar
 import logging
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -40,7 +41,6 @@ from billing.signals import plan_changed
 from tenants import resolvers
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant, TenantStatus
-from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 logger = logging.getLogger("billing")
@@ -80,23 +80,27 @@ class PlanChangeRefused(BillingError):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _billing_atomic(tenant) -> ExitStack:
-    """The tenant's scope, a transaction on the main database (billing rows, the tenant row) and,
-    when the tenant's data lives elsewhere, one on its data alias too (audit rows, usage counts).
+@contextmanager
+def _billing_atomic(tenant) -> Iterator[None]:
+    """The tenant's scope, a transaction on the tenant's data alias (audit rows, usage counts)
+    and one on the main database (billing rows, the tenant row); one when they are the same.
+
+    Entered with `with` from the first step, so a failure at any step — opening the
+    tenant database's transaction included — unwinds the scope it entered.
     """
     # Load the plan before entering the scope: Tenant.context_prefix reads it,
     # and a lazy load from inside the scope would need the prefix itself.
     tenant.plan  # noqa: B018
-    stack = ExitStack()
-    stack.enter_context(tenant_scope(tenant))
     # The data alias's transaction is the outer one, so it commits last: it
     # holds the plan lock, which must outlive the commit of the plan itself
     # (in the main database), or a creation could read the old plan after a
     # change had compared usage with the new one.
-    if data_alias(tenant) != DEFAULT_DB_ALIAS:
-        stack.enter_context(tenant_atomic())
-    stack.enter_context(transaction.atomic(using=DEFAULT_DB_ALIAS))
-    return stack
+    with (
+        tenant_scope(tenant),
+        tenant_atomic(),
+        transaction.atomic(using=DEFAULT_DB_ALIAS, savepoint=False),
+    ):
+        yield
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -11,4 +11,5 @@ urlpatterns = [
     *observability_urls.metrics_urlpatterns,
     path("signup/", signup.signup, name="signup"),
     path("signup/check-subdomain/", signup.subdomain_check, name="subdomain_check"),
+    path(".well-known/tenantry/tls-ask", views.tls_ask, name="tls_ask"),
 ]

@@ -17,6 +17,7 @@ urlpatterns = [
 from accounts import views as account_views  # noqa: E402
 from audit import views as audit_views  # noqa: E402
 from billing import views as billing_views  # noqa: E402
+from domains import views as domain_views  # noqa: E402
 
 urlpatterns += [
     path(
@@ -51,4 +52,7 @@ urlpatterns += [
     ),
     path("billing/", billing_views.billing, name="billing"),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("domains/", domain_views.domains, name="domains"),
+    path("domains/<uuid:domain_id>/verify/", domain_views.domain_verify, name="domain_verify"),
+    path("domains/<uuid:domain_id>/remove/", domain_views.domain_remove, name="domain_remove"),
 ]

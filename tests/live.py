@@ -103,3 +103,30 @@ class LiveServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def login(server: LiveServer, host: str, email: str, password: str) -> tuple[int, dict]:
+    """Sign in on a tenant host through the login form; (status, cookies after it)."""
+    import re
+    import urllib.parse
+
+    _, headers, _ = http("GET", f"{server.url}/accounts/login/", host)
+    csrf = re.search(r"csrftoken=([^;]+)", headers.get("Set-Cookie", "")).group(1)
+    body = urllib.parse.urlencode(
+        {"email": email, "password": password, "csrfmiddlewaretoken": csrf}
+    ).encode()
+    request = urllib.request.Request(f"{server.url}/accounts/login/", data=body, method="POST")
+    request.add_header("Host", host)
+    request.add_header("Cookie", f"csrftoken={csrf}")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            status, set_cookies = response.status, response.headers.get_all("Set-Cookie") or []
+    except urllib.error.HTTPError as exc:
+        status, set_cookies = exc.code, exc.headers.get_all("Set-Cookie") or []
+    cookies = {"csrftoken": csrf}
+    for line in set_cookies:
+        name, _, rest = line.partition("=")
+        cookies[name.strip()] = rest.split(";", 1)[0]
+    return status, cookies

@@ -17,6 +17,9 @@ from rest_framework.response import Response
 
 from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
+from tenants.domains import DomainError
+from tenants.fence import is_fence_error
+from tenants.middleware import fenced_refusal
 
 logger = logging.getLogger("saas.api")
 
@@ -52,7 +55,7 @@ def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
         return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, AccountError):
+    if isinstance(exc, AccountError | DomainError):
         return Response(error_body("invalid", str(exc)), status=400)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         # Another tenant's object and a missing one are the same answer: no existence oracle.
@@ -69,6 +72,8 @@ def api_exception_handler(exc, context):
         return Response(error_body("conflict", "This conflicts with existing data."), status=409)
     if isinstance(exc, DataError):
         return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
+    if is_fence_error(exc):
+        return fenced_refusal(context["request"]._request, context["request"].tenant)
     if isinstance(exc, OperationalError):
         # Statement timeout (noisy-neighbour guard) or a lost connection: retryable.
         logger.warning("database unavailable or query cancelled: %s", exc)

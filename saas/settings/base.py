@@ -15,9 +15,16 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-insecure-" + "x" * 40
-if not DEBUG and SECRET_KEY.startswith("dev-insecure-") and env_bool("REQUIRE_SECRET_KEY", False):
-    raise RuntimeError("SECRET_KEY must be set in production")
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        # SystemExit, not an exception: one line on stderr, no traceback, exit status 1.
+        raise SystemExit(
+            "error: SECRET_KEY is not set. Set SECRET_KEY (e.g. `openssl rand -hex 32`), "
+            "or DEBUG=1 for local development."
+        )
+    # Public by construction: only ever used with DEBUG on.
+    SECRET_KEY = "dev-insecure-" + "x" * 40
 
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
 # OPERATOR_SUBDOMAIN.<BASE_DOMAIN> the operator console.
@@ -30,9 +37,7 @@ if not DATABASE_URL:
     # Nothing configured and the embedded server not started: point at the
     # conventional local socket so commands give a clear connection error.
     DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
-DATABASES = build_databases(
-    DATABASE_URL, SECRET_KEY, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
-)
+DATABASES = build_databases(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
 DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -53,6 +58,8 @@ INSTALLED_APPS = [
     "projects",
     "audit",
     "jobs",
+    "domains",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
@@ -166,7 +173,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAI
 
 # Tenancy
 TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
-TENANT_RESOLVER_L1_TTL = float(os.environ.get("TENANT_RESOLVER_L1_TTL", "30"))
+# The registry's staleness bound (seconds): no process acts on tenant status,
+# placement or plan read longer ago than this (tenants/resolvers.py).
+TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
+TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
+# Custom domains: the DNS servers asked for ownership records ("host:port", comma-
+# separated); empty: the system's resolvers.
+CUSTOM_DOMAIN_NAMESERVERS = [
+    s for s in os.environ.get("CUSTOM_DOMAIN_NAMESERVERS", "").split(",") if s.strip()
+]
+# Entries (tenants and unknown subdomains) kept per process.
+TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
 TENANT_RESERVED_SUBDOMAINS = frozenset(
     {
         "www",
@@ -216,7 +234,10 @@ TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
-TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+# Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
+# (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
+TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
+TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

@@ -3,6 +3,10 @@
 import hashlib
 import os
 
+# The test settings sign nothing that outlives the test run; a fixed key lets test
+# processes and the servers they start (tests/live.py) read each other's cookies.
+os.environ.setdefault("SECRET_KEY", "test-settings-only-" + "t" * 40)
+
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,6 +26,11 @@ for _alias, _cache in CACHES.items():  # noqa: F405
 # Celery queues and keys per checkout and xdist worker, like the cache keys above.
 CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
+
+# A short registry bound keeps tests that wait it out (deletion, suspension) quick;
+# live servers started by tests inherit it.
+TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "1"))
+TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
 # The test process never writes SLA figures in the background (a live server test sets it).
 SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "0"))
 # Concurrency leases in the shared Redis, per checkout and worker like the cache keys.

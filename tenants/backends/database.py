@@ -122,7 +122,6 @@ class DatabaseBackend(IsolationBackend):
     def alias_config(self, tenant) -> dict:
         config = build_databases(
             self.server_url(tenant),
-            settings.SECRET_KEY,
             conn_max_age=settings.TENANT_DB_CONN_MAX_AGE,
         )["default"]
         config["NAME"] = self.database_name(tenant)

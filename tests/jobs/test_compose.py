@@ -30,7 +30,7 @@ def _docker_compose() -> str:
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    env = dict(os.environ, SECRET_KEY="compose-test-key")
+    env = dict(os.environ, SECRET_KEY="compose-test-key", DB_ROLE_SECRET="compose-role-secret")
     result = subprocess.run(
         [_docker_compose(), "-f", str(ROOT / "docker-compose.yml"), "config"],
         cwd=ROOT,
@@ -53,6 +53,7 @@ def test_compose_has_the_services_wired_by_environment(compose):
         )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["SECRET_KEY"] == "compose-test-key"
+        assert env["DB_ROLE_SECRET"] == "compose-role-secret"
         assert "BASE_DOMAIN" in env
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
@@ -60,8 +61,10 @@ def test_compose_has_the_services_wired_by_environment(compose):
         )
 
 
-def test_secret_key_is_required():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DB_ROLE_SECRET"])
+def test_secrets_are_required(missing):
+    env = dict(os.environ, SECRET_KEY="k", DB_ROLE_SECRET="r")
+    del env[missing]
     result = subprocess.run(
         [_docker_compose(), "-f", str(ROOT / "docker-compose.yml"), "config"],
         cwd=ROOT,
@@ -70,7 +73,7 @@ def test_secret_key_is_required():
         text=True,
         timeout=120,
     )
-    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    assert result.returncode != 0 and missing in result.stderr
 
 
 def _module_file(module: str):

@@ -8,8 +8,10 @@ import types
 
 import pytest
 
+# Importing the task modules registers their tasks (a worker does it by autodiscovery).
+from idempotency.tasks import purge_expired  # noqa: F401
 from jobs.tasks import plan_compliance, usage_rollup
-from observability.tasks import sla_rollup_task  # noqa: F401  (registers the task)
+from observability.tasks import sla_rollup_task  # noqa: F401
 from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
@@ -35,6 +37,7 @@ def test_beat_schedules_the_fleet_tasks():
         "billing.plan_compliance",
         "observability.sla_rollup",
         "operators.sla_breaches",
+        "idempotency.purge_expired",
     }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"

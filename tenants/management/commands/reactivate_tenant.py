@@ -1,7 +1,10 @@
 """Reactivate a suspended tenant."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants import resolvers
 from tenants.services import TenantError, tenant_get, tenant_reactivate
 
 
@@ -16,4 +19,7 @@ class Command(BaseCommand):
             tenant = tenant_reactivate(tenant=tenant_get(opts["subdomain"]))
         except TenantError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"reactivated {tenant.subdomain}")
+        # Every process acts on registry state at most this old: once it has passed,
+        # the change holds everywhere (the registry listener is usually much faster).
+        time.sleep(resolvers.max_age())
+        self.stdout.write(f"reactivated {tenant.subdomain} (in effect on every server)")

@@ -1,7 +1,10 @@
 """Suspend a tenant: its hosts refuse every request until reactivated."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants import resolvers
 from tenants.services import TenantError, tenant_get, tenant_suspend
 
 
@@ -17,4 +20,7 @@ class Command(BaseCommand):
             tenant = tenant_suspend(tenant=tenant_get(opts["subdomain"]), reason=opts["reason"])
         except TenantError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"suspended {tenant.subdomain}")
+        # Every process acts on registry state at most this old: once it has passed,
+        # the change holds everywhere (the registry listener is usually much faster).
+        time.sleep(resolvers.max_age())
+        self.stdout.write(f"suspended {tenant.subdomain} (in effect on every server)")

@@ -19,7 +19,7 @@ def set_objectives(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0002_billing")]
+    dependencies = [("billing", "0003_plan_registry_notify")]
 
     operations = [
         migrations.AddField(
