@@ -9,6 +9,7 @@ balancer stops routing to a process that reports 503.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -119,7 +120,18 @@ def _describe(exc: Exception) -> str:
 
 def readyz(request):
     ready, report = readiness()
-    return JsonResponse(
-        {"status": "ready" if ready else "not ready", "checks": report},
-        status=200 if ready else 503,
-    )
+    body = {"status": "ready" if ready else "not ready"}
+    # Which dependency is down (and its error class) is for the platform's own network;
+    # anyone else learns the verdict only.
+    if is_internal_client(request):
+        body["checks"] = report
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def is_internal_client(request) -> bool:
+    """A loopback or private client address (load balancers, scrapers, the host itself)."""
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private

@@ -12,7 +12,6 @@ Only counters and histograms: no gauge whose files would need
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 
 from django.conf import settings
@@ -27,6 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
+from observability.health import is_internal_client
 from observability.models import LATENCY_BOUNDS_MS
 
 LABELS = ("plan", "placement", "route", "status")
@@ -72,8 +72,4 @@ def _may_scrape(request) -> bool:
     if token:
         given = request.headers.get("Authorization", "")
         return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private
+    return is_internal_client(request)

@@ -60,3 +60,23 @@ def test_anonymous_request_names_no_actor(tenant_a, client, caplog):
 def test_bench_stage_reports_the_recording_cost():
     figures = recording_us(calls=2000, rounds=1, tenants=50)
     assert 0 < figures["sla_recording_us"] < 1000
+
+
+def test_readyz_details_and_metrics_are_for_internal_clients_only(tenant_a, client, settings):
+    settings.METRICS_TOKEN = ""
+    host = host_of(tenant_a)
+    outside = client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR="8.8.8.8")
+    assert set(outside.json()) == {"status"}
+    inside = client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR="10.0.0.5")
+    assert "database:default" in inside.json()["checks"]
+    assert client.get("/metrics", HTTP_HOST="localhost", REMOTE_ADDR="8.8.8.8").status_code == 404
+    assert client.get("/metrics", HTTP_HOST="localhost", REMOTE_ADDR="10.0.0.5").status_code == 200
+    settings.METRICS_TOKEN = "s3cret"
+    assert client.get("/metrics", HTTP_HOST="localhost", REMOTE_ADDR="10.0.0.5").status_code == 404
+    scraped = client.get(
+        "/metrics",
+        HTTP_HOST="localhost",
+        HTTP_AUTHORIZATION="Bearer s3cret",
+        REMOTE_ADDR="8.8.8.8",
+    )
+    assert scraped.status_code == 200
