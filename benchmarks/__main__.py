@@ -14,7 +14,7 @@ from pathlib import Path
 from benchmarks.common import FULL, PENDING, QUICK, log, replace_dbname
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("rls", "context", "api", "noisy", "provision", "djt", "migrate")
+STAGES = ("rls", "context", "api", "noisy", "provision", "djt", "migrate", "sla")
 
 KEYS = (
     "rls_overhead_ratio",
@@ -29,6 +29,7 @@ KEYS = (
     "migrate_noop_s_django_tenants",
     "migrate_one_s_django_tenants",
     "noisy_neighbour_p95_ratio",
+    "sla_recording_us",
 )
 
 
@@ -92,7 +93,17 @@ def main(argv=None) -> int:
     load_start = os.getloadavg()
 
     admin_url = _setup(size)
-    from benchmarks import api, data, djt_runner, extensions, provision, report, request_path, rls
+    from benchmarks import (
+        api,
+        data,
+        djt_runner,
+        extensions,
+        provision,
+        report,
+        request_path,
+        rls,
+        sla,
+    )
 
     results: dict = {key: None for key in KEYS}
     notes: dict = {}
@@ -136,6 +147,7 @@ def main(argv=None) -> int:
         }
 
     stage("migrate", ours_migrate)
+    stage("sla", lambda: sla.run(size))
 
     # Keys whose code is not written yet: null with a note, never a made-up number.
     for mode in extensions.MODES:

@@ -43,6 +43,11 @@ TARGETS = {
         "≤ 1.5",
         lambda v: v <= 1.5,
     ),
+    "sla_recording_us": (
+        "Per-tenant SLA recording on the request path (µs)",
+        "≤ 20",
+        lambda v: v <= 20,
+    ),
 }
 PROVISION_TARGET = {"shared": 15, "schema": 50}
 

@@ -28,10 +28,13 @@ PLAN_CUSTOMER_FIELDS = [
     "max_tasks_per_project",
     "api_requests_per_minute",
     "features",
+    "sla_p95_ms",
+    "sla_availability_pct",
 ]
 PLAN_OPERATOR_FIELDS = [
     *PLAN_CUSTOMER_FIELDS,
     "statement_timeout_ms",
+    "max_concurrent_requests",
     "required_isolation",
     "is_public",
 ]
@@ -52,6 +55,15 @@ class Plan(models.Model):
     # Per-transaction statement timeout for this plan's tenants (noisy neighbours).
     statement_timeout_ms = models.PositiveIntegerField(default=5000)
     is_public = models.BooleanField(default=True)
+    # Service objectives, per calendar month (observability measures them, docs/sla.md):
+    # the p95 latency of the organisation's requests, and the share answered without a 5xx.
+    sla_p95_ms = models.PositiveIntegerField(default=1000)
+    # Requests of one tenant in flight at once, across all web processes (fair share of
+    # the workers; empty = no limit). observability.fairness enforces it.
+    max_concurrent_requests = models.PositiveIntegerField(null=True, blank=True, default=4)
+    sla_availability_pct = models.DecimalField(
+        max_digits=6, decimal_places=3, default=Decimal("99.000")
+    )
     sort_order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

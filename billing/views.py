@@ -7,6 +7,7 @@ from accounts.permissions import admin_required
 from billing.limits import LIMIT_LABELS, usage_summary
 from billing.models import Feature, Invoice, Plan
 from billing.services import BillingError, plan_self_service_refusal, subscription_change_plan
+from observability.selectors import tenant_month_service
 
 
 def usage_bars(summary: dict) -> list[dict]:
@@ -60,5 +61,6 @@ def billing(request):
         "bars": usage_bars(summary),
         "refused": refused,
         "invoices": _invoices(request.tenant),
+        "service": tenant_month_service(tenant=request.tenant),
     }
     return render(request, "billing/billing.html", context, status=400 if refused else 200)

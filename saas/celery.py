@@ -13,7 +13,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.base")
 app = Celery("saas", task_cls="tenants.celery:TenantTask")
 # Read lazily, when Django's settings are loaded: see saas/celeryconfig.py.
 app.config_from_object("saas.celeryconfig")
-app.autodiscover_tasks(["accounts", "billing", "idempotency", "jobs", "tenants"])
+app.autodiscover_tasks(
+    ["accounts", "billing", "idempotency", "jobs", "tenants", "observability", "operators"]
+)
 
 app.conf.beat_schedule = {
     # Usage roll-up for the billing period so far; cheap and idempotent, so hourly.
@@ -30,5 +32,15 @@ app.conf.beat_schedule = {
     "idempotency-purge": {
         "task": "idempotency.purge_expired",
         "schedule": crontab(minute=23),
+    },
+    # Per-tenant SLA figures: minutes into hours and days, retention.
+    "sla-rollup": {
+        "task": "observability.sla_rollup",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Tenants breaching their plan's objectives this month: audit entry + operator email.
+    "sla-breaches": {
+        "task": "operators.sla_breaches",
+        "schedule": crontab(minute=17),
     },
 }

@@ -2,11 +2,13 @@
 
 from django.urls import path
 
+from observability import urls as observability_urls
+from operators import sla_views
 from operators import views as operator_views
-from saas import views
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    *observability_urls.urlpatterns,
+    *observability_urls.metrics_urlpatterns,
     path("", operator_views.tenants, name="operator_tenants"),
     path("login/", operator_views.login_view, name="operator_login"),
     path("logout/", operator_views.logout_view, name="operator_logout"),
@@ -30,6 +32,13 @@ urlpatterns = [
         "tenants/<uuid:tenant_id>/jobs/",
         operator_views.tenant_job_start_view,
         name="operator_tenant_job",
+    ),
+    path("sla/", sla_views.sla_fleet, name="operator_sla_fleet"),
+    path("tenants/<uuid:tenant_id>/sla/", sla_views.sla_tenant, name="operator_sla_tenant"),
+    path(
+        "tenants/<uuid:tenant_id>/sla.csv",
+        sla_views.sla_tenant_csv,
+        name="operator_sla_tenant_csv",
     ),
 ]
 

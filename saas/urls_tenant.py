@@ -3,12 +3,12 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from observability import urls as observability_urls
 from projects.web import views as project_views
-from saas import views
 
 urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
-    path("healthz", views.healthz, name="healthz"),
+    *observability_urls.urlpatterns,
     path("accounts/", include("accounts.urls")),
     # Where people type it: the sign-in page lives under /accounts/.
     path("login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),

@@ -1,18 +1,11 @@
-"""Public pages on the apex domain and the health check."""
+"""Public pages on the apex domain, and the TLS proxy's on-demand certificate check."""
 
-from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 
 def home(request):
     return render(request, "public/home.html")
-
-
-def healthz(request):
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
 
 
 def tls_ask(request):

@@ -10,6 +10,7 @@ declare -A why=(
   [docker-compose]="validates docker-compose.yml without a Docker engine (make test)"
   [wrk]="HTTP load generator (make bench)"
   [dnsmasq-base]="a real DNS server for the custom-domain verification tests (make test)"
+  [prometheus]="promtool, to check the /metrics output (make test; the package, not a running server)"
 )
 PATH="$PATH:/usr/sbin:/sbin"  # pgbouncer lives in sbin, not on a user's PATH
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -18,6 +19,7 @@ for pkg in pgbouncer chromium redis-server docker-compose wrk; do
   have "$pkg" || missing+=("$pkg")
 done
 have dnsmasq || missing+=(dnsmasq-base)
+have promtool || missing+=(prometheus)
 ((${#missing[@]})) || exit 0
 
 echo "system-deps: installing Debian packages (without recommended extras):"

@@ -355,3 +355,29 @@ SIGNUP_HANDOFF_MAX_AGE = 120
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))
 PASSWORD_RESET_TIMEOUT = 3600
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("saas.context_processors.nav")
+
+# --- Observability and per-tenant SLAs (issue 14) --------------------------------------------
+INSTALLED_APPS += ["observability"]
+# Outermost: request id, timing, per-tenant recording and the access log cover every response.
+MIDDLEWARE.insert(0, "observability.middleware.RequestObservabilityMiddleware")
+# Per-tenant measurements are aggregated in process and written this often (seconds).
+SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "15"))
+# /metrics: with a token, scrapers send `Authorization: Bearer <token>`; without one, only
+# loopback and private addresses may scrape.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# JSON lines by default (LOG_FORMAT=plain for a terminal): tenant and request id on every record.
+LOGGING["filters"] = {"context": {"()": "observability.logs.ContextFilter"}}
+LOGGING["formatters"]["json"] = {"()": "observability.logs.json_formatter"}
+LOGGING["handlers"]["console"]["filters"] = ["context"]
+LOGGING["handlers"]["console"]["formatter"] = (
+    "plain" if os.environ.get("LOG_FORMAT", "json") == "plain" else "json"
+)
+# Fair share (observability.fairness): a request over its tenant's concurrency limit waits
+# this long for a slot, then gets 429. Keys in the shared Redis carry this prefix.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("tenants.middleware.TenantMiddleware") + 1,
+    "observability.fairness.FairShareMiddleware",
+)
+FAIR_QUEUE_SECONDS = float(os.environ.get("FAIR_QUEUE_SECONDS", "0.25"))
+FAIR_SHARE_KEY_PREFIX = os.environ.get("FAIR_SHARE_KEY_PREFIX", "tenantry:")
+LOGGING["loggers"]["observability"] = {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")}

@@ -35,3 +35,9 @@ TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
 # processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
 if "DB_POOL_MAX_SIZE" not in os.environ:
     DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 24  # noqa: F405
+# The test process never writes SLA figures in the background (a live server test sets it).
+SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "0"))
+# Concurrency leases in the shared Redis, per checkout and worker like the cache keys.
+FAIR_SHARE_KEY_PREFIX = f"test-{_worker}:"
+# A live server test may serve extra test views on tenant hosts (tests/observability/slow_urls.py).
+TENANT_URLCONF = os.environ.get("TEST_TENANT_URLCONF", TENANT_URLCONF)  # noqa: F405

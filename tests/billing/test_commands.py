@@ -35,10 +35,17 @@ def test_list_plans_json(capsys):
         "max_tasks_per_project": 50,
         "api_requests_per_minute": 60,
         "statement_timeout_ms": 2000,
+        "max_concurrent_requests": 2,
         "required_isolation": "",
         "features": ["api_access"],
+        "sla_p95_ms": 1000,
+        "sla_availability_pct": "99.000",
         "is_public": True,
     }
+    assert (plans["enterprise"]["sla_p95_ms"], plans["enterprise"]["sla_availability_pct"]) == (
+        300,
+        "99.900",
+    )
     assert plans["enterprise"]["max_projects"] is None
     assert plans["enterprise"]["required_isolation"] == "database"
     assert plans["pro"]["monthly_price"] == "49.00"

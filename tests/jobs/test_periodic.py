@@ -8,7 +8,11 @@ import types
 
 import pytest
 
+# Importing the task modules registers their tasks (a worker does it by autodiscovery).
+from idempotency.tasks import purge_expired  # noqa: F401
 from jobs.tasks import plan_compliance, usage_rollup
+from observability.tasks import sla_rollup_task  # noqa: F401
+from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
 
@@ -31,6 +35,8 @@ def test_beat_schedules_the_fleet_tasks():
     assert set(schedule) == {
         "billing.usage_rollup",
         "billing.plan_compliance",
+        "observability.sla_rollup",
+        "operators.sla_breaches",
         "idempotency.purge_expired",
     }
     for name in schedule:

@@ -107,8 +107,11 @@ def test_steady_state_resolution_costs_no_query(acme, django_assert_num_queries)
 def test_request_pays_only_for_its_own_queries(acme, django_assert_num_queries):
     host = f"{acme.subdomain}.localhost"
     get(host, "/healthz")  # warm the resolver
-    with django_assert_num_queries(1):  # the view's SELECT 1, nothing for tenancy
+    # /healthz itself queries nothing: none for tenancy, none for measurement (SLA recording).
+    with django_assert_num_queries(0):
         assert get(host, "/healthz").status_code == 200
+    with django_assert_num_queries(0):  # a 404 page: the URL conf, no view query
+        assert get(host, "/no-such-page/").status_code == 404
 
 
 def test_resolution_falls_back_to_database_when_cache_is_down(acme, settings):

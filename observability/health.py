@@ -1,0 +1,137 @@
+"""Liveness and readiness probes, served on every host kind.
+
+`/healthz` answers from the process alone (no database): a supervisor restarts
+a process that stops answering it. `/readyz` checks every dependency the
+process needs to serve traffic, each with a short timeout and all at once, so
+the probe itself never hangs longer than about READY_TIMEOUT seconds; a load
+balancer stops routing to a process that reports 503.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+from django.http import JsonResponse
+from psycopg import pq
+
+# Per dependency; the database servers are pinged, not logged into (pg_isready).
+READY_TIMEOUT = 1.0
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readyz")
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def _check_default_database() -> None:
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+    except Exception:
+        # A broken persistent connection must not be reused by the next probe.
+        connection.close()
+        raise
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=READY_TIMEOUT, socket_timeout=READY_TIMEOUT
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def _check_broker() -> None:
+    from saas.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=READY_TIMEOUT)
+
+
+def _check_database_server(url: str) -> None:
+    conninfo = psycopg.conninfo.make_conninfo(url, connect_timeout=max(1, int(READY_TIMEOUT)))
+    result = pq.PGconn.ping(conninfo.encode())
+    if result != pq.Ping.OK:
+        raise ConnectionError(pq.Ping(result).name.lower().replace("_", " "))
+
+
+def _database_servers() -> list[tuple[str, str]]:
+    from tenants.models import DatabaseServer
+
+    return list(DatabaseServer.objects.filter(is_active=True).values_list("name", "url"))
+
+
+def readiness() -> tuple[bool, dict]:
+    """(ready, {dependency: {"ok": bool, "ms": float, "error"?: str}})."""
+    checks: dict[str, object] = {}
+    if settings.REDIS_URL:
+        checks["redis"] = lambda: _check_redis(settings.REDIS_URL)
+        checks["broker"] = _check_broker
+    futures = {name: _pool.submit(_timed, fn) for name, fn in checks.items()}
+    report = {"database:default": _timed(_check_default_database)}
+    if report["database:default"]["ok"]:
+        # The registry lives in the default database: servers are known only when it is up.
+        try:
+            servers = _database_servers()
+        except Exception as exc:
+            report["database:default"] = {"ok": False, "error": _describe(exc)}
+            servers = []
+        for name, url in servers:
+            futures[f"database_server:{name}"] = _pool.submit(
+                _timed, lambda url=url: _check_database_server(url)
+            )
+    wait(futures.values(), timeout=READY_TIMEOUT * 3)
+    for name, future in futures.items():
+        report[name] = future.result() if future.done() else {"ok": False, "error": "timed out"}
+    return all(entry["ok"] for entry in report.values()), report
+
+
+def _timed(fn) -> dict:
+    started = time.perf_counter()
+    try:
+        fn()
+    except Exception as exc:
+        return {"ok": False, "ms": _ms(started), "error": _describe(exc)}
+    return {"ok": True, "ms": _ms(started)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _describe(exc: Exception) -> str:
+    # The class and a short message; never a URL (server URLs carry credentials).
+    text = str(exc).split("\n", 1)[0]
+    for secret in ("postgresql://", "postgres://", "redis://"):
+        if secret in text:
+            text = ""
+    return f"{type(exc).__name__}: {text}"[:200].rstrip(": ")
+
+
+def readyz(request):
+    ready, report = readiness()
+    body = {"status": "ready" if ready else "not ready"}
+    # Which dependency is down (and its error class) is for the platform's own network;
+    # anyone else learns the verdict only.
+    if is_internal_client(request):
+        body["checks"] = report
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+def is_internal_client(request) -> bool:
+    """A loopback or private client address (load balancers, scrapers, the host itself)."""
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private

@@ -1,0 +1,66 @@
+"""The operator's SLA pages in a real Chromium: fleet view and a tenant's latency charts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from observability.models import LATENCY_BOUNDS_MS
+from observability.recorder import write_rows
+from observability.rollups import sla_rollup
+from operators.services import operator_create
+from tests.browser.conftest import copy_to_docs
+from tests.conftest import unique_subdomain
+from tests.factories import TenantFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+N = len(LATENCY_BOUNDS_MS) + 1
+
+
+def _history(tenant, *, typical_ms: int, hours: int, seed: int) -> None:
+    """A request history over the past `hours`, rolled up as the beat job would have."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    rows = {}
+    for h in range(hours, -1, -1):
+        at = now - timedelta(hours=h, minutes=rng.randint(0, 50))
+        buckets = [0] * N
+        for _ in range(60):
+            ms = typical_ms * rng.lognormvariate(0, 0.6 if h % 9 else 1.2)
+            buckets[sum(1 for b in LATENCY_BOUNDS_MS if b < ms)] += 1
+        rows[(tenant.id.hex, "api", int(at.timestamp()) // 60)] = [
+            60,
+            int(h % 13 == 0),
+            0.0,
+            *buckets,
+        ]
+    write_rows(rows)
+    for h in range(hours, -1, -1):
+        sla_rollup(now=now - timedelta(hours=h))
+
+
+def test_operator_sees_breaches_first_and_a_tenant_latency_chart(site, page, shot, committed_db):
+    slow = TenantFactory(subdomain=unique_subdomain("slowco"))
+    fine = TenantFactory(subdomain=unique_subdomain("fineco"))
+    _history(slow, typical_ms=350, hours=40, seed=1)
+    _history(fine, typical_ms=40, hours=40, seed=2)
+    email = f"ops-{slow.subdomain}@tenantry.test"
+    operator_create(email=email, password="operator-password-1")
+
+    page.goto(f"http://admin.localhost:{site.port}/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("operator-password-1")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Service levels").click()
+    slow_row = page.get_by_role("row").filter(has_text=slow.subdomain)
+    assert "breached: latency" in slow_row.inner_text()
+    assert "met" in page.get_by_role("row").filter(has_text=fine.subdomain).inner_text()
+    copy_to_docs(shot(page, "fleet"), "sla-fleet.png")
+
+    page.get_by_role("link", name=slow.subdomain).click()
+    chart = page.get_by_role("img", name="p95 latency per hour, 48 h")
+    assert chart.is_visible()
+    assert page.locator("svg polyline.p95").count() == 2
+    copy_to_docs(shot(page, "tenant"), "sla-tenant.png")
