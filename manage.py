@@ -61,6 +61,9 @@ def main() -> None:
     _ensure_database(command)
     if command not in SERVERS:
         os.environ.setdefault("LOG_LEVEL", "WARNING")
+        # A one-shot command needs no connection pool: it connects when it needs
+        # to, and a database it cannot reach is reported at once.
+        os.environ.setdefault("DB_POOL", "0")
 
     import psycopg
     from django.core.management import execute_from_command_line

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from saas.local_secrets import DATA_DIR, read_or_create
 
 ENGINE = "tenants.db"
 
@@ -19,10 +20,7 @@ OPERATOR_ROLE = os.environ.get("OPERATOR_DB_ROLE", "saas_operator")
 
 # Where the generated role secret lives when DB_ROLE_SECRET is not given (one host:
 # `make run`, `make test`). Containers share DB_ROLE_SECRET instead (docker-compose.yml).
-ROLE_SECRET_FILE = Path(
-    os.environ.get("DB_ROLE_SECRET_FILE")
-    or Path(__file__).resolve().parent.parent / ".data" / "db-role-secret"
-)
+ROLE_SECRET_FILE = Path(os.environ.get("DB_ROLE_SECRET_FILE") or DATA_DIR / "db-role-secret")
 
 
 def role_secret() -> str:
@@ -32,26 +30,7 @@ def role_secret() -> str:
     BYPASSRLS operator role's password must not be derivable from it.
     """
     given = os.environ.get("DB_ROLE_SECRET", "").strip()
-    if given:
-        return given
-    try:
-        return ROLE_SECRET_FILE.read_text().strip()
-    except FileNotFoundError:
-        pass
-    ROLE_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a temporary name, then linked: a concurrent reader sees
-    # either no file or the complete one, and the first writer wins.
-    tmp = ROLE_SECRET_FILE.with_name(f".{ROLE_SECRET_FILE.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    try:
-        os.link(tmp, ROLE_SECRET_FILE)
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return ROLE_SECRET_FILE.read_text().strip()
+    return given or read_or_create(ROLE_SECRET_FILE)
 
 
 def role_password(role: str) -> str:

@@ -24,6 +24,10 @@ def fresh_env(**extra: str) -> dict[str, str]:
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
     }
+    if "DATABASE_URL" in extra:
+        # Naming a database server is configuring a deployment, which brings its own
+        # SECRET_KEY (the embedded default generates one in .data/).
+        env["SECRET_KEY"] = "fresh-shell-" + uuid.uuid4().hex
     env.update(extra)
     return env
 

@@ -3,8 +3,9 @@
 import os
 from pathlib import Path
 
-from saas import embedded
+from saas import embedded, local_secrets
 from saas.db import build_databases, pool_options
+from saas.local_secrets import read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -15,17 +16,6 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
-if not SECRET_KEY:
-    if not DEBUG:
-        # SystemExit, not an exception: one line on stderr, no traceback, exit status 1.
-        raise SystemExit(
-            "error: SECRET_KEY is not set. Set SECRET_KEY (e.g. `openssl rand -hex 32`), "
-            "or DEBUG=1 for local development."
-        )
-    # Public by construction: only ever used with DEBUG on.
-    SECRET_KEY = "dev-insecure-" + "x" * 40
-
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
 # OPERATOR_SUBDOMAIN.<BASE_DOMAIN> the operator console.
 BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").strip().lower().rstrip(".")
@@ -33,6 +23,22 @@ OPERATOR_SUBDOMAIN = "admin"
 ALLOWED_HOSTS = [BASE_DOMAIN, "." + BASE_DOMAIN]
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.url() or ""
+_LOCAL = not os.environ.get("DATABASE_URL") or embedded.url() == DATABASE_URL
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG and not _LOCAL:
+        # A configured deployment brings its own key. SystemExit, not an exception:
+        # one line on stderr, no traceback, exit status 1.
+        raise SystemExit(
+            "error: SECRET_KEY is not set. Set SECRET_KEY (e.g. `openssl rand -hex 32`), "
+            "or DEBUG=1 for local development."
+        )
+    # Local development (DEBUG, or the embedded database of `make run` and manage.py): a random key
+    # generated once for this checkout and kept in .data/ (0600) — never a public one.
+    SECRET_KEY = read_or_create(
+        Path(os.environ.get("SECRET_KEY_FILE") or local_secrets.DATA_DIR / "secret-key")
+    )
+
 if not DATABASE_URL:
     # Nothing configured and the embedded server not started: point at the
     # conventional local socket so commands give a clear connection error.
@@ -54,6 +60,9 @@ DB_OPERATOR_POOL = pool_options(
     max_idle=DB_POOL_MAX_IDLE,
     num_workers=1,
 )
+if os.environ.get("DB_POOL", "1") == "0":
+    # One-shot commands (manage.py sets this): a connection when needed, errors at once.
+    DB_POOL = DB_OPERATOR_POOL = None
 DATABASES = build_databases(DATABASE_URL, pool=DB_POOL, operator_pool=DB_OPERATOR_POOL)
 DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
@@ -380,4 +389,6 @@ MIDDLEWARE.insert(
 )
 FAIR_QUEUE_SECONDS = float(os.environ.get("FAIR_QUEUE_SECONDS", "0.25"))
 FAIR_SHARE_KEY_PREFIX = os.environ.get("FAIR_SHARE_KEY_PREFIX", "tenantry:")
-LOGGING["loggers"]["observability"] = {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")}
+LOGGING["loggers"]["observability"] = {
+    "level": os.environ.get("ACCESS_LOG_LEVEL") or os.environ.get("LOG_LEVEL", "INFO")
+}

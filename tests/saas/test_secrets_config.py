@@ -51,17 +51,21 @@ def test_an_empty_secret_key_is_not_a_key(value):
     assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
 
 
-def test_debug_starts_without_secret_key(tmp_path):
+def test_debug_starts_without_secret_key_and_with_no_public_one(tmp_path):
+    key_file = tmp_path / "secret-key"
     result = _run(
         [
             "-c",
             "import django; django.setup(); from django.conf import settings; "
-            "print(settings.SECRET_KEY[:13])",
+            "print(settings.SECRET_KEY)",
         ],
-        _env(DEBUG="1", DB_ROLE_SECRET_FILE=str(tmp_path / "s")),
+        _env(DEBUG="1", DB_ROLE_SECRET_FILE=str(tmp_path / "s"), SECRET_KEY_FILE=str(key_file)),
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "dev-insecure-"
+    # A key generated for this checkout, private to it: never a string anyone can read.
+    assert result.stdout.strip() == key_file.read_text().strip()
+    assert len(result.stdout.strip()) == 64
+    assert key_file.stat().st_mode & 0o777 == 0o600
 
 
 def _passwords(**env) -> list[str]:
@@ -78,7 +82,7 @@ def test_role_passwords_are_independent_of_secret_key(tmp_path):
     assert one == other_key  # changing SECRET_KEY changes no database password
     assert one != other_secret
     # The public development key yields nothing an attacker can compute.
-    public = "dev-insecure-" + "x" * 40
+    public = "dev-insecure-" + "x" * 40  # the public key of the first round
     derived = hmac.new(public.encode(), b"db-role:saas_operator", hashlib.sha256).hexdigest()
     generated = _passwords(DEBUG="1", DB_ROLE_SECRET_FILE=secret_file)
     assert derived[:40] not in generated + one
