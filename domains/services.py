@@ -30,8 +30,8 @@ def domain_add(*, tenant, name: str, actor=None) -> Domain:
                 tenant=tenant, actor=actor, action="domain.add", target=row, data={"domain": domain}
             )
     except IntegrityError:
-        # Taken by another tenant or already ours: one answer, no oracle.
-        raise DomainError(f"{domain} cannot be added.") from None
+        # Only our own earlier claim can collide: other tenants' claims never block.
+        raise DomainError(f"{domain} is already added.") from None
     return row
 
 
@@ -45,9 +45,14 @@ def domain_verify(*, tenant, domain: Domain, actor=None) -> Domain:
             f"No TXT record {registry.challenge_name(domain.domain)} with the token was found. "
             "DNS changes can take a few minutes; try again."
         )
+    try:
+        with transaction.atomic():
+            domain.verified_at = timezone.now()
+            domain.save(update_fields=["verified_at"])
+    except IntegrityError:
+        domain.verified_at = None
+        raise DomainError(f"{domain.domain} is already served by another organisation.") from None
     with transaction.atomic():
-        domain.verified_at = timezone.now()
-        domain.save(update_fields=["verified_at"])
         audit_record(
             tenant=tenant,
             actor=actor,

@@ -16,6 +16,7 @@ def tls_ask(request):
 
     name = (request.GET.get("domain") or "").strip().lower().rstrip(".")
     match = resolvers.match_host(name)
-    if match.kind == resolvers.CUSTOM and resolvers.tenant_for_domain(match.domain) is not None:
+    tenant = resolvers.tenant_for_domain(match.domain) if match.kind == resolvers.CUSTOM else None
+    if tenant is not None and tenant.is_active:
         return HttpResponse("ok")
     return HttpResponse("unknown", status=404)

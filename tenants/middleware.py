@@ -62,7 +62,7 @@ class TenantMiddleware:
                 if tenant is not None:
                     # The registry vouches for this host: Django's own checks (CSRF
                     # origin, absolute URLs) see it like an ALLOWED_HOSTS entry.
-                    request.get_host = functools.partial(_verified_host, raw)
+                    request.get_host = functools.partial(_verified_host, match.canonical)
             else:
                 tenant = resolvers.tenant_for_subdomain(match.subdomain)
         except DatabaseError:

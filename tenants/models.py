@@ -260,8 +260,9 @@ class Domain(models.Model):
     """A customer's own host name for a tenant, e.g. app.customer.com (registry state).
 
     Served only once verified (a DNS TXT record proves ownership: tenants/domains.py)
-    and while the tenant's plan includes custom domains. The unique constraint makes
-    one domain belong to at most one tenant, in the database. Row-level security: a
+    and while the tenant's plan includes custom domains. The database lets at most
+    one tenant hold a domain *verified*; unverified claims block nobody (the first
+    to prove ownership wins), so nobody can squat a name they do not control. Row-level security: a
     tenant reads and writes its own rows; verified rows are readable by anyone, since
     the resolver maps a Host to its tenant before any tenant is known (DNS already
     makes that mapping public).
@@ -269,13 +270,21 @@ class Domain(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
-    domain = models.CharField(max_length=253, unique=True)
+    domain = models.CharField(max_length=253)
     token = models.CharField(max_length=64)
     verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="domain_verified_by_one_tenant",
+            ),
+            models.UniqueConstraint(fields=["tenant", "domain"], name="domain_claimed_once"),
+        ]
 
     def __str__(self) -> str:
         return self.domain

@@ -44,6 +44,12 @@ class HostMatch:
     subdomain: str | None = None
     reason: str = ""
     domain: str | None = None
+    port: str = ""
+
+    @property
+    def canonical(self) -> str:
+        """The custom domain as links may use it: the name, and a numeric port if any."""
+        return f"{self.domain}:{self.port}" if self.port else str(self.domain)
 
 
 def match_host(host: str, base_domain: str | None = None) -> HostMatch:
@@ -58,7 +64,10 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
     host = (host or "").strip().lower()
     if not host or host.startswith("["):
         return HostMatch(INVALID, reason="not a domain name")
-    domain = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    domain, _, port = host.partition(":") if host.count(":") == 1 else (host, "", "")
+    if port and not (port.isdigit() and len(port) <= 5):
+        # "app.customer.com:x@evil.example" must never become part of a link.
+        return HostMatch(INVALID, reason="malformed port")
     if domain.endswith("."):
         domain = domain[:-1]
     if not domain.isascii():
@@ -67,7 +76,7 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
         return HostMatch(APEX)
     if not domain.endswith("." + base):
         if is_domain_name(domain):
-            return HostMatch(CUSTOM, domain=domain)
+            return HostMatch(CUSTOM, domain=domain, port=port)
         return HostMatch(INVALID, reason="not under the service domain")
     label = domain[: -len(base) - 1]
     if "." in label:

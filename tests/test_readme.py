@@ -25,7 +25,7 @@ NOT_RUN = {
         "serves until stopped; the test does what it does first (migrate, seed_demo) and serves "
         "the same application with gunicorn on a free port (8000 may be taken), URLs rewritten"
     ),
-    "SECRET_KEY=$(openssl rand -hex 32) docker compose up --build": (
+    "SECRET_KEY=$(openssl rand -hex 32) DB_ROLE_SECRET=$(openssl rand -hex 32) docker compose up --build": (
         "needs a Docker engine; tests/jobs/test_compose.py validates docker-compose.yml"
     ),
 }

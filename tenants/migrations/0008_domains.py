@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
                         default=uuid.uuid4, editable=False, primary_key=True, serialize=False
                     ),
                 ),
-                ("domain", models.CharField(max_length=253, unique=True)),
+                ("domain", models.CharField(max_length=253)),
                 ("token", models.CharField(max_length=64)),
                 ("verified_at", models.DateTimeField(blank=True, null=True)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
@@ -72,7 +72,19 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={"ordering": ["domain"]},
+            options={
+                "ordering": ["domain"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("verified_at__isnull", False)),
+                        fields=("domain",),
+                        name="domain_verified_by_one_tenant",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("tenant", "domain"), name="domain_claimed_once"
+                    ),
+                ],
+            },
         ),
         migrations.RunSQL(
             [*enable_rls(TABLE), VERIFIED_READABLE, NOTIFY],

@@ -92,9 +92,10 @@ def test_verification_serves_the_domain_and_removal_stops_it(setup, test_databas
         # Verification fails while no record is published.
         status, body = api(server, tenant, token, "POST", f"domains/{domain_id}/verify/")
         assert status == 400 and "TXT" in body["error"]["message"]
-        # Another tenant cannot claim the same domain.
+        # Another tenant may claim the name too (claims block nobody: no squatting) ...
         status, body = api(server, other, other_token, "POST", "domains/", {"domain": name})
-        assert status == 400
+        assert status == 201
+        other_id = body["id"]
 
     with (
         dns_server({txt["name"]: txt["value"]}) as nameserver,
@@ -102,8 +103,22 @@ def test_verification_serves_the_domain_and_removal_stops_it(setup, test_databas
     ):
         status, body = api(server, tenant, token, "POST", f"domains/{domain_id}/verify/")
         assert status == 200 and body["verified"] is True
+        # ... but only the one whose token DNS publishes can prove it.
+        status, body = api(server, other, other_token, "POST", f"domains/{other_id}/verify/")
+        assert status == 400
         status, headers, html = page(server, name)
         assert status == 200 and b"Acme Custom" in html
+        # A verified name with anything but a numeric port is refused: the raw header
+        # never reaches a link (a reset mail pointing at evil.example).
+        assert page(server, name + ":x@evil.example")[0] == 400
+        status, _, html = http(
+            "POST",
+            server.url + "/accounts/password-reset/",
+            name + ":@evil.example",
+            body=b"email=x%40y.test",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert status == 400 and b"evil.example" not in html
         assert "domain=" not in headers.get("Set-Cookie", "").lower()  # host-only cookies
         assert (
             http("GET", server.url + f"/.well-known/tenantry/tls-ask?domain={name}", "localhost")[0]
@@ -142,10 +157,11 @@ def test_downgrade_stops_serving_and_free_plans_cannot_add(setup, test_database_
         assert status == 403, body
 
 
-def test_one_domain_belongs_to_one_tenant_in_the_database(setup):
+def test_one_domain_is_verified_for_one_tenant_in_the_database(setup):
     tenant, other, name, _, _ = setup
+    verified = "2026-01-01T00:00Z"
     with tenant_scope(tenant):
-        Domain.objects.create(tenant=tenant, domain=name, token="a")
-    # Tenant B cannot see A's unverified row, yet the database refuses the second claim.
+        Domain.objects.create(tenant=tenant, domain=name, token="a", verified_at=verified)
+    # Tenant B cannot see A's row, yet the database refuses a second verified one.
     with tenant_scope(other), pytest.raises(IntegrityError), transaction.atomic():
-        Domain.objects.create(tenant=other, domain=name, token="b")
+        Domain.objects.create(tenant=other, domain=name, token="b", verified_at=verified)

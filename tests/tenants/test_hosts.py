@@ -137,6 +137,10 @@ def test_match_host_is_pure_and_deliberate():
     assert m("a.b.example.com", "example.com").kind == "unknown"
     assert m("example.com.evil.org", "example.com").kind == "custom"
     assert m("127.0.0.1", "example.com").kind == "invalid"
+    # A port is digits: anything else could smuggle another host into a link.
+    assert m("app.customer.com:x@evil.example", "example.com").kind == "invalid"
+    assert m("acme.example.com:@evil.example", "example.com").kind == "invalid"
+    assert m("app.customer.com:8443", "example.com").canonical == "app.customer.com:8443"
     assert settings.BASE_DOMAIN == "localhost"
 
 
