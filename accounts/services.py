@@ -87,11 +87,19 @@ def user_create(
 
 
 def _owners_left(tenant, excluding: User) -> int:
-    return (
-        User.objects.filter(tenant_id=tenant.pk, role=Role.OWNER, is_active=True)
-        .exclude(pk=excluding.pk)
-        .count()
+    """Owners other than `excluding`, counted under a lock on every owner row.
+
+    Two owners demoting each other at once would each see the other still in
+    place; locking the owner rows serialises them, and the second re-reads the
+    rows after the first commits (READ COMMITTED re-checks them): it then sees
+    the last owner and is refused.
+    """
+    owners = (
+        User.objects.select_for_update()
+        .filter(tenant_id=tenant.pk, role=Role.OWNER, is_active=True)
+        .values_list("pk", flat=True)
     )
+    return sum(1 for pk in owners if pk != excluding.pk)
 
 
 def acting_role(actor) -> str | None:
