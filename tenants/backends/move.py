@@ -99,6 +99,12 @@ def tenant_move(
         )
     if tenant.status != TenantStatus.ACTIVE:
         raise MoveError(f"{tenant.subdomain} is {tenant.status}; only active tenants can move")
+    required = getattr(tenant.plan, "required_isolation", "") or ""
+    if required and to != required:
+        raise MoveError(
+            f"{tenant.subdomain}'s plan ({tenant.plan.code}) requires {required} isolation; "
+            "change the plan first"
+        )
     if to != Isolation.DATABASE and server is not None:
         raise MoveError("--server/--database-url only apply to --to database")
     if to == Isolation.DATABASE and server is None and tenant.isolation != Isolation.DATABASE:
@@ -153,12 +159,18 @@ def tenant_move_rollback(*, tenant: Tenant) -> TenantMove:
             "the move already switched; move the tenant back with "
             f"move_tenant {tenant.subdomain} --to {move.source_isolation}"
         )
-    _clear_target(_target(move))
+    # Serve the tenant from its source again first; the half-made target is
+    # only cleaned up after, and a failure there is reported, not fatal.
     source = _source(move)
     fence.lift(backend_for(source).placement(source), move.tenant.id)
-    move.phase = MovePhase.ROLLED_BACK
-    move.save(update_fields=["phase", "updated_at"])
     _set_status(move.tenant, TenantStatus.ACTIVE)
+    try:
+        _clear_target(_target(move))
+    except Exception as exc:
+        logger.warning("move rollback of %s: target not cleaned up: %s", move.tenant, exc)
+        move.error = f"target not cleaned up: {exc}"
+    move.phase = MovePhase.ROLLED_BACK
+    move.save(update_fields=["phase", "error", "updated_at"])
     return move
 
 
@@ -170,15 +182,28 @@ def _run(move: TenantMove, say) -> TenantMove:
     src_placement = backend_for(source).placement(source)
     try:
         if move.phase == MovePhase.COPYING:
-            say(3, "fencing the source and waiting for running transactions")
+            # The destination first: a target that cannot be reached or created
+            # fails here, while the tenant is still served from its source.
+            say(3, "preparing the destination")
+            try:
+                _clear_target(target)  # leftovers of an interrupted attempt
+                if target.isolation != Isolation.SHARED:
+                    backend_for(target).provision(target)
+            except Exception as exc:
+                # Nothing was fenced or copied yet: give the tenant back at once.
+                move.error = f"destination not ready: {exc}"
+                move.phase = MovePhase.ROLLED_BACK
+                move.save(update_fields=["error", "phase", "updated_at"])
+                _set_status(tenant, TenantStatus.ACTIVE)
+                raise MoveError(
+                    f"the destination could not be prepared ({exc}); "
+                    f"{tenant.subdomain} stays where it was"
+                ) from exc
+            say(5, "fencing the source and waiting for running transactions")
             try:
                 fence.fence(src_placement, tenant.id, f"move to {target.isolation}")
             except fence.FenceTimeout as exc:
                 raise MoveError(str(exc)) from None
-            say(5, "preparing the destination")
-            _clear_target(target)  # leftovers of an interrupted attempt
-            if target.isolation != Isolation.SHARED:
-                backend_for(target).provision(target)
             dst_placement = backend_for(target).placement(target)
             say(20, "copying rows")
             counts = copy_rows(src_placement, dst_placement, tenant.id)
