@@ -2,7 +2,8 @@
 
 Two counters per attempt, both in `LoginFailure` (main database, one row per key):
 the account as seen from one client address (kind, scope, email, IP) and the
-address across every account and tenant (kind, IP). The first
+address across every account of one scope — one tenant, or the operator console —
+(kind, scope, IP): failures at one organisation never slow sign-in at another. The first
 LOGIN_FAILURE_LIMIT / LOGIN_IP_FAILURE_LIMIT failures are free; after that the
 next attempt waits LOGIN_DELAY_SECONDS, doubled at each further failure up to
 LOGIN_DELAY_MAX_SECONDS. An attempt made while waiting is refused before the
@@ -57,7 +58,9 @@ def _digest(*parts: str) -> str:
 
 def _keys(scope: str, email: str, ip: str, kind: str) -> tuple[str, str]:
     email = (email or "").strip().lower()
-    return _digest(kind, "account", scope, email, ip or "-"), _digest(kind, "ip", ip or "-")
+    # The address's own counter is per scope (one tenant, or the operator console):
+    # failures at one organisation never slow sign-in at another, or for operators.
+    return _digest(kind, "account", scope, email, ip or "-"), _digest(kind, "ip", scope, ip or "-")
 
 
 def _alias() -> str:

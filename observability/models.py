@@ -28,6 +28,9 @@ class SlaRollup(TenantOwned):
     """
 
     tenant_placed = False
+    # Operator measurements, rebuilt from traffic: not the customer's data, not backed up.
+    export_fields = ()
+    in_operator_backup = False
 
     id = models.BigAutoField(primary_key=True)
     # The unique key (tenant_id, …) serves every lookup by tenant.

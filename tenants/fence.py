@@ -46,6 +46,28 @@ def _connect(placement: Placement) -> psycopg.Connection:
     return placement.connect(role=OPERATOR_ROLE, autocommit=True)
 
 
+def _wait_for_running(conn, tid: str) -> bool:
+    """Take and release the tenant's exclusive lock: True once no transaction holds it."""
+    conn.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
+    try:
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [tid])
+    except psycopg.errors.LockNotAvailable:
+        return False
+    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [tid])
+    return True
+
+
+def drain(placement: Placement, tenant_id) -> None:
+    """Wait until every transaction of the tenant running in `placement` has ended."""
+    tid = str(tenant_id)
+    with _connect(placement) as conn:
+        if not _wait_for_running(conn, tid):
+            raise FenceTimeout(
+                f"transactions of tenant {tid} in {placement.label} still running after "
+                f"{WAIT_SECONDS}s"
+            )
+
+
 def fence(placement: Placement, tenant_id, reason: str) -> None:
     """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running."""
     tid = str(tenant_id)
@@ -55,10 +77,7 @@ def fence(placement: Placement, tenant_id, reason: str) -> None:
             "ON CONFLICT (tenant_id, placement) DO UPDATE SET reason = EXCLUDED.reason",
             [tid, placement.fence_key, reason],
         )
-        conn.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
-        try:
-            conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [tid])
-        except psycopg.errors.LockNotAvailable:
+        if not _wait_for_running(conn, tid):
             conn.execute(
                 "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
                 [tid, placement.fence_key],
@@ -66,8 +85,7 @@ def fence(placement: Placement, tenant_id, reason: str) -> None:
             raise FenceTimeout(
                 f"transactions of tenant {tid} in {placement.label} still running after "
                 f"{WAIT_SECONDS}s; nothing was fenced"
-            ) from None
-        conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [tid])
+            )
     logger.info("fenced tenant %s in %s (%s)", tid, placement.label, reason)
 
 

@@ -340,14 +340,17 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
     resolvers.invalidate(tenant.subdomain)
     time.sleep(resolvers.max_age())
+    backend = backend_for(tenant)
+    # Requests that started before the hosts were refused may still be writing:
+    # the backup begins once their transactions have ended.
+    fence.drain(backend.placement(tenant), tenant.id)
     backed_up_rows = 0
     if backup_to:
         from tenants.backup import backup_write
 
         path, backed_up_rows = backup_write(tenant=tenant, path=backup_to)
         backup_to = str(path)
-    backend = backend_for(tenant)
-    # Requests still running finish before the placement goes; later ones are refused.
+    # A stale process's later transaction is refused from here on.
     fence.fence(backend.placement(tenant), tenant.id, "deleting")
     backend.deprovision(tenant)
     # Records kept in the main database whatever the mode (billing…).

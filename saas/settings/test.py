@@ -33,7 +33,7 @@ TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "1"))
 TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
 # In-process tests race up to 20 threads, each on its own connection; server
 # processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
-if "DB_POOL_MAX_SIZE" not in os.environ:
+if "DB_POOL_MAX_SIZE" not in os.environ and "pool" in DATABASES["default"]["OPTIONS"]:  # noqa: F405
     DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 24  # noqa: F405
 # The test process never writes SLA figures in the background (a live server test sets it).
 SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "0"))

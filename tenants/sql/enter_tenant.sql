@@ -43,7 +43,8 @@ BEGIN
         PERFORM pg_catalog.set_config('statement_timeout', p_timeout_ms::text, true);
     END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
-    IF EXISTS (SELECT 1 FROM public.tenants_fence f WHERE f.placement = p_placement) THEN
+    IF EXISTS (SELECT 1 FROM public.tenants_fence f
+               WHERE f.tenant_id = p_tenant::uuid AND f.placement = p_placement) THEN
         RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
             USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
     END IF;
