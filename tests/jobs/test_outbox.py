@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.services import invitation_create, password_reset_request
-from jobs.models import Job, JobStatus
+from jobs.models import JobStatus
 from jobs.services import job_start
 from saas.celery import app
 from tenants.context import tenant_scope
@@ -38,10 +38,14 @@ def _set_status(tenant, status):
 def test_the_row_commits_with_the_change_and_a_rollback_leaves_neither(
     tenant_a, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True), tenant_scope(tenant_a):
-        with pytest.raises(Rollback), transaction.atomic():
-            invitation_create(tenant=tenant_a, email="never@alpha.test")
-            raise Rollback
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        tenant_scope(tenant_a),
+        pytest.raises(Rollback),
+        transaction.atomic(),
+    ):
+        invitation_create(tenant=tenant_a, email="never@alpha.test")
+        raise Rollback
     assert _rows(tenant_a) == [] and mail.outbox == []
 
 
@@ -88,10 +92,11 @@ def test_a_moving_tenants_work_waits_and_runs_after_the_move(committed_db):
     assert _rows(tenant_a)[0].status == OutboxStatus.DONE
 
 
-def test_a_suspended_tenants_job_is_refused_with_the_reason(db):
+def test_a_suspended_tenants_job_is_refused_with_the_reason(db, django_capture_on_commit_callbacks):
     tenant = TenantFactory(subdomain=unique_subdomain("jsus"))
     _set_status(tenant, TenantStatus.SUSPENDED)
-    job = job_start(kind="tenant_export", tenant=tenant)  # eager: runs at once
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(kind="tenant_export", tenant=tenant)  # eager: runs at commit
     job.refresh_from_db()
     assert job.status == JobStatus.REFUSED and "suspended" in job.message
     assert job.is_finished
@@ -121,8 +126,8 @@ def test_broker_down_after_the_commit_keeps_the_work_and_raises_nothing(
     assert "unavailable" in row.message and mail.outbox == []
 
     app.conf.update(task_always_eager=True)  # the broker is back (in-process here)
-    assert outbox_drain(tenants=[tenant_a])["published"] == 1
-    assert outbox_drain(tenants=[tenant_a])["published"] == 0
+    assert outbox_drain(tenants=[tenant_a], waiting=True)["published"] == 1
+    assert outbox_drain(tenants=[tenant_a], waiting=True)["published"] == 0
     assert [m.to for m in mail.outbox] == [["later@alpha.test"]]
     assert issued.token in mail.outbox[0].body
     [row] = _rows(tenant_a)
@@ -137,12 +142,15 @@ def test_the_drain_stamps_each_rows_own_tenant(committed_db, closed_broker):
             invitation_create(tenant=tenant, email=f"x@{tenant.subdomain}.test")
     app.conf.update(task_always_eager=True)
     with tenant_scope(tenant_b):  # whatever the drain's own context, each row runs in its tenant
-        assert outbox_drain(tenants=[tenant_a, tenant_b])["published"] == 2
+        assert outbox_drain(tenants=[tenant_a, tenant_b], waiting=True)["published"] == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         f"x@{t.subdomain}.test" for t in (tenant_a, tenant_b)
     )
-    assert all(m.subject.endswith(t.name) for m, t in zip(
-        sorted(mail.outbox, key=lambda m: m.to[0]),
-        sorted((tenant_a, tenant_b), key=lambda t: f"x@{t.subdomain}.test"),
-        strict=True,
-    ))
+    assert all(
+        m.subject.endswith(t.name)
+        for m, t in zip(
+            sorted(mail.outbox, key=lambda m: m.to[0]),
+            sorted((tenant_a, tenant_b), key=lambda t: f"x@{t.subdomain}.test"),
+            strict=True,
+        )
+    )
