@@ -44,7 +44,7 @@ BUSY_RETRY_SECONDS = 30
 BUSY_MAX_RETRIES = 240  # two hours of a move or provisioning, then refused
 
 
-def _header_from(request, name: str = TENANT_HEADER) -> str | None:
+def message_header(request, name: str = TENANT_HEADER) -> str | None:
     headers = getattr(request, "headers", None) or {}
     value = headers.get(name)
     if value is None:
@@ -87,7 +87,7 @@ class TenantTask(Task):
     def __call__(self, *args, **kwargs):
         tenant = None
         if not self.fleet:
-            value = _header_from(self.request)
+            value = message_header(self.request)
             if value and value != NO_TENANT:
                 try:
                     tenant = _load_tenant(value)

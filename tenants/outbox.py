@@ -34,7 +34,7 @@ from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tenants.celery import TenantTask, _header_from, inactive_reason
+from tenants.celery import TenantTask, message_header, inactive_reason
 from tenants.context import dangerously_unscoped, get_current_tenant, no_tenant, tenant_scope
 from tenants.models import OutboxMessage, OutboxStatus, Tenant
 from tenants.routers import data_alias
@@ -198,7 +198,7 @@ def _finish(row_id, status: str, message: str) -> int:
 
 
 def _row_id(request):
-    value = _header_from(request, OUTBOX_HEADER) or getattr(request, "id", None)
+    value = message_header(request, OUTBOX_HEADER) or getattr(request, "id", None)
     try:
         return uuid.UUID(str(value))
     except ValueError:
