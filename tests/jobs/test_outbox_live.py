@@ -140,3 +140,24 @@ def test_a_suspended_tenants_queued_reset_is_not_run_by_the_worker(
     assert _mails(tmp_path) == [], "the worker ran a suspended tenant's task"
     [row] = _outbox(tenant)
     assert row.status == "refused" and "suspended" in row.message
+
+
+def test_a_moving_tenants_job_waits_on_a_real_worker_and_runs_after_the_move(
+    committed_db, test_database_url, redis_broker
+):
+    from jobs.models import Job
+    from jobs.services import job_start
+    from tenants.models import Tenant
+
+    tenant = TenantFactory(subdomain=unique_subdomain("omv"))
+    Tenant.objects.filter(pk=tenant.pk).update(status="moving")
+    job = job_start(kind="tenant_export", tenant=tenant, requested_by="test")
+    with Worker(test_database_url):
+        waiting = _wait_for(lambda: "moving" in Job.objects.get(pk=job.pk).message)
+        assert waiting and Job.objects.get(pk=job.pk).status == "queued"
+        Tenant.objects.filter(pk=tenant.pk).update(status="active")  # the move is over
+        # The retried message (30 s later) still names the tenant: the export runs in it.
+        done = _wait_for(lambda: Job.objects.get(pk=job.pk).status == "succeeded", timeout=90)
+    job.refresh_from_db()
+    assert done, (job.status, job.message)
+    assert job.attempts == 1
