@@ -34,7 +34,7 @@ from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tenants.celery import TenantTask, message_header, inactive_reason
+from tenants.celery import TenantTask, inactive_reason, message_header
 from tenants.context import dangerously_unscoped, get_current_tenant, no_tenant, tenant_scope
 from tenants.models import OutboxMessage, OutboxStatus, Tenant
 from tenants.routers import data_alias
