@@ -302,6 +302,8 @@ class OutboxMessage(TenantModel):
     """
 
     tenant_placed = False
+    # Platform bookkeeping (and pending arguments may hold a single-use secret): not exported.
+    tenant_exported = False
 
     task = models.CharField(max_length=200)
     args = models.JSONField(default=list, blank=True)
