@@ -17,8 +17,9 @@ from tenants.context import tenant_scope
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.jobs.conftest import REDIS_URL, Worker
-from tests.live import ROOT, LiveServer, free_port
+from tests.jobs.conftest import Worker
+from tests.jobs.test_redis_down import RedisServer
+from tests.live import ROOT, LiveServer
 from tests.live import http as live_http
 
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def _outbox(tenant):
 
 
 def test_invitation_accepted_while_the_broker_is_down_is_mailed_once_when_it_returns(
-    committed_db, test_database_url, redis_broker, tmp_path
+    committed_db, test_database_url, tmp_path
 ):
     tenant = TenantFactory(subdomain=unique_subdomain("obox"))
     UserFactory(tenant=tenant, email="owner@obox.test", role="owner")
@@ -80,8 +81,8 @@ def test_invitation_accepted_while_the_broker_is_down_is_mailed_once_when_it_ret
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path),
     }
-    down = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    server = LiveServer(test_database_url, {"REDIS_URL": down, **mail_env})
+    broker = RedisServer()  # its address, with nothing listening there yet: the broker is down
+    server = LiveServer(test_database_url, {"REDIS_URL": broker.url, **mail_env})
     server.env["PUBLIC_PORT"] = str(server.port)
     with server:
         started = time.monotonic()
@@ -100,8 +101,9 @@ def test_invitation_accepted_while_the_broker_is_down_is_mailed_once_when_it_ret
         assert (row.status, row.attempts) == ("pending", 1), row.message
 
         # The broker is back: the drain command publishes, a real worker sends the mail once.
-        back = _env(test_database_url, REDIS_URL=REDIS_URL, PUBLIC_PORT=str(server.port))
-        with Worker(test_database_url, {**mail_env, "PUBLIC_PORT": str(server.port)}):
+        back = _env(test_database_url, REDIS_URL=broker.url, PUBLIC_PORT=str(server.port))
+        worker_env = {**mail_env, "REDIS_URL": broker.url, "PUBLIC_PORT": str(server.port)}
+        with broker, Worker(test_database_url, worker_env):
             for _ in range(2):  # a second drain finds nothing left to publish
                 done = _manage("drain_outbox", "--tenant", tenant.subdomain, env=back)
                 assert done.returncode == 0, done.stderr[-2000:]
