@@ -57,11 +57,7 @@ def tenant_models() -> list[type]:
     found = [
         m
         for m in apps.get_models()
-        if issubclass(m, TenantOwned)
-        and not m._meta.abstract
-        and not m._meta.proxy
-        # Bookkeeping of the platform, not the tenant's data (the outbox).
-        and getattr(m, "tenant_exported", True)
+        if issubclass(m, TenantOwned) and not m._meta.abstract and not m._meta.proxy
     ]
     found.sort(key=lambda m: m._meta.label)
     deps = {

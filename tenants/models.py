@@ -302,8 +302,10 @@ class OutboxMessage(TenantModel):
     """
 
     tenant_placed = False
-    # Platform bookkeeping (and pending arguments may hold a single-use secret): not exported.
-    tenant_exported = False
+    # Platform bookkeeping, not the tenant's data; pending arguments may hold a single-use
+    # secret (an invitation token), and a restored row would send its mail again.
+    export_fields = ()
+    in_operator_backup = False
 
     task = models.CharField(max_length=200)
     args = models.JSONField(default=list, blank=True)
