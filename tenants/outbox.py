@@ -157,8 +157,8 @@ def outbox_drain(*, tenants=None, now=None, limit: int = 1000, waiting: bool = F
         | Q(status=OutboxStatus.HELD, created_at__lte=now - HOLD_TIMEOUT)
     )
     # One indexed query over the fleet's table: the RLS bypass is for finding rows only,
-    # every row is then published (and re-read) in its own tenant's scope.
-    with dangerously_unscoped("outbox drain: find due work of every tenant"):
+    # every row is then published (and re-read) in its own tenant's scope, never the caller's.
+    with no_tenant(), dangerously_unscoped("outbox drain: find due work of every tenant"):
         found = OutboxMessage.unscoped.filter(due)
         if tenants is not None:
             found = found.filter(tenant_id__in=[t.pk for t in tenants])
