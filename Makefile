@@ -31,7 +31,7 @@ run: install
 	$(PY) manage.py seed_demo && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
 	echo "Serving http://demo.localhost:$(PORT)  (sign in: admin@demo.example / demo-password-1)" && \
-	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+	PUBLIC_PORT=$${PUBLIC_PORT:-$(PORT)} $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \

@@ -1,4 +1,8 @@
-"""Emails sent to people of a tenant. Synchronous for now; the jobs app turns these into tasks."""
+"""The mails sent to people of a tenant, rendered from accounts/templates/accounts/email/.
+
+Only the tasks in accounts/tasks.py call these (queued by services through the
+outbox): one path per mail, one text, links from tenants.links.tenant_url.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,15 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
 
-def tenant_base_url(tenant, request=None) -> str:
-    """http(s)://<subdomain>.<BASE_DOMAIN>[:port] — the port taken from the request, if any."""
-    scheme = "https" if settings.USE_HTTPS else "http"
-    port = ""
-    if request is not None:
-        host = request.get_host()
-        if ":" in host:
-            port = ":" + host.rsplit(":", 1)[1]
-    return f"{scheme}://{tenant.subdomain}.{settings.BASE_DOMAIN}{port}"
-
-
-def invitation_email_send(*, tenant, email: str, accept_url: str, invited_by=None) -> None:
+def invitation_email_send(*, tenant, email: str, accept_url: str, inviter: str, expires_at) -> None:
     context = {
         "tenant_name": tenant.name,
         "accept_url": accept_url,
-        "inviter": getattr(invited_by, "email", None) or "An administrator",
+        "inviter": inviter or "An administrator",
+        "expires_at": expires_at,
     }
     send_mail(
-        subject=f"You are invited to {tenant.name} on Tenantry",
+        subject=f"You are invited to {tenant.name}",
         message=render_to_string("accounts/email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[email],

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import ApiToken, Invitation, Role, TokenIssuer, TokenScope, User
 from audit.services import audit_record
 from billing.limits import limit_check
-from tenants.celery import enqueue_on_commit
+from tenants.outbox import outbox_enqueue
 from tenants.transactions import tenant_atomic
 
 INVITATION_TTL = timedelta(days=7)
@@ -224,7 +224,7 @@ def invitation_create(
     )
     from accounts.tasks import send_invitation_email
 
-    enqueue_on_commit(send_invitation_email, str(invitation.pk), token)
+    outbox_enqueue(send_invitation_email, str(invitation.pk), token)
     return IssuedInvitation(invitation, token)
 
 
@@ -383,21 +383,16 @@ def password_reset_request(*, tenant, email: str) -> bool:
     """Queue a reset email if this tenant has an active member with that address.
 
     Returns whether one was queued; callers show the same message either way
-    (no account enumeration). The link is Django's single-use token.
+    (no account enumeration). The link (Django's single-use token) is made by
+    the task when it sends the mail, so no reset token is ever stored.
     """
-    from django.contrib.auth.tokens import default_token_generator
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
     from accounts.tasks import send_password_reset_email
 
     email = (email or "").strip().lower()
     user = User.objects.filter(tenant_id=tenant.pk, email=email, is_active=True).first()
     if user is None or not user.has_usable_password():
         return False
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    path = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
     with tenant_atomic():
         audit_record(tenant=tenant, actor=user, action="password.reset_requested", target=user)
-        enqueue_on_commit(send_password_reset_email, str(user.pk), path)
+        outbox_enqueue(send_password_reset_email, str(user.pk))
     return True

@@ -1,82 +1,70 @@
-"""Emails sent by workers: invitations and password resets (Django's email backend).
+"""Emails sent by workers: invitations and password resets, the only path either mail takes.
 
-Each runs in the tenant it was queued for (tenants.celery), retries transient
-mail errors with exponential backoff and jitter, and records a sent-marker in
-the audit log so a redelivered message does not send twice (see docs/jobs.md).
+Queued by services through the outbox (tenants.outbox), each runs in the
+tenant of its outbox row and at most once per row; transient mail errors are
+retried with exponential backoff and jitter (see docs/jobs.md).
 """
 
 from __future__ import annotations
 
 import smtplib
 
-from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from accounts.emails import invitation_email_send, password_reset_email_send
 from accounts.models import Invitation, User
-from audit.models import AuditEvent
 from audit.services import audit_record
 from tenants.context import require_current_tenant
+from tenants.links import tenant_url
+from tenants.outbox import outbox_task
 
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
+TENANT_URLCONF = "saas.urls_tenant"
 
 
-def tenant_url(tenant, path: str) -> str:
-    scheme = "https" if settings.USE_HTTPS or settings.BASE_DOMAIN != "localhost" else "http"
-    return f"{scheme}://{tenant.subdomain}.{settings.BASE_DOMAIN}{path}"
+def invitation_accept_path(token: str) -> str:
+    return reverse("invitation_accept", kwargs={"token": token}, urlconf=TENANT_URLCONF)
 
 
-def _already_sent(action: str, target_id) -> bool:
-    return AuditEvent.objects.filter(action=action, target_id=str(target_id)).exists()
+def password_reset_path(user: User) -> str:
+    """The single-use reset link's path, made when the mail is sent (never stored)."""
+    return reverse(
+        "accounts:password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+        urlconf=TENANT_URLCONF,
+    )
 
 
-@shared_task(
-    name="accounts.send_invitation_email",
-    autoretry_for=MAIL_ERRORS,
-    max_retries=6,
-)
+@outbox_task(name="accounts.send_invitation_email", autoretry_for=MAIL_ERRORS, max_retries=6)
 def send_invitation_email(invitation_id: str, token: str) -> str:
     tenant = require_current_tenant()
     invitation = Invitation.objects.filter(pk=invitation_id).first()
     if invitation is None or not invitation.is_pending:
         return "skipped: not pending"  # revoked, accepted or expired since it was queued
-    if _already_sent("invitation.email_sent", invitation.pk):
-        return "skipped: already sent"
-    link = tenant_url(tenant, f"/invitations/accept/{token}/")
-    inviter = invitation.invited_by.email if invitation.invited_by_id else "An administrator"
-    send_mail(
-        subject=f"You are invited to {tenant.name}",
-        message=(
-            f"{inviter} invited you to join {tenant.name} as {invitation.role}.\n\n"
-            f"Accept the invitation: {link}\n\n"
-            f"The link expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
+    invitation_email_send(
+        tenant=tenant,
+        email=invitation.email,
+        accept_url=tenant_url(tenant, invitation_accept_path(token)),
+        inviter=invitation.invited_by.email if invitation.invited_by_id else "",
+        expires_at=invitation.expires_at,
     )
     audit_record(tenant=tenant, actor="system", action="invitation.email_sent", target=invitation)
     return "sent"
 
 
-@shared_task(
-    name="accounts.send_password_reset_email",
-    autoretry_for=MAIL_ERRORS,
-    max_retries=6,
-)
-def send_password_reset_email(user_id: str, reset_path: str) -> str:
+@outbox_task(name="accounts.send_password_reset_email", autoretry_for=MAIL_ERRORS, max_retries=6)
+def send_password_reset_email(user_id: str) -> str:
     tenant = require_current_tenant()
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
+    if user is None or not user.has_usable_password():
         return "skipped: no such user"
-    # No sent-marker: the link is single-use and a duplicate reset mail is harmless.
-    send_mail(
-        subject=f"Reset your {tenant.name} password",
-        message=(
-            "Someone asked to reset the password of this account. If it was you, open:\n\n"
-            f"{tenant_url(tenant, reset_path)}\n\n"
-            "If not, ignore this email; your password stays as it is."
-        ),
-        from_email=None,
-        recipient_list=[user.email],
+    password_reset_email_send(
+        tenant=tenant, email=user.email, reset_url=tenant_url(tenant, password_reset_path(user))
     )
     return "sent"

@@ -6,15 +6,11 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
-from django.contrib.auth.tokens import default_token_generator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttle
-from accounts.emails import invitation_email_send, password_reset_email_send, tenant_base_url
 from accounts.forms import AcceptInvitationForm, InviteForm, LoginForm, RoleForm, TokenForm
 from accounts.handoff import handoff_token_consume
 from accounts.models import ApiToken, Invitation, User
@@ -63,23 +59,10 @@ def handoff(request):
 
 
 class TenantPasswordResetForm(PasswordResetForm):
-    """Django's lookup (active users with a usable password, this tenant only: the manager is
-    tenant-scoped) with the link pointing at the tenant's own host."""
+    """Django's form for the page; the mail goes through the one reset service."""
 
     def save(self, request=None, **kwargs):
-        for user in self.get_users(self.cleaned_data["email"]):
-            path = reverse(
-                "accounts:password_reset_confirm",
-                kwargs={
-                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                    "token": default_token_generator.make_token(user),
-                },
-            )
-            password_reset_email_send(
-                tenant=request.tenant,
-                email=user.email,
-                reset_url=tenant_base_url(request.tenant, request) + path,
-            )
+        services.password_reset_request(tenant=request.tenant, email=self.cleaned_data["email"])
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -170,13 +153,6 @@ def members(request):
         except (services.AccountError, PlanLimitExceeded) as exc:
             form.add_error(None, str(exc))
         else:
-            path = reverse("invitation_accept", kwargs={"token": issued.token})
-            invitation_email_send(
-                tenant=request.tenant,
-                email=issued.invitation.email,
-                accept_url=tenant_base_url(request.tenant, request) + path,
-                invited_by=request.user,
-            )
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
             return redirect("members")
     context = {

@@ -17,6 +17,8 @@ class JobStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    # Not run: the organisation was suspended or being deleted when the worker took it.
+    REFUSED = "refused", "Refused"
 
 
 class Job(models.Model):
@@ -43,4 +45,4 @@ class Job(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.REFUSED)

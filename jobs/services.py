@@ -90,6 +90,18 @@ def job_fail_unstarted(*, job_id, reason: str) -> None:
     )
 
 
+def job_refuse(*, job_id, reason: str) -> None:
+    """Not run, and never will be: the organisation is not active (tenants.celery)."""
+    Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.REFUSED, message=reason[:500], finished_at=timezone.now()
+    )
+
+
+def job_waiting(*, job_id, reason: str) -> None:
+    """Still queued: the task comes back later (the organisation is moving)."""
+    Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(message=reason[:500])
+
+
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
     progress = max(0, min(100, int(progress)))
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(

@@ -7,8 +7,15 @@ import logging
 from celery import shared_task
 
 from jobs.registry import get_kind
-from jobs.services import job_claim, job_fail_unstarted, job_finish, job_report
-from tenants.celery import TenantTask, fleet_task
+from jobs.services import (
+    job_claim,
+    job_fail_unstarted,
+    job_finish,
+    job_refuse,
+    job_report,
+    job_waiting,
+)
+from tenants.celery import TenantTask, fleet_task, inactive_reason
 from tenants.context import get_current_tenant
 
 logger = logging.getLogger("jobs")
@@ -19,6 +26,15 @@ class JobTask(TenantTask):
         # Deleted before the job ran: record it, never leave the job "queued".
         job_fail_unstarted(job_id=args[0], reason=f"the organisation no longer exists ({exc})")
         return super().on_tenant_gone(exc, args, kwargs)
+
+    def on_tenant_inactive(self, tenant, args, kwargs):
+        # Suspended or being deleted when the worker took it: not run, and the job says why.
+        job_refuse(job_id=args[0], reason=inactive_reason(tenant))
+        return super().on_tenant_inactive(tenant, args, kwargs)
+
+    def on_tenant_busy(self, tenant, args, kwargs):
+        job_waiting(job_id=args[0], reason=f"waiting: the organisation is {tenant.status}")
+        return super().on_tenant_busy(tenant, args, kwargs)
 
 
 @shared_task(bind=True, base=JobTask, name="jobs.run", max_retries=None)

@@ -18,6 +18,11 @@ app.autodiscover_tasks(
 )
 
 app.conf.beat_schedule = {
+    # Work accepted while the broker was down (tenants.outbox): published once it is back.
+    "tenants-outbox-drain": {
+        "task": "tenants.outbox_drain",
+        "schedule": 60.0,
+    },
     # Usage roll-up for the billing period so far; cheap and idempotent, so hourly.
     "billing-usage-rollup": {
         "task": "billing.usage_rollup",

@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.emails import tenant_base_url
 from accounts.handoff import handoff_token_create
 from accounts.models import User
 from billing.models import Plan
 from tenants.context import tenant_scope
+from tenants.links import tenant_url
 from tenants.models import Tenant
 from tenants.reservations import NOT_AVAILABLE, subdomain_is_reserved
 from tenants.services import TenantError, tenant_create
@@ -87,8 +87,8 @@ def signup(request):
             with tenant_scope(tenant):
                 owner = User.objects.get(tenant_id=tenant.pk, email=data["email"].lower())
             token = handoff_token_create(tenant=tenant, user=owner)
-            url = tenant_base_url(tenant, request) + reverse(
-                "accounts:handoff", urlconf="saas.urls_tenant"
+            url = tenant_url(
+                tenant, reverse("accounts:handoff", urlconf="saas.urls_tenant"), request=request
             )
             return redirect(f"{url}?token={token}")
     return render(request, "public/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -7,7 +7,10 @@ class TenantsConfig(AppConfig):
 
     def ready(self):
         from billing.signals import plan_changed
-        from tenants import checks  # noqa: F401 - registers the system checks
+        from tenants import (
+            checks,  # noqa: F401 - registers the system checks
+            tasks,  # noqa: F401 - the outbox drain, in every process
+        )
         from tenants.receivers import move_when_plan_requires_another_placement
 
         plan_changed.connect(

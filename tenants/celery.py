@@ -8,6 +8,11 @@ and runs the task body inside `tenant_scope(tenant)`, restored in `finally`,
 so a failing task leaves nothing behind. The database context itself is
 transaction-local (tenants.db), so it cannot outlive the task either.
 
+The tenant's status is read fresh from the control plane at the start of
+every run (never from the resolver's cache): a task of a suspended or
+deleting tenant runs nothing (`on_tenant_inactive`), one of a moving or
+provisioning tenant comes back later (`on_tenant_busy`).
+
 Fleet tasks (usage roll-up, plan compliance) run with no tenant and say so:
 `@fleet_task`; they reach tenants one at a time through `for_each_tenant`.
 """
@@ -32,11 +37,18 @@ class TenantGone(Exception):
     """The tenant a task was queued for no longer exists: the task is dropped."""
 
 
-def _header_from(request) -> str | None:
+#: A task of a tenant in one of these states waits and comes back; in any other
+#: state but active it is refused.
+BUSY_STATUSES = ("moving", "provisioning")
+BUSY_RETRY_SECONDS = 30
+BUSY_MAX_RETRIES = 240  # two hours of a move or provisioning, then refused
+
+
+def message_header(request, name: str = TENANT_HEADER) -> str | None:
     headers = getattr(request, "headers", None) or {}
-    value = headers.get(TENANT_HEADER)
+    value = headers.get(name)
     if value is None:
-        value = getattr(request, TENANT_HEADER, None)
+        value = getattr(request, name, None)
     return value
 
 
@@ -75,7 +87,7 @@ class TenantTask(Task):
     def __call__(self, *args, **kwargs):
         tenant = None
         if not self.fleet:
-            value = _header_from(self.request)
+            value = message_header(self.request)
             if value and value != NO_TENANT:
                 try:
                     tenant = _load_tenant(value)
@@ -85,11 +97,45 @@ class TenantTask(Task):
         # Called directly (not through a worker) with no header: run in no
         # tenant, never inherit the caller's, so tests see what a worker would.
         with tenant_scope(tenant):
-            return super().__call__(*args, **kwargs)
+            if tenant is not None and not tenant.is_active:
+                if tenant.status in BUSY_STATUSES:
+                    return self.on_tenant_busy(tenant, args, kwargs)
+                logger.warning(
+                    "refusing %s[%s]: tenant %s is %s",
+                    self.name,
+                    self.request.id,
+                    tenant.subdomain,
+                    tenant.status,
+                )
+                return self.on_tenant_inactive(tenant, args, kwargs)
+            return self.run_scoped(args, kwargs)
+
+    def run_scoped(self, args, kwargs):
+        """The task body, already in its tenant's scope (subclasses wrap it)."""
+        return super().__call__(*args, **kwargs)
 
     def on_tenant_gone(self, exc: TenantGone, args, kwargs):
         """The tenant was deleted after the task was queued: nothing to do for it."""
         return {"dropped": str(exc)}
+
+    def on_tenant_inactive(self, tenant, args, kwargs):
+        """Suspended or being deleted: the work is not done (subclasses record why)."""
+        return {"refused": inactive_reason(tenant)}
+
+    def on_tenant_busy(self, tenant, args, kwargs):
+        """Moving or provisioning: the message comes back later, in the same tenant."""
+        if self.request.is_eager or self.request.retries >= BUSY_MAX_RETRIES:
+            # In-process there is no later; after two hours, the wait is over.
+            return self.on_tenant_inactive(tenant, args, kwargs)
+        logger.info(
+            "%s[%s]: tenant %s is %s, retrying later",
+            self.name,
+            self.request.id,
+            tenant.subdomain,
+            tenant.status,
+        )
+        # Inside the tenant's scope: the retried message is stamped with the same tenant.
+        raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=BUSY_MAX_RETRIES + 1)
 
     def retry_with_backoff(self, exc: Exception | None = None, **options):
         """`self.retry` with exponential backoff and full jitter."""
@@ -97,6 +143,10 @@ class TenantTask(Task):
         delay = min(self.retry_backoff_max, self.retry_backoff * (2**attempt))
         countdown = random.uniform(0, delay) if self.retry_jitter else delay  # noqa: S311
         return self.retry(exc=exc, countdown=countdown, **options)
+
+
+def inactive_reason(tenant) -> str:
+    return f"refused: the organisation is {tenant.status}"
 
 
 class FleetTask(TenantTask):
@@ -119,23 +169,3 @@ def for_each_tenant(*, statuses=("active",)) -> Iterator:
     for tenant in tenants:
         with tenant_scope(tenant):
             yield tenant
-
-
-def enqueue_on_commit(task, *args, **kwargs) -> None:
-    """Queue `task` when the current tenant's transaction commits (nothing if it rolls back).
-
-    The tenant current now is the one the task runs for, even if the commit
-    happens after the scope was left. The hook is registered on the tenant's
-    data connection, where services open their transaction (tenant_atomic).
-    """
-    from django.db import transaction
-
-    from tenants.routers import data_alias
-
-    tenant = get_current_tenant()
-
-    def send():
-        with tenant_scope(tenant):
-            task.apply_async(args=args, kwargs=kwargs)
-
-    transaction.on_commit(send, using=data_alias())

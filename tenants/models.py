@@ -292,3 +292,56 @@ class Domain(models.Model):
     @property
     def is_verified(self) -> bool:
         return self.verified_at is not None
+
+
+class OutboxStatus(models.TextChoices):
+    HELD = "held", "Held (its change commits on another database)"
+    PENDING = "pending", "Pending"
+    PUBLISHED = "published", "Published"
+    DONE = "done", "Done"
+    REFUSED = "refused", "Refused (the organisation is not active)"
+    FAILED = "failed", "Failed"
+
+
+class OutboxMessage(TenantModel):
+    """A piece of work a request accepted (a task to run), committed with the change itself.
+
+    `tenant_placed = False`: one table in the main database for every isolation mode, so the
+    relay finds due rows of the whole fleet with one indexed query (tenants.outbox).
+    """
+
+    tenant_placed = False
+    # Platform bookkeeping, not the tenant's data; pending arguments may hold a single-use
+    # secret (an invitation token), and a restored row would send its mail again.
+    export_fields = ()
+    in_operator_backup = False
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)  # publications, then failed runs
+    message = models.CharField(max_length=500, blank=True, default="")
+    available_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["available_at"],
+                name="outbox_due",
+                condition=models.Q(status__in=["held", "pending", "published"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (OutboxStatus.DONE, OutboxStatus.REFUSED, OutboxStatus.FAILED)

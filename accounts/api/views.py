@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -20,8 +19,10 @@ from accounts.api.serializers import (
     TokenSerializer,
 )
 from accounts.models import TokenScope
+from accounts.tasks import invitation_accept_path
 from saas.api.filters import UUID_RE
 from saas.api.views import ApiViewMixin
+from tenants.links import tenant_url
 
 
 class _AdminViewSet(ApiViewMixin, viewsets.GenericViewSet):
@@ -66,12 +67,7 @@ class MemberViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMi
 
 
 def invitation_accept_url(request, token: str) -> str:
-    for name in ("invitation_accept", "accounts:invitation_accept"):
-        try:
-            return request.build_absolute_uri(reverse(name, kwargs={"token": token}))
-        except NoReverseMatch:
-            continue
-    return request.build_absolute_uri(f"/accounts/invitations/{token}/")
+    return tenant_url(request.tenant, invitation_accept_path(token), request=request)
 
 
 @extend_schema_view(

@@ -160,6 +160,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 USE_HTTPS = env_bool("USE_HTTPS", False)
+# The port tenant hosts are reached on from outside, when not the scheme's default (make run:
+# 8000). Links built without a request (mails sent by workers) need it; tenants.links.tenant_url.
+PUBLIC_PORT = os.environ.get("PUBLIC_PORT", "").strip() or None
 SESSION_COOKIE_SECURE = USE_HTTPS
 CSRF_COOKIE_SECURE = USE_HTTPS
 if USE_HTTPS:

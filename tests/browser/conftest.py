@@ -84,7 +84,9 @@ def site(django_db_setup, tmp_path_factory):
         "EMAIL_FILE_PATH": str(mail_dir),
         "REDIS_URL": "",  # one worker: local caches, in-process invalidation
     }
-    with LiveServer(f"{base}/{django_db_setup}", extra_env=env) as server:
+    server = LiveServer(f"{base}/{django_db_setup}", extra_env=env)
+    server.env["PUBLIC_PORT"] = str(server.port)  # links in mails carry the port we serve on
+    with server:
         yield Site(server, mail_dir)
 
 

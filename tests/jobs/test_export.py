@@ -29,12 +29,14 @@ def _populate(tenant, tag):
 
 
 def _snapshot(tenant) -> dict[str, list]:
-    """Every tenant-owned row of `tenant`, as comparable dicts."""
+    """Every row of `tenant` an operator backup holds, as comparable dicts."""
     from django.forms.models import model_to_dict
 
     snap = {}
     with tenant_scope(tenant):
         for model in tenant_models():
+            if not model.in_operator_backup:  # sessions, the outbox: never restored
+                continue
             rows = model.unscoped.filter(tenant_id=tenant.pk).order_by("pk")
             snap[model._meta.label] = [
                 {**model_to_dict(o), "pk": o.pk, "tenant_id": o.tenant_id}

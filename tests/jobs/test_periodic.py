@@ -38,6 +38,7 @@ def test_beat_schedules_the_fleet_tasks():
         "observability.sla_rollup",
         "operators.sla_breaches",
         "idempotency.purge_expired",
+        "tenants.outbox_drain",
     }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"

@@ -35,9 +35,12 @@ def on_plan(tenant, code):
 # --- members and invitations ------------------------------------------------------------------
 
 
-def test_invite_sends_a_link_that_signs_the_new_member_in(tenant_a, admin):
+def test_invite_sends_a_link_that_signs_the_new_member_in(
+    tenant_a, admin, django_capture_on_commit_callbacks
+):
     client = signed_in(tenant_a, admin)
-    response = client.post("/members/", {"email": "New@Alpha.test", "role": "member"})
+    with django_capture_on_commit_callbacks(execute=True):  # the mail leaves after the commit
+        response = client.post("/members/", {"email": "New@Alpha.test", "role": "member"})
     assert response.status_code == 302
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new@alpha.test"]
     link = re.search(r"http://\S+/invitations/accept/\S+/", mail.outbox[0].body).group(0)
@@ -57,8 +60,12 @@ def test_invite_sends_a_link_that_signs_the_new_member_in(tenant_a, admin):
     assert Client(HTTP_HOST=host(tenant_a)).get(path).status_code == 404
 
 
-def test_invitation_links_do_not_work_on_another_tenant(tenant_a, tenant_b, admin):
-    signed_in(tenant_a, admin).post("/members/", {"email": "x@alpha.test", "role": "member"})
+def test_invitation_links_do_not_work_on_another_tenant(
+    tenant_a, tenant_b, admin, django_capture_on_commit_callbacks
+):
+    client = signed_in(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/members/", {"email": "x@alpha.test", "role": "member"})
     path = re.search(r"/invitations/accept/\S+/", mail.outbox[0].body).group(0)
     assert Client(HTTP_HOST=host(tenant_b)).get(path).status_code == 404
 

@@ -39,5 +39,5 @@ class Command(BaseCommand):
             time.sleep(1)
             job = Job.objects.get(pk=job.pk)
             self.stdout.write(f"  {job.status} {job.progress}% {job.message}")
-        if job.status == "failed":
+        if job.status in ("failed", "refused"):
             raise CommandError(job.message)
