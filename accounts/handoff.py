@@ -3,17 +3,21 @@
 Sessions are host-only and stored per tenant, so the apex cannot log anybody
 in on `<sub>.<BASE_DOMAIN>`. It signs a short-lived token naming the tenant and
 user instead; the tenant host checks the signature, the age, that the tenant
-is its own, and that the token's nonce has never been used (recorded in the
-global `tenants` cache with `add`, which is atomic in Redis).
+is its own, and that the token's nonce has never been used (a unique insert in
+the main database: single use in every process, with or without Redis).
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+from accounts.models import HandoffUse
 
 SALT = "accounts.handoff"
 
@@ -31,11 +35,21 @@ def handoff_token_consume(*, tenant, token: str) -> str | None:
         return None
     if payload.get("t") != str(tenant.pk):
         return None
-    used_key = f"handoff-used:{payload.get('n')}"
-    try:
-        fresh = caches["tenants"].add(used_key, 1, timeout=settings.SIGNUP_HANDOFF_MAX_AGE * 2)
-    except Exception:
-        return None  # cannot prove single use: fail closed, the owner signs in by hand
+    nonce = str(payload.get("n") or "")[:64]
+    if not nonce:
+        return None
+    now = timezone.now()
+    table = HandoffUse._meta.db_table
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (nonce, used_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            [nonce, now],
+        )
+        fresh = cur.rowcount == 1
+        cur.execute(
+            f"DELETE FROM {table} WHERE used_at < %s",
+            [now - timedelta(seconds=settings.SIGNUP_HANDOFF_MAX_AGE * 2)],
+        )
     if not fresh:
         return None  # replayed
     return payload.get("u")

@@ -255,3 +255,18 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.failures} failure(s) under {self.key[:12]}…"
+
+
+class HandoffUse(models.Model):
+    """A sign-up hand-off token that has been used (accounts.handoff): each works once.
+
+    A row per used nonce, in the main database: one unique insert decides, in
+    every process, with or without Redis. Rows older than the token's lifetime
+    are useless and purged as new ones arrive.
+    """
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"hand-off used at {self.used_at:%Y-%m-%d %H:%M:%S}"
