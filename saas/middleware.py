@@ -53,6 +53,9 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if _has_nul(request):
+            # PostgreSQL text cannot hold NUL: refused here, once, for every form and query.
+            return refusal(request, 400, "invalid_input", "The request contains a NUL character.")
         length = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
         if length > settings.MAX_URI_LENGTH:
             return refusal(
@@ -63,6 +66,15 @@ class RequestLimitsMiddleware:
                 f"{settings.MAX_URI_LENGTH} characters.",
             )
         return self.get_response(request)
+
+
+def _has_nul(request) -> bool:
+    if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+        return True
+    forms = ("application/x-www-form-urlencoded", "multipart/form-data")
+    if request.method == "POST" and request.content_type in forms:
+        return any("\x00" in v for values in request.POST.lists() for v in values[1])
+    return False
 
 
 class DatabaseBusyMiddleware:

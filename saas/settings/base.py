@@ -315,7 +315,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["saas.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

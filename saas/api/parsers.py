@@ -1,0 +1,14 @@
+"""The API's JSON parser: DRF's, with a bounded nesting depth (deep bodies are a 400, not a 500)."""
+
+from __future__ import annotations
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
