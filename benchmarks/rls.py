@@ -61,7 +61,9 @@ def _explain(side: str, fn, tenant) -> str:
         with CaptureQueriesContext(conn) as ctx:
             fn()
         sent = ctx.captured_queries[-1]["sql"]
-        while sent.startswith("SET LOCAL "):  # tenants.db's prefix: explain the statement itself
+        # tenants.db's prefix (saas_enter_tenant, or SET LOCAL after a switch): explain
+        # the statement itself.
+        while sent.startswith(("SET LOCAL ", "SELECT public.saas_enter_tenant(")):
             sent = sent.split("; ", 1)[1]
         with conn.cursor() as cur:
             cur.execute("EXPLAIN (ANALYZE, COSTS, BUFFERS OFF) " + sent)
