@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings
 
 from benchmarks.__main__ import KEYS
+from tests.shell import drop_database_and_placements
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,14 +30,20 @@ pytestmark = [pytest.mark.bench, pytest.mark.slow]
 def test_quick_mode_writes_every_key(tmp_path):
     env = dict(os.environ, DATABASE_URL=settings.DATABASE_URL, BENCH_SILENT="1")
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--results-dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks", "--quick", "--results-dir", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        # `make test` leaves nothing behind: the quick data set and every tenant
+        # database it placed (a full `make bench` keeps its own, larger one).
+        for name in ("bench_quick", "bench_djt_quick"):
+            drop_database_and_placements(name)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     results = json.loads((tmp_path / "latest.json").read_text())
     assert (tmp_path / "latest.png").stat().st_size > 10_000
