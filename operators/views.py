@@ -121,7 +121,9 @@ def tenant_detail(request, tenant_id):
 def _jobs_for(tenant) -> list:
     from jobs.selectors import job_list_for_tenant
 
-    return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
+    # In the tenant's scope, like the usage counts: RLS shows this tenant's jobs only.
+    with tenant_scope(tenant):
+        return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
 
 
 @operator_required

@@ -204,6 +204,7 @@ def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
                     cur.execute(
                         f'DELETE FROM "{model._meta.db_table}" WHERE tenant_id = %s', [tenant.pk]
                     )
-    Tenant.objects.filter(pk=tenant.pk).delete()
+        # Its move records are under RLS: only the operator role sees them to cascade.
+        Tenant.objects.filter(pk=tenant.pk).delete()
     resolvers.invalidate(tenant.subdomain)
     return {"exported": export_to, "rows": exported_rows}

@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.backends.move import MoveError, tenant_move, tenant_move_resume, tenant_move_rollback
+from tenants.context import dangerously_unscoped
 from tenants.models import Isolation
 from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get
@@ -28,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **opts):
+        # Registry and move records are the operator role's to write.
+        with dangerously_unscoped(f"move_tenant {opts['subdomain']}"):
+            self._handle(opts)
+
+    def _handle(self, opts):
         try:
             tenant = tenant_get(opts["subdomain"])
             progress = lambda pct, msg: self.stderr.write(f"[{pct:3d}%] {msg}")  # noqa: E731
