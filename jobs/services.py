@@ -66,16 +66,24 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
 
 
 @contextmanager
-def job_rows():
-    """Where job rows are reached from here: the tenant's scope, or the operator role.
+def job_rows(tenant_id=None):
+    """Where job rows are reached from here; yields the alias to open transactions on.
 
-    Yields the database alias to open transactions on.
+    In a tenant's scope: through RLS. Outside one, for a known tenant id (the
+    tenant may be gone): that id's scope, still through RLS. Otherwise (the
+    worker claiming an operator job, an operator command): the operator role.
     """
     if get_current_tenant() is not None:
         yield router.db_for_write(Job)
-        return
-    with dangerously_unscoped("job bookkeeping with no tenant in scope"):
-        yield router.db_for_write(Job)
+    elif tenant_id is not None:
+        from tenants.models import Tenant
+
+        # Only the id matters to the policy; job rows stay in the main database.
+        with tenant_scope(Tenant(id=tenant_id)):
+            yield router.db_for_write(Job)
+    else:
+        with dangerously_unscoped("job bookkeeping with no tenant in scope"):
+            yield router.db_for_write(Job)
 
 
 def _enqueue(job: Job, tenant) -> None:
@@ -115,8 +123,8 @@ def job_claim(*, job_id) -> Job | None:
         return job
 
 
-def job_fail_unstarted(*, job_id, reason: str) -> None:
-    with job_rows():
+def job_fail_unstarted(*, job_id, reason: str, tenant_id=None) -> None:
+    with job_rows(tenant_id):
         Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
             status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
         )

@@ -17,7 +17,11 @@ logger = logging.getLogger("jobs")
 class JobTask(TenantTask):
     def on_tenant_gone(self, exc, args, kwargs):
         # Deleted before the job ran: record it, never leave the job "queued".
-        job_fail_unstarted(job_id=args[0], reason=f"the organisation no longer exists ({exc})")
+        job_fail_unstarted(
+            job_id=args[0],
+            reason=f"the organisation no longer exists ({exc})",
+            tenant_id=getattr(exc, "tenant_id", None),
+        )
         return super().on_tenant_gone(exc, args, kwargs)
 
 

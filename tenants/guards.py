@@ -207,10 +207,10 @@ def guard_at_start() -> Scan | None:
     """Server start: refuse to start on unsafe pooled tables; refuse unsafe placements."""
     from django.db import DatabaseError, connections
 
-    if not getattr(settings, "TENANT_GUARD_AT_START", True):
+    if not settings.TENANT_GUARD_AT_START:
         return None
     try:
-        result = scan(parallel=getattr(settings, "TENANT_GUARD_PARALLEL", 8))
+        result = scan()
     except DatabaseError as exc:
         # The registry is unreachable: requests answer 503 until it is back, and
         # migrate_tenants verifies every placement again.

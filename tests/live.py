@@ -55,6 +55,7 @@ class LiveServer:
             DATABASE_URL=database_url,
             DJANGO_SETTINGS_MODULE=env.get("DJANGO_SETTINGS_MODULE", "saas.settings.test"),
             PYTHONUNBUFFERED="1",
+            TENANT_GUARD_AT_START="1",  # the start-up RLS check, as in production
         )
         env.update(extra_env or {})
         self.env = env

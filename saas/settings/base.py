@@ -213,6 +213,9 @@ WHITENOISE_USE_FINDERS = True
 # Database-per-tenant connections
 TENANT_DEFAULT_REGION = os.environ.get("TENANT_DEFAULT_REGION", "default")
 TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
+# Server start (saas.wsgi/asgi) checks every placement for row-level security
+# (tenants.guards): unsafe pooled tables stop the start, unsafe placements are refused.
+TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "1") == "1"
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))

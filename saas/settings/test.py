@@ -22,3 +22,7 @@ for _alias, _cache in CACHES.items():  # noqa: F405
 # Celery queues and keys per checkout and xdist worker, like the cache keys above.
 CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
+
+# Importing saas.wsgi in-process (tests that inspect it) must not scan the database;
+# real servers (tests/live.py) turn the start-up check on like production.
+TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "0") == "1"
