@@ -196,7 +196,10 @@ class Invoice(TenantModel):
 class InvoiceLine(TenantModel):
     tenant_placed = False
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # The same-tenant composite key only (AddSameTenantForeignKey): db_constraint=False.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     description = models.CharField(max_length=200)
     quantity = models.DecimalField(max_digits=12, decimal_places=4)
     unit_price = models.DecimalField(max_digits=14, decimal_places=4)

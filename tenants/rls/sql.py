@@ -47,12 +47,20 @@ def disable_rls(table: str) -> list[str]:
     ]
 
 
-def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str], list[str]]:
+def same_tenant_fk(
+    table: str, column: str, target_table: str, on_delete: str = "CASCADE"
+) -> tuple[list[str], list[str]]:
     """A composite FK (col, tenant_id) → target(id, tenant_id).
 
     Foreign-key checks run with the table owner's rights and ignore RLS, so a
     plain FK would let a row point at another tenant's row whose id it knows.
-    This one makes cross-tenant references impossible in the database.
+    This one makes cross-tenant references impossible in the database, and is
+    the only key on the column (the field says db_constraint=False): another
+    tenant's id and an id that exists nowhere fail the same constraint with
+    the same error, so the error tells nothing about other tenants.
+
+    `on_delete` is CASCADE, or SET NULL for a nullable reference: only the
+    column is cleared (PostgreSQL 15's column list), never tenant_id.
 
     The target's unique key is (id, tenant_id), not (tenant_id, id): it is
     unique through id alone, and leaves the tenant-led indexes to the ones
@@ -67,7 +75,7 @@ def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str
         "END IF; END $$",
         f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} "
         f"FOREIGN KEY ({qn(column)}, {TENANT_COLUMN}) "
-        f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE CASCADE "
+        f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE {on_delete} "
         "DEFERRABLE INITIALLY DEFERRED",
     ]
     backwards = [f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}"]
