@@ -195,6 +195,9 @@ class MovePhase(models.TextChoices):
 class TenantMove(models.Model):
     """One move of a tenant between placements: the record that makes a move resumable."""
 
+    # Operator records: the app role has no privilege on the table (tenants.roles).
+    app_role_access = "none"
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="moves")
     source_isolation = models.CharField(max_length=16, choices=Isolation.choices)
     source_server = models.ForeignKey(

@@ -16,7 +16,8 @@ from tests.factories import ProjectFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.web.conftest import host, signed_in
 
-pytestmark = pytest.mark.django_db
+# The console reads operators and their sessions through the operator alias.
+pytestmark = pytest.mark.django_db(databases=["default", "operator"])
 
 CONSOLE = f"admin.{settings.BASE_DOMAIN}"
 
