@@ -38,6 +38,9 @@ PLAN_OPERATOR_FIELDS = [
 
 
 class Plan(models.Model):
+    # Control plane: the app role reads plans; only the operator role writes them.
+    app_role_access = "read"
+
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
     monthly_price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))

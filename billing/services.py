@@ -39,6 +39,7 @@ from billing.models import (
 from billing.signals import plan_changed
 from tenants import resolvers
 from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.control import control_alias
 from tenants.models import Tenant, TenantStatus
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
@@ -192,7 +193,8 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
     now = timezone.now()
     with _billing_atomic(tenant):
         plan_lock(tenant=tenant)
-        row = Tenant.objects.select_for_update().select_related("plan").get(pk=tenant.pk)
+        # Plan changes of one tenant are serialised by the plan lock (exclusive) above.
+        row = Tenant.objects.select_related("plan").get(pk=tenant.pk)
         old_plan = row.plan
         subscription = _subscription_locked(tenant)
         if old_plan.pk == new_plan.pk and subscription.plan_id == new_plan.pk:
@@ -201,7 +203,6 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
         if exceeded:
             raise PlanChangeRefused(plan=new_plan, exceeded=exceeded)
 
-        Tenant.objects.filter(pk=tenant.pk).update(plan=new_plan, updated_at=now)
         subscription.plan = new_plan
         if new_plan.monthly_price == 0:
             # Nothing to pay: no trial to run out, nothing to be late with.
@@ -223,6 +224,12 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
             target=subscription,
             data={"from": old_plan.code, "to": new_plan.code, "isolation_move_to": move_to},
         )
+        # The registry is the operator role's to write (tenants.control): the last
+        # statement, committed while the plan lock is still held, so no creation
+        # checked against the old plan can follow it.
+        Tenant.objects.using(control_alias(f"plan change of {tenant.subdomain}")).filter(
+            pk=tenant.pk
+        ).update(plan=new_plan, updated_at=now)
         # The caller's instance follows at once (its next statement carries the
         # new statement timeout); every cached copy is dropped after commit.
         tenant.plan = new_plan
@@ -309,9 +316,10 @@ def plan_update(
             f"Unknown feature {', '.join(unknown)}. Known features: {', '.join(Feature.values)}."
         )
 
-    with transaction.atomic(using=DEFAULT_DB_ALIAS):
+    alias = control_alias(f"updating plan {code}")  # plans are the operator role's to write
+    with transaction.atomic(using=alias):
         try:
-            plan = Plan.objects.select_for_update().get(code=code)
+            plan = Plan.objects.using(alias).select_for_update().get(code=code)
         except Plan.DoesNotExist:
             codes = ", ".join(Plan.objects.values_list("code", flat=True))
             raise BillingError(f"Unknown plan {code!r}. Available plans: {codes}.") from None
@@ -326,11 +334,9 @@ def plan_update(
             raise BillingError("Nothing to change: give at least one option.")
         for name, value in changes.items():
             setattr(plan, name, value)
-        plan.save(update_fields=list(changes))
+        plan.save(update_fields=list(changes), using=alias)
         subdomains = list(Tenant.objects.filter(plan=plan).values_list("subdomain", flat=True))
-        transaction.on_commit(
-            lambda: [resolvers.invalidate(s) for s in subdomains], using=DEFAULT_DB_ALIAS
-        )
+        transaction.on_commit(lambda: [resolvers.invalidate(s) for s in subdomains], using=alias)
     logger.info("plan %s updated: %s", plan.code, changes)
     return plan
 

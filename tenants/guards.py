@@ -183,18 +183,18 @@ def _database_templates():
 def record_unsafe(found: dict) -> list[str]:
     """Refuse service to each tenant whose placement failed: {Tenant: [Finding]}."""
     from tenants import resolvers
-    from tenants.context import dangerously_unscoped
+    from tenants.control import control_alias
     from tenants.models import Tenant
 
     subdomains = []
-    with dangerously_unscoped("recording tenant placements that fail the RLS check"):
-        for tenant, findings in found.items():
-            message = "row-level security: " + "; ".join(f.text for f in findings)
-            Tenant.objects.filter(pk=tenant.pk).update(
-                migration_state=UNSAFE_STATE, migration_error=message[:2000]
-            )
-            tenant.migration_state, tenant.migration_error = UNSAFE_STATE, message
-            subdomains.append(tenant.subdomain)
+    alias = control_alias("recording tenant placements that fail the RLS check")
+    for tenant, findings in found.items():
+        message = "row-level security: " + "; ".join(f.text for f in findings)
+        Tenant.objects.using(alias).filter(pk=tenant.pk).update(
+            migration_state=UNSAFE_STATE, migration_error=message[:2000]
+        )
+        tenant.migration_state, tenant.migration_error = UNSAFE_STATE, message
+        subdomains.append(tenant.subdomain)
     resolvers.invalidate_many(subdomains)
     return subdomains
 

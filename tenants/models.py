@@ -34,6 +34,9 @@ class DatabaseServer(models.Model):
     placed on a server of its own region.
     """
 
+    # Control plane: the app role reads it (routing), the operator role writes it.
+    app_role_access = "read"
+
     name = models.SlugField(max_length=63, unique=True)
     region = models.CharField(max_length=32, default="default")
     url = models.CharField(max_length=500)
@@ -48,6 +51,10 @@ class DatabaseServer(models.Model):
 
 
 class Tenant(models.Model):
+    # Control plane: the app role reads it (every request resolves its tenant);
+    # only the operator role writes it (tenants.control).
+    app_role_access = "read"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     subdomain = models.CharField(max_length=63, unique=True, validators=[validate_subdomain])

@@ -12,6 +12,7 @@ from billing.models import Plan
 from tenants import resolvers
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
 
@@ -20,8 +21,8 @@ class TenantError(Exception):
     """A tenant operation refused with a message meant for the person asking."""
 
 
-def _invalidate_on_commit(subdomain: str) -> None:
-    transaction.on_commit(lambda: resolvers.invalidate(subdomain))
+def _invalidate_on_commit(subdomain: str, using: str) -> None:
+    transaction.on_commit(lambda: resolvers.invalidate(subdomain), using=using)
 
 
 def tenant_create(
@@ -74,9 +75,10 @@ def tenant_create(
         tenant.full_clean()
     except ValidationError as exc:
         raise TenantError(_first_message(exc)) from None
+    alias = control_alias(f"creating tenant {subdomain}")
     try:
-        with transaction.atomic():
-            tenant.save(force_insert=True)
+        with transaction.atomic(using=alias):
+            tenant.save(force_insert=True, using=alias)
     except IntegrityError:
         raise TenantError(f"The subdomain '{subdomain}' is already taken.") from None
 
@@ -117,7 +119,9 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
     try:
         backend.provision(tenant)
     except Exception as exc:
-        Tenant.objects.filter(pk=tenant.pk).update(migration_error=f"provisioning: {exc}")
+        Tenant.objects.using(control_alias(f"provisioning {tenant.subdomain} failed")).filter(
+            pk=tenant.pk
+        ).update(migration_error=f"provisioning: {exc}")
         raise TenantError(f"provisioning {tenant.subdomain} failed: {exc}") from exc
     fields = {
         "status": TenantStatus.ACTIVE
@@ -129,7 +133,9 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
         fields.update(migration_state=code_state(), migrated_at=timezone.now())
     if tenant.isolation == Isolation.DATABASE:
         fields["database_name"] = backend.database_name(tenant)
-    Tenant.objects.filter(pk=tenant.pk).update(**fields)
+    Tenant.objects.using(control_alias(f"provisioned {tenant.subdomain}")).filter(
+        pk=tenant.pk
+    ).update(**fields)
     for key, value in fields.items():
         setattr(tenant, key, value)
     resolvers.invalidate(tenant.subdomain)
@@ -137,10 +143,11 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
 
 
 def _set_status(tenant: Tenant, status: str, reason: str, action: str) -> Tenant:
-    with transaction.atomic():
-        Tenant.objects.filter(pk=tenant.pk).update(status=status, status_reason=reason)
+    alias = control_alias(f"{action} {tenant.subdomain}")
+    with transaction.atomic(using=alias):
+        Tenant.objects.using(alias).filter(pk=tenant.pk).update(status=status, status_reason=reason)
         tenant.status, tenant.status_reason = status, reason
-        _invalidate_on_commit(tenant.subdomain)
+        _invalidate_on_commit(tenant.subdomain, alias)
     with tenant_scope(tenant):
         audit_record(tenant=tenant, actor="operator", action=action, data={"reason": reason})
     return tenant
@@ -192,7 +199,9 @@ def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
     if export_to:
         with open(export_to, "w", encoding="utf-8") as stream:
             exported_rows = sum(tenant_export(tenant=tenant, stream=stream).values())
-    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
+    Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}")).filter(
+        pk=tenant.pk
+    ).update(status=TenantStatus.DELETING)
     resolvers.invalidate(tenant.subdomain)
 
     backend_for(tenant).deprovision(tenant)

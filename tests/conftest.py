@@ -23,7 +23,11 @@ from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: 
 # transaction: they are other databases, committed for real and dropped at
 # session end. Django's TestCase refuses any registered alias it was not told
 # about; let these through, and only these.
-_DYNAMIC_ALIASES = ("tenant_", "placement_owner_")
+#
+# The `operator` alias too: control-plane rows (registry, plans, servers) are the
+# operator role's to write, so they are committed for real, visible to the app
+# role's test transaction, and removed after each test (control_plane_cleanup).
+_DYNAMIC_ALIASES = ("tenant_", "placement_owner_", "operator")
 _original_patch = testcases.SimpleTestCase.ensure_connection_patch_method.__func__
 
 
@@ -119,6 +123,38 @@ def django_db_setup(django_test_environment, django_db_blocker):
             conn.close()
         _drop_database(name)
         _drop_tenant_databases(name)
+
+
+@pytest.fixture(autouse=True)
+def control_plane_cleanup(request):
+    """Remove the tenants, plans and operators a test committed through the operator role."""
+    uses_db = "django_db_setup" in request.fixturenames or request.node.get_closest_marker(
+        "django_db"
+    )
+    if not uses_db:
+        yield
+        return
+    from django.utils import timezone
+
+    from billing.models import Plan
+    from operators.models import Operator
+    from tenants.models import Tenant
+
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    started = timezone.now()
+    with blocker.unblock():
+        last_plan = Plan.objects.using("operator").order_by("-pk").values_list("pk", flat=True)
+        last_plan = last_plan.first() or 0
+    yield
+    with blocker.unblock():
+        Tenant.objects.using("operator").filter(created_at__gte=started).delete()
+        Operator.objects.filter(created_at__gte=started).delete()
+        for plan in Plan.objects.using("operator").filter(pk__gt=last_plan):
+            try:
+                plan.delete(using="operator")
+            except Exception:  # still referenced by a committed test's rows: keep it
+                continue
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tenants.backends.migrate import (
     read_state,
     state_digest,
 )
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 
 logger = logging.getLogger("tenants.fleet")
@@ -131,8 +132,9 @@ def migrate_tenants(
     now, target = timezone.now(), code_state()
     ok = [t for t in tenants if outcomes[t.pk].ok]
     stale_ok = [t.pk for t in ok if t.migration_state != target or t.migration_error]
+    alias = control_alias("migrate_tenants: recording migration states")
     if stale_ok:
-        Tenant.objects.filter(pk__in=stale_ok).update(
+        Tenant.objects.using(alias).filter(pk__in=stale_ok).update(
             migration_state=target, migration_error="", migrated_at=now
         )
     for t in tenants:
@@ -144,7 +146,7 @@ def migrate_tenants(
             if t.pk in unsafe:
                 state = guards.UNSAFE_STATE
             fields = {"migration_error": outcome.error[:2000], "migration_state": state}
-            Tenant.objects.filter(pk=t.pk).update(**fields)
+            Tenant.objects.using(alias).filter(pk=t.pk).update(**fields)
     changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
     resolvers.invalidate_many(changed)
     return [*shared, *(outcomes[t.pk] for t in tenants)]

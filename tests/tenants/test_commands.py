@@ -94,7 +94,6 @@ def test_failing_command_exits_non_zero_with_message(test_database_url):
     assert "'www' is reserved" in result.stderr
 
 
-@pytest.mark.django_db(databases=["default", "operator"])  # the demo operator
 def test_seed_demo_is_idempotent_and_serves_a_demo(capsys):
     from operators.models import Operator
     from projects.models import Project

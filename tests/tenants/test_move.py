@@ -105,7 +105,7 @@ def test_interrupted_move_can_be_resumed(committed_db):
         TenantMove.objects.create(
             tenant=tenant, source_isolation="shared", target_isolation="schema"
         )
-    tenant_get(tenant.subdomain).__class__.objects.filter(pk=tenant.pk).update(
+    tenant_get(tenant.subdomain).__class__.objects.using("operator").filter(pk=tenant.pk).update(
         status=TenantStatus.MOVING
     )
     with pytest.raises(CommandError, match="in progress"):
@@ -124,7 +124,9 @@ def test_interrupted_move_can_be_rolled_back(committed_db):
         TenantMove.objects.create(
             tenant=tenant, source_isolation="schema", target_isolation="shared"
         )
-    tenant.__class__.objects.filter(pk=tenant.pk).update(status=TenantStatus.MOVING)
+    tenant.__class__.objects.using("operator").filter(pk=tenant.pk).update(
+        status=TenantStatus.MOVING
+    )
     call_command("move_tenant", tenant.subdomain, "--rollback")
     back = tenant_get(tenant.subdomain)
     assert (back.isolation, back.status) == ("schema", TenantStatus.ACTIVE)
@@ -144,7 +146,9 @@ def test_tenant_is_refused_while_moving(committed_db):
     from django.test import Client
 
     tenant = make_tenant("shared", "busy")
-    tenant.__class__.objects.filter(pk=tenant.pk).update(status=TenantStatus.MOVING)
+    tenant.__class__.objects.using("operator").filter(pk=tenant.pk).update(
+        status=TenantStatus.MOVING
+    )
     from tenants import resolvers
 
     resolvers.invalidate(tenant.subdomain)

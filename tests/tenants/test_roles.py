@@ -62,7 +62,6 @@ def test_the_app_role_reads_what_requests_need(db, statement):
     assert not _refused(statement)
 
 
-@pytest.mark.django_db(databases=["default", "operator"])
-def test_the_operator_role_reaches_the_operator_tables():
+def test_the_operator_role_reaches_the_operator_tables(db):
     for table in ("operators_operator", "operators_operatorsession", "tenants_tenantmove"):
         _as("operator", f"SELECT count(*) FROM {table}")

@@ -16,8 +16,7 @@ from tests.factories import ProjectFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.web.conftest import host, signed_in
 
-# The console reads operators and their sessions through the operator alias.
-pytestmark = pytest.mark.django_db(databases=["default", "operator"])
+pytestmark = pytest.mark.django_db
 
 CONSOLE = f"admin.{settings.BASE_DOMAIN}"
 

@@ -74,7 +74,6 @@ def test_every_tenant_form_refuses_a_post_without_csrf_token(tenant_a, owner, me
         assert Project.objects.filter(pk=project.pk).exists()
 
 
-@pytest.mark.django_db(databases=["default", "operator"])  # the console's session store
 def test_apex_and_operator_forms_refuse_a_post_without_csrf_token():
     apex = Client(enforce_csrf_checks=True, HTTP_HOST=django_settings.BASE_DOMAIN)
     assert apex.post("/signup/", {"name": "x"}).status_code == 403
