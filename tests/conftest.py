@@ -65,6 +65,8 @@ def _add_databases_failures(cls):
 
 def _remove_databases_failures(cls):
     for conn in _dynamic_connections():
+        if conn.alias in cls.databases:  # the original leaves those alone
+            continue
         for name, _ in cls._disallowed_connection_methods:
             method = getattr(conn, name)
             if not isinstance(method, testcases._DatabaseFailure):
@@ -72,6 +74,16 @@ def _remove_databases_failures(cls):
     _original_remove_failures(cls)
 
 
+_original_databases_names = testcases.TransactionTestCase._databases_names.__func__
+
+
+def _databases_names(cls, include_mirrors=True):
+    # Never wrapped in the test's transaction, even when a test names it: what the
+    # operator role writes (the control plane) must be visible to the app role.
+    return [a for a in _original_databases_names(cls, include_mirrors) if a != "operator"]
+
+
+testcases.TransactionTestCase._databases_names = classmethod(_databases_names)
 testcases.SimpleTestCase._add_databases_failures = classmethod(_add_databases_failures)
 testcases.SimpleTestCase._remove_databases_failures = classmethod(_remove_databases_failures)
 
