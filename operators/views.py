@@ -1,7 +1,7 @@
 """The operator console on admin.<BASE_DOMAIN>: the fleet, for platform staff only.
 
 Operators are not tenant users: their own table, their own login, sessions in
-PlatformSession (there is no tenant on this host). Tenant data is read per
+OperatorSession (operators.middleware); both are the operator role's only. Tenant data is read per
 tenant inside `tenant_scope`, so RLS stays in force and every placement works.
 """
 

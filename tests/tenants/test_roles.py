@@ -65,3 +65,21 @@ def test_the_app_role_reads_what_requests_need(db, statement):
 def test_the_operator_role_reaches_the_operator_tables(db):
     for table in ("operators_operator", "operators_operatorsession", "tenants_tenantmove"):
         _as("operator", f"SELECT count(*) FROM {table}")
+
+
+def test_an_operator_session_is_stored_where_the_app_role_cannot_read_it(db):
+    from django.conf import settings
+    from django.test import Client
+
+    from accounts.models import PlatformSession
+    from operators.models import OperatorSession
+    from operators.services import operator_create
+
+    operator = operator_create(email="roles-check@tenantry.test", password="operator-password-1")
+    console = Client(HTTP_HOST=f"admin.{settings.BASE_DOMAIN}")
+    response = console.post("/login/", {"email": operator.email, "password": "operator-password-1"})
+    assert response.status_code == 302, response.content.decode()[-1500:]
+    key = console.cookies[settings.SESSION_COOKIE_NAME].value
+    assert OperatorSession.objects.filter(session_key=key).exists()  # the operator alias
+    assert not PlatformSession.objects.filter(session_key=key).exists()  # app-readable table
+    assert _refused("SELECT count(*) FROM operators_operatorsession")
