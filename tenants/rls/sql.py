@@ -73,6 +73,8 @@ def same_tenant_fk(
         f"AND conrelid = '{qn(target_table)}'::regclass) THEN "
         f"ALTER TABLE {qn(target_table)} ADD CONSTRAINT {qn(uniq)} UNIQUE (id, {TENANT_COLUMN}); "
         "END IF; END $$",
+        # Re-runnable: migrate_tenants may apply a migration again in a placement.
+        f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}",
         f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} "
         f"FOREIGN KEY ({qn(column)}, {TENANT_COLUMN}) "
         f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE {on_delete} "
