@@ -34,7 +34,10 @@ UNSAFE_STATE = "unsafe"
 POOLED_SCHEMA = "public"
 SCHEMA_PREFIX = "t_"
 MAIN_SCHEMAS = [POOLED_SCHEMA, "t\\_%", "tenant_template"]
-_HINT = "Declare it with tenants.rls.operations.EnableTenantRLS (migrate_tenants re-applies it)."
+_HINT = (
+    "Declare the table with tenants.rls.operations.EnableTenantRLS (or restore its policy); "
+    "a tenant placement stays refused until migrate_tenants finds it sound."
+)
 
 
 @dataclass(frozen=True)
