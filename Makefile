@@ -3,18 +3,20 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-REQ_HASH := $(shell sha1sum requirements.txt | cut -c1-12)
+# One stamp per content of both requirement files: editing either reinstalls.
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 # Without DATABASE_URL, an embedded PostgreSQL in .data/ is started.
 DB_ENV = export DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m saas.embedded start)}"
 ARGS ?=
+PORT ?= 8000
 
 .PHONY: install run test test-fast lint format bench system-deps clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -22,13 +24,14 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Local development: DEBUG on (no SECRET_KEY needed) unless the caller says otherwise.
 run: install
-	@$(DB_ENV) && \
+	@export DEBUG=$${DEBUG:-1} && $(DB_ENV) && \
 	$(PY) manage.py migrate --noinput -v 0 && \
 	$(PY) manage.py seed_demo && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
-	echo "Serving http://demo.localhost:8000  (sign in: admin@demo.example / demo-password-1)" && \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 0.0.0.0:8000
+	echo "Serving http://demo.localhost:$(PORT)  (sign in: admin@demo.example / demo-password-1)" && \
+	$(PY) manage.py runserver 0.0.0.0:$(PORT)
 
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \
@@ -45,6 +48,8 @@ format: install
 bench: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && $(PY) -m benchmarks $(ARGS)
 
+# Everything `make run`/`make test` create here: the embedded cluster, the generated role
+# secret and operator backups (.data/), exports (media/), collected static files, test output.
 clean:
 	-$(PY) -m saas.embedded stop
-	rm -rf .data artifacts
+	rm -rf .data artifacts media staticfiles

@@ -1,15 +1,80 @@
-#!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+#!/usr/bin/env python3
+"""Django's command-line utility; runs from a fresh shell: no activated venv, no DATABASE_URL needed.
+
+Without Django on the path it re-executes itself with the project's `.venv/bin/python`; without
+DATABASE_URL it finds (or starts) the embedded PostgreSQL in `.data/`. What goes wrong before
+the command runs is said in one line, not a traceback (`--traceback` shows it).
+"""
 
 import os
 import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+# Commands that neither need a database nor should start one.
+NO_DATABASE = {"help", "--help", "-h", "version", "--version", "makemigrations", "startapp"}
+# Long-running servers log at INFO; one-shot commands print their result, not the log chatter.
+SERVERS = {"runserver", "runworker"}
 
 
-def main():
+def _ensure_django() -> None:
+    try:
+        import django  # noqa: F401
+    except ModuleNotFoundError:
+        if VENV_PYTHON.exists() and not os.environ.get("TENANTRY_REEXEC"):
+            os.environ["TENANTRY_REEXEC"] = "1"
+            os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "manage.py"), *sys.argv[1:]])  # noqa: S606
+        sys.exit("manage.py: Django is not installed: run `make install` (creates .venv) first")
+
+
+def _ensure_database(command: str) -> None:
+    if os.environ.get("DATABASE_URL") or command in NO_DATABASE:
+        return
+    from saas import embedded
+
+    if embedded.is_running():
+        os.environ["DATABASE_URL"] = embedded.url()
+        return
+    try:
+        os.environ["DATABASE_URL"] = embedded.ensure_running()
+    except Exception as exc:
+        sys.exit(
+            f"manage.py: DATABASE_URL is unset and the embedded PostgreSQL in .data/ did not "
+            f"start ({exc}); set DATABASE_URL or see .data/postgres/server.log"
+        )
+    print(
+        "manage.py: started the embedded PostgreSQL in .data/postgres (`make clean` stops it)",
+        file=sys.stderr,
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+def main() -> None:
+    _ensure_django()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.base")
-    from django.core.management import execute_from_command_line
+    command = sys.argv[1] if len(sys.argv) > 1 else "help"
+    _ensure_database(command)
+    if command not in SERVERS:
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-    execute_from_command_line(sys.argv)
+    import psycopg
+    from django.core.management import execute_from_command_line
+    from django.db.utils import OperationalError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except (OperationalError, psycopg.OperationalError) as exc:
+        if "--traceback" in sys.argv:
+            raise
+        hint = ""
+        if "does not exist" in str(exc):
+            hint = "; run `manage.py migrate` first (it creates the database and roles)"
+        sys.exit(f"manage.py {command}: database unavailable: {_one_line(exc)}{hint}")
 
 
 if __name__ == "__main__":

@@ -27,16 +27,17 @@ class LoginForm(forms.Form):
         if self.errors:
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")
         scope, ip = self._throttle_scope(), throttle.client_ip(self.request)
-        if throttle.is_locked(scope, data["email"], ip):
+        wait = throttle.wait_seconds(scope, data["email"], ip)
+        if wait:
             # Checked before the password, and for unknown emails alike: the
             # message says nothing about whether the account exists.
-            raise forms.ValidationError(throttle.locked_message(), code="locked")
+            raise forms.ValidationError(throttle.wait_message(wait), code="throttled")
         self.user = authenticate(self.request, email=data["email"], password=data["password"])
         if self.user is None:
             throttle.record_failure(scope, data["email"], ip)
             # Same words for unknown email, wrong password and inactive user.
             raise forms.ValidationError(LOGIN_FAILED, code="invalid_login")
-        throttle.reset(scope, data["email"])
+        throttle.record_success(scope, data["email"], ip)
         return data
 
     def _throttle_scope(self) -> str:

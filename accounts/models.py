@@ -29,6 +29,9 @@ class UserManager(TenantManager, BaseUserManager):
 
 
 class User(TenantModel, AbstractBaseUser):
+    # Customer export: never the password hash.
+    export_fields = ("email", "name", "role", "is_active", "date_joined", "last_login")
+
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=150, blank=True, default="")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -67,6 +70,10 @@ class User(TenantModel, AbstractBaseUser):
 class TenantSession(TenantOwned, AbstractBaseSession):
     """Sessions on a tenant host. RLS makes a foreign session key load nothing."""
 
+    # A session row is a live login: never exported, never restored.
+    export_fields = ()
+    in_operator_backup = False
+
     # Which member the session belongs to, so removing a member ends their sessions.
     user_id = models.UUIDField(null=True, blank=True, db_index=True)
 
@@ -92,6 +99,17 @@ class PlatformSession(AbstractBaseSession):
 
 class Invitation(TenantModel):
     """An invitation to join a tenant. Only a hash of its secret is stored."""
+
+    # Customer export: never the token hash (a single-use secret).
+    export_fields = (
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    )
 
     email = models.EmailField(max_length=254)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -128,12 +146,49 @@ class TokenScope(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+# admin ⊇ write ⊇ read
+SCOPE_ORDER = [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN]
+
+# The widest scope each role may exercise, in person or through a token it created.
+ROLE_SCOPE_CAP = {
+    Role.OWNER: TokenScope.ADMIN,
+    Role.ADMIN: TokenScope.ADMIN,
+    Role.MEMBER: TokenScope.WRITE,
+}
+
+
+def _scope_level(scope) -> int:
+    return SCOPE_ORDER.index(scope) if scope in SCOPE_ORDER else -1
+
+
+class TokenIssuer(models.TextChoices):
+    # A member's token acts with at most its creator's current role, and dies with the
+    # membership. The default: a member token whose creator row is gone is dead, never
+    # mistaken for an operator's.
+    MEMBER = "member", "A member"
+    # Minted by an operator or a command: its scopes only, and never the owner role.
+    OPERATOR = "operator", "An operator"
+
+
 class ApiToken(TenantModel):
     """A per-organisation API token: `tntr_<key_id>_<secret>`; only the secret's hash is kept.
 
     The recognisable `tntr_` prefix lets secret scanners find leaked tokens.
     `key_id` is the indexed lookup; the hash is compared in constant time.
     """
+
+    # Customer export: the public key id (shown in the UI), never the secret's hash.
+    export_fields = (
+        "name",
+        "key_id",
+        "scopes",
+        "created_by",
+        "issuer",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     name = models.CharField(max_length=100)
     key_id = models.CharField(max_length=16, unique=True)
@@ -146,6 +201,9 @@ class ApiToken(TenantModel):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
+    )
+    issuer = models.CharField(
+        max_length=16, choices=TokenIssuer.choices, default=TokenIssuer.MEMBER
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -164,8 +222,47 @@ class ApiToken(TenantModel):
             self.expires_at is None or self.expires_at > timezone.now()
         )
 
+    # Authority is read at the moment of use from the creator's row, which the token
+    # lookup loads in the same query (select_related): no stored copy of a role to go stale.
+
+    @property
+    def creator_is_member(self) -> bool:
+        """False once a member token's creator is removed or deactivated: the token is dead."""
+        if self.issuer == TokenIssuer.OPERATOR:
+            return True
+        creator = self.created_by
+        return creator is not None and creator.is_active
+
+    @property
+    def creator_role(self) -> str | None:
+        """The creator's current role; None for operator tokens and dead member tokens."""
+        if self.issuer != TokenIssuer.MEMBER or not self.creator_is_member:
+            return None
+        return self.created_by.role
+
     def has_scope(self, scope: str) -> bool:
-        # admin ⊇ write ⊇ read
-        order = [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN]
-        granted = max((order.index(s) for s in self.scopes if s in order), default=-1)
-        return granted >= order.index(scope)
+        """The token's own scopes, intersected with what its creator's current role allows."""
+        granted = max((_scope_level(s) for s in self.scopes), default=-1)
+        if self.issuer != TokenIssuer.OPERATOR:
+            granted = min(granted, _scope_level(ROLE_SCOPE_CAP.get(self.creator_role)))
+        return granted >= _scope_level(scope)
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins (or reset requests) under one throttle key: see accounts.throttle.
+
+    Control data in the main database, outside RLS: the key is a digest of what it
+    counts (kind, tenant, email, client address), so no email, address or tenant id
+    is stored in clear. PostgreSQL rather than the cache: counting must go on when
+    Redis is down, and every process must see the same count.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_failure_at"], name="login_failure_last")]
+
+    def __str__(self) -> str:
+        return f"{self.failures} failure(s) under {self.key[:12]}…"

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from accounts.models import ApiToken, Invitation, Role, TokenScope, User
+from accounts.models import ApiToken, Invitation, Role, TokenIssuer, TokenScope, User
 from audit.services import audit_record
 from billing.limits import limit_check
 from tenants.celery import enqueue_on_commit
@@ -26,6 +26,16 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class AccountError(Exception):
     """Refused with a message meant for the person asking."""
+
+    status_code = 400
+    code = "invalid"
+
+
+class OwnerRequired(AccountError):
+    """Only an owner, acting now in person or through a token they created, may do this."""
+
+    status_code = 403
+    code = "owner_required"
 
 
 def _sha256(value: str) -> str:
@@ -84,13 +94,29 @@ def _owners_left(tenant, excluding: User) -> int:
     )
 
 
+def acting_role(actor) -> str | None:
+    """The role an actor holds at this moment, whatever the door.
+
+    A member: their own role (loaded with the request). A token: its creating
+    member's current role, None for a token minted by an operator or command.
+    Anything else (a system task, a command's label): None.
+    """
+    if isinstance(actor, User):
+        return actor.role if actor.is_active else None
+    token = getattr(actor, "token", None)
+    if isinstance(token, ApiToken):
+        return token.creator_role
+    return None
+
+
+OWNER_ONLY = "Only owners can grant, change or remove the owner role."
+
+
 def _refuse_owner_change_by_non_owner(actor, member: User, role: str | None = None) -> None:
-    # Admins run the organisation but cannot make, demote or remove owners. Only people have
-    # roles: other actors (an API token, a system task) are governed by their own scopes.
-    if not isinstance(actor, User) or actor.role == Role.OWNER:
-        return
-    if member.role == Role.OWNER or role == Role.OWNER:
-        raise AccountError("Only owners can grant, change or remove the owner role.")
+    # Admins run the organisation but cannot make, demote or remove owners; neither can a
+    # token of theirs, an operator's token or any caller that is not an owner right now.
+    if (member.role == Role.OWNER or role == Role.OWNER) and acting_role(actor) != Role.OWNER:
+        raise OwnerRequired(OWNER_ONLY)
 
 
 @tenant_atomic
@@ -115,18 +141,34 @@ def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
 
 @tenant_atomic
 def member_remove(*, tenant, member: User, actor=None) -> None:
+    """Remove a member; their sessions, tokens and pending invitations end with the membership.
+
+    (A removed member's tokens are refused anyway, their creator being gone; revoking
+    them here also shows it in the token list.)
+    """
     _refuse_owner_change_by_non_owner(actor, member)
     if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be removed.")
+    from accounts.models import TenantSession
+
+    now = timezone.now()
+    tokens = ApiToken.objects.filter(
+        tenant_id=tenant.pk, created_by=member, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    invitations = Invitation.objects.filter(
+        tenant_id=tenant.pk, invited_by=member, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
     audit_record(
         tenant=tenant,
         actor=actor,
         action="member.remove",
         target=member,
-        data={"email": member.email},
+        data={
+            "email": member.email,
+            "tokens_revoked": tokens,
+            "invitations_revoked": invitations,
+        },
     )
-    from accounts.models import TenantSession
-
     TenantSession.objects.filter(user_id=member.pk).delete()
     member.delete()
 
@@ -145,10 +187,10 @@ def invitation_create(
     *, tenant, email: str, role: str = Role.MEMBER, invited_by=None
 ) -> IssuedInvitation:
     email = (email or "").strip().lower()
-    if role not in Role.values or (
-        role == Role.OWNER and getattr(invited_by, "role", None) != Role.OWNER
-    ):
-        raise AccountError("Only owners can invite owners.")
+    if role not in Role.values:
+        raise AccountError(f"Unknown role {role!r}.")
+    if role == Role.OWNER and acting_role(invited_by) != Role.OWNER:
+        raise OwnerRequired("Only owners can invite owners.")
     if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
         raise AccountError(f"{email} is already a member of this organisation.")
     limit_check(tenant=tenant, limit="max_members")
@@ -178,11 +220,25 @@ def invitation_create(
     return IssuedInvitation(invitation, token)
 
 
+def _inviter_may_still_grant(invitation: Invitation) -> bool:
+    """An invitation grants its role only while whoever issued it could still grant it."""
+    if invitation.invited_by_id is None:  # an operator's token: never the owner role
+        return invitation.role != Role.OWNER
+    role = acting_role(invitation.invited_by)
+    if invitation.role == Role.OWNER:
+        return role == Role.OWNER
+    return role in (Role.OWNER, Role.ADMIN)
+
+
 def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
-    invitation = Invitation.objects.filter(
-        tenant_id=tenant.pk, token_hash=_sha256(token or "")
-    ).first()
-    return invitation if invitation is not None and invitation.is_pending else None
+    invitation = (
+        Invitation.objects.select_related("invited_by")
+        .filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation if _inviter_may_still_grant(invitation) else None
 
 
 @tenant_atomic
@@ -247,6 +303,8 @@ def token_create(
         secret_hash=_sha256(secret),
         scopes=_normalise_scopes(scopes),
         created_by=created_by,
+        # No creating member: an operator or a command minted it.
+        issuer=TokenIssuer.MEMBER if created_by is not None else TokenIssuer.OPERATOR,
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     audit_record(
@@ -291,10 +349,16 @@ def token_authenticate(*, tenant, raw: str) -> ApiToken | None:
     key_id, sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not sep or not key_id or not secret:
         return None
-    token = ApiToken.objects.filter(tenant_id=tenant.pk, key_id=key_id).first()
+    # The creator comes in the same query: what the token may do is read from their
+    # current membership (ApiToken.has_scope), never from a copy.
+    token = (
+        ApiToken.objects.select_related("created_by")
+        .filter(tenant_id=tenant.pk, key_id=key_id)
+        .first()
+    )
     if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
         return None
-    if not token.is_usable:
+    if not token.is_usable or not token.creator_is_member:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

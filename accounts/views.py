@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services, throttle
 from accounts.emails import invitation_email_send, password_reset_email_send, tenant_base_url
@@ -92,7 +92,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         # the limit the answer is the same page, only no mail leaves: nothing to enumerate.
         scope = str(self.request.tenant.pk)
         email, ip = form.cleaned_data["email"], throttle.client_ip(self.request)
-        if throttle.is_locked(scope, email, ip, kind="reset"):
+        if throttle.wait_seconds(scope, email, ip, kind="reset"):
             return redirect(self.get_success_url())
         throttle.record_failure(scope, email, ip, kind="reset")
         return super().form_valid(form)
@@ -105,6 +105,13 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        # Proof of the mailbox ends any sign-in delay for this account from this address.
+        throttle.record_success(
+            str(self.request.tenant.pk), self.user.email, throttle.client_ip(self.request)
+        )
+        return super().form_valid(form)
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -203,9 +210,23 @@ def member_role(request, member_id):
 
 
 @admin_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request, member_id):
     member = get_object_or_404(User, tenant_id=request.tenant.pk, pk=member_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "confirm.html",
+            {
+                "base": "base_app.html",
+                "nav": "members",
+                "title": f"Remove {member.email}?",
+                "message": "They are signed out at once and lose access to this organisation.",
+                "button": "Remove member",
+                "action": request.path,
+                "cancel": reverse("members"),
+            },
+        )
     try:
         services.member_remove(tenant=request.tenant, member=member, actor=request.user)
     except services.AccountError as exc:
@@ -267,9 +288,24 @@ def tokens(request):
 
 
 @admin_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, tenant_id=request.tenant.pk, pk=token_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "confirm.html",
+            {
+                "base": "base_app.html",
+                "nav": "tokens",
+                "title": f"Revoke the token “{token.name}”?",
+                "message": "Scripts and CI jobs using it are refused from the next request. "
+                "This cannot be undone.",
+                "button": "Revoke token",
+                "action": request.path,
+                "cancel": reverse("tokens"),
+            },
+        )
     services.token_revoke(tenant=request.tenant, token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” was revoked; it stops working now.")
     return redirect("tokens")

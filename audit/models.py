@@ -6,6 +6,15 @@ from tenants.models import TenantModel, tenant_id_field
 
 
 class AuditEvent(TenantModel):
+    export_fields = (
+        "actor_id",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "data",
+        "created_at",
+    )
     # (tenant_id, created_at) serves every tenant lookup; see tenant_id_field.
     tenant_id = tenant_id_field(db_index=False)
     # The actor is recorded by value: users can be deleted, the record stays.

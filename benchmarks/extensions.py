@@ -29,12 +29,6 @@ def mode_available(mode: str) -> bool:
     return mode in Isolation.values
 
 
-def _quiet():
-    from django.conf import settings
-
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
-
-
 def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
     """`count` bench tenants placed in `mode`; reused across runs.
 
@@ -50,7 +44,6 @@ def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
 
     if mode == "shared":
         return []
-    _quiet()
     prefix = SCHEMA_PREFIX if mode == "schema" else DATABASE_PREFIX
     have = {t.subdomain: t for t in Tenant.objects.filter(isolation=mode)}
     started, made = time.perf_counter(), 0

@@ -85,6 +85,16 @@ class SubscriptionStatus(models.TextChoices):
 
 class Subscription(TenantModel):
     tenant_placed = False
+    export_fields = (
+        "plan",
+        "status",
+        "current_period_start",
+        "current_period_end",
+        "trial_ends_at",
+        "canceled_at",
+        "created_at",
+        "updated_at",
+    )
 
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(
@@ -109,6 +119,7 @@ class Subscription(TenantModel):
 
 class PlanChange(TenantModel):
     tenant_placed = False
+    export_fields = ("from_plan", "to_plan", "actor_id", "actor_label", "changed_at")
 
     from_plan = models.ForeignKey(
         Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -133,6 +144,7 @@ class UsageRecord(TenantModel):
     """A snapshot of one metered quantity for one billing period (upserted by the roll-up)."""
 
     tenant_placed = False
+    export_fields = ("metric", "quantity", "period_start", "period_end", "recorded_at")
 
     metric = models.CharField(max_length=32, choices=UsageMetric.choices)
     quantity = models.PositiveBigIntegerField(default=0)
@@ -161,6 +173,22 @@ class Invoice(TenantModel):
     """An invoice record. Payments happen elsewhere: only their reference is kept, never card data."""
 
     tenant_placed = False
+    # The payment provider's reference is the operators' handle, not the customer's.
+    export_fields = (
+        "number",
+        "status",
+        "currency",
+        "period_start",
+        "period_end",
+        "tax_rate",
+        "subtotal",
+        "tax",
+        "total",
+        "issued_at",
+        "paid_at",
+        "voided_at",
+        "created_at",
+    )
 
     number = models.CharField(max_length=32)
     status = models.CharField(
@@ -198,6 +226,7 @@ class Invoice(TenantModel):
 
 class InvoiceLine(TenantModel):
     tenant_placed = False
+    export_fields = ("invoice", "description", "quantity", "unit_price", "amount", "position")
 
     # The same-tenant composite key only (AddSameTenantForeignKey): db_constraint=False.
     invoice = models.ForeignKey(

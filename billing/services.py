@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import calendar
 import logging
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -78,26 +79,36 @@ class PlanChangeRefused(BillingError):
         }
 
 
+class PlanNeedsOperator(BillingError):
+    """A plan the tenant cannot switch to itself: not public, or it needs another placement."""
+
+    code = "plan_needs_operator"
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _billing_atomic(tenant) -> ExitStack:
-    """The tenant's scope, a transaction on the main database (billing rows, the tenant row) and,
-    when the tenant's data lives elsewhere, one on its data alias too (audit rows, usage counts).
+@contextmanager
+def _billing_atomic(tenant) -> Iterator[None]:
+    """The tenant's scope, a transaction on the tenant's data alias (audit rows, usage counts)
+    and one on the main database (billing rows, the tenant row); one when they are the same.
+
+    Entered with `with` from the first step, so a failure at any step — opening the
+    tenant database's transaction included — unwinds the scope it entered.
     """
     # Load the plan before entering the scope: Tenant.context_prefix reads it,
     # and a lazy load from inside the scope would need the prefix itself.
     tenant.plan  # noqa: B018
-    stack = ExitStack()
-    stack.enter_context(tenant_scope(tenant))
     # The data alias's transaction is the outer one, so it commits last: it
     # holds the plan lock, which must outlive the commit of the plan itself
     # (in the main database), or a creation could read the old plan after a
     # change had compared usage with the new one.
-    if data_alias(tenant) != DEFAULT_DB_ALIAS:
-        stack.enter_context(tenant_atomic())
-    stack.enter_context(transaction.atomic(using=DEFAULT_DB_ALIAS))
-    return stack
+    with (
+        tenant_scope(tenant),
+        tenant_atomic(),
+        transaction.atomic(using=DEFAULT_DB_ALIAS, savepoint=False),
+    ):
+        yield
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -176,8 +187,32 @@ def isolation_target(*, tenant, old_plan: Plan, new_plan: Plan) -> str | None:
     return None
 
 
-def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscription:
+def plan_self_service_refusal(
+    *, tenant, plan: Plan, current_plan: Plan | None = None
+) -> str | None:
+    """Why the tenant cannot switch to `plan` by itself, or None when it may.
+
+    Self-service covers the public plans that keep the tenant in its placement.
+    A plan that is not public, or one that would move the tenant (onto a dedicated
+    database, or back out of one), is an operator action: the console or `change_plan`.
+    """
+    if not plan.is_public:
+        return "This plan is not offered here: contact support to discuss it."
+    if isolation_target(tenant=tenant, old_plan=current_plan or tenant.plan, new_plan=plan):
+        return (
+            f"The {plan.name} plan moves your organisation to another database: "
+            "contact support and we plan the move with you."
+        )
+    return None
+
+
+def subscription_change_plan(
+    *, tenant, plan_code: str, actor=None, self_service: bool = False
+) -> Subscription:
     """Move the tenant to another plan, at once. A downgrade below current usage is refused.
+
+    `self_service=True` is the tenant's own door (the billing page): only plans that
+    plan_self_service_refusal() allows; operators call without it.
 
     Serialised with every in-flight creation by the tenant's plan lock: usage
     cannot grow between the comparison and the commit. On success: tenant.plan
@@ -185,10 +220,11 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
     after commit the tenant cache is invalidated (the cached Tenant carries the
     plan and its statement timeout) and billing.signals.plan_changed is sent.
     """
+    offered = Plan.objects.filter(is_public=True) if self_service else Plan.objects.all()
     try:
         new_plan = Plan.objects.get(code=plan_code)
     except Plan.DoesNotExist:
-        codes = ", ".join(Plan.objects.values_list("code", flat=True))
+        codes = ", ".join(offered.values_list("code", flat=True))
         raise BillingError(f"Unknown plan {plan_code!r}. Available plans: {codes}.") from None
     now = timezone.now()
     with _billing_atomic(tenant):
@@ -199,6 +235,12 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
         subscription = _subscription_locked(tenant)
         if old_plan.pk == new_plan.pk and subscription.plan_id == new_plan.pk:
             return subscription
+        # Decided on the locked row: the placement it compares cannot change underneath.
+        refusal = self_service and plan_self_service_refusal(
+            tenant=row, plan=new_plan, current_plan=old_plan
+        )
+        if refusal:
+            raise PlanNeedsOperator(refusal)
         exceeded = limits_exceeded(tenant=tenant, plan=new_plan)
         if exceeded:
             raise PlanChangeRefused(plan=new_plan, exceeded=exceeded)
@@ -236,11 +278,14 @@ def subscription_change_plan(*, tenant, plan_code: str, actor=None) -> Subscript
         tenant.__dict__.pop("context_prefix", None)
         subdomain = tenant.subdomain
         transaction.on_commit(lambda: resolvers.invalidate(subdomain), using=DEFAULT_DB_ALIAS)
+        # After the outer transaction (the tenant's data alias, holding the plan lock
+        # and its context) has committed too: a move started by a receiver must not
+        # wait for a transaction of this very call.
         transaction.on_commit(
             lambda: plan_changed.send(
                 sender=Plan, tenant=tenant, old_plan=old_plan, new_plan=new_plan
             ),
-            using=DEFAULT_DB_ALIAS,
+            using=data_alias(tenant),
         )
     return subscription
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from accounts.permissions import admin_required
 from billing.limits import LIMIT_LABELS, usage_summary
 from billing.models import Feature, Invoice, Plan
-from billing.services import BillingError, subscription_change_plan
+from billing.services import BillingError, plan_self_service_refusal, subscription_change_plan
 
 
 def usage_bars(summary: dict) -> list[dict]:
@@ -37,7 +37,10 @@ def billing(request):
     if request.method == "POST":
         try:
             subscription = subscription_change_plan(
-                tenant=request.tenant, plan_code=request.POST.get("plan", ""), actor=request.user
+                tenant=request.tenant,
+                plan_code=request.POST.get("plan", ""),
+                actor=request.user,
+                self_service=True,
             )
         except BillingError as exc:  # PlanChangeRefused lists what exceeds the new plan
             refused = exc
@@ -50,6 +53,7 @@ def billing(request):
     plans = list(Plan.objects.filter(is_public=True))
     for plan in plans:
         plan.feature_labels = [Feature(f).label for f in plan.features if f in Feature.values]
+        plan.self_service = plan_self_service_refusal(tenant=request.tenant, plan=plan) is None
     context = {
         "plans": plans,
         "current": request.tenant.plan_id,

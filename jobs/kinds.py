@@ -9,7 +9,7 @@ from django.conf import settings
 
 from jobs.registry import job_kind
 from tenants.context import require_current_tenant
-from tenants.export import tenant_export
+from tenants.export import CUSTOMER, tenant_export
 
 
 def export_path(job) -> Path:
@@ -18,14 +18,14 @@ def export_path(job) -> Path:
 
 @job_kind("tenant_export", tenant=True)
 def tenant_export_job(job, *, report):
-    """The tenant's data as a JSON-lines file its admins download (tenants.export)."""
+    """The tenant's customer export (an allow-list: no secrets) its admins download."""
     tenant = require_current_tenant()
     path = export_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")
     try:
         with partial.open("w", encoding="utf-8") as stream:
-            counts = tenant_export(tenant=tenant, stream=stream, progress=report)
+            counts = tenant_export(tenant=tenant, stream=stream, kind=CUSTOMER, progress=report)
         # Atomic rename: a re-run (after a crash) replaces the file, never half-writes it.
         os.replace(partial, path)
     finally:

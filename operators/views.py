@@ -15,7 +15,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import throttle
 from billing.limits import usage_summary
@@ -23,6 +24,7 @@ from billing.models import Plan
 from billing.services import BillingError, subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
+from tenants.actors import operator_actor
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tenants.services import TenantError, tenant_reactivate, tenant_suspend
@@ -57,15 +59,16 @@ def login_view(request):
     form = OperatorLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email, ip = form.cleaned_data["email"], throttle.client_ip(request)
-        if throttle.is_locked("operator", email, ip):
-            form.add_error(None, throttle.locked_message())
+        wait = throttle.wait_seconds("operator", email, ip)
+        if wait:
+            form.add_error(None, throttle.wait_message(wait))
         else:
             operator = operator_authenticate(email=email, password=form.cleaned_data["password"])
             if operator is None:
                 throttle.record_failure("operator", email, ip)
                 form.add_error(None, LOGIN_FAILED)
             else:
-                throttle.reset("operator", email)
+                throttle.record_success("operator", email, ip)
                 request.session.cycle_key()  # no session fixation across the login
                 request.session[SESSION_KEY] = operator.pk
                 nxt = request.POST.get("next") or request.GET.get("next") or ""
@@ -127,12 +130,26 @@ def _jobs_for(tenant) -> list:
 
 
 @operator_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def tenant_suspend_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "operators/confirm_suspend.html",
+            {
+                "base": "operators/base_operator.html",
+                "title": f"Suspend {tenant.subdomain}?",
+                "message": "Its users and API tokens are refused at once, until you reactivate it.",
+                "button": f"Suspend {tenant.subdomain}",
+                "action": request.path,
+                "cancel": reverse("operator_tenant", args=[tenant.pk]),
+                "reason": request.GET.get("reason", "").strip()[:200],
+            },
+        )
     reason = request.POST.get("reason", "").strip()[:200] or f"by {request.operator.email}"
     try:
-        tenant_suspend(tenant=tenant, reason=reason)
+        tenant_suspend(tenant=tenant, reason=reason, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -145,7 +162,7 @@ def tenant_suspend_view(request, tenant_id):
 def tenant_reactivate_view(request, tenant_id):
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
     try:
-        tenant_reactivate(tenant=tenant)
+        tenant_reactivate(tenant=tenant, actor=operator_actor(request.operator.email))
     except TenantError as exc:
         messages.error(request, str(exc))
     else:
@@ -161,7 +178,7 @@ def tenant_plan_view(request, tenant_id):
         subscription = subscription_change_plan(
             tenant=tenant,
             plan_code=request.POST.get("plan", ""),
-            actor=f"operator:{request.operator.email}",
+            actor=operator_actor(request.operator.email),
         )
     except BillingError as exc:
         messages.error(request, str(exc))
@@ -179,6 +196,13 @@ JOB_CHOICES = {
     "move_shared": ("tenant_move", {"to": "shared"}),
     "provision": ("tenant_provision", {}),
 }
+# How the console names a job in its messages (the choice's own words, not kind + params).
+JOB_LABELS = {
+    "move_database": "Move to a dedicated database",
+    "move_schema": "Move to its own schema",
+    "move_shared": "Move back to the shared tables",
+    "provision": "Re-run of provisioning",
+}
 
 
 @operator_required
@@ -188,19 +212,21 @@ def tenant_job_start_view(request, tenant_id):
     from jobs.services import JobError, job_start
 
     tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
-    choice = JOB_CHOICES.get(request.POST.get("job", ""))
+    value = request.POST.get("job", "")
+    choice = JOB_CHOICES.get(value)
     if choice is None:
         messages.error(request, "Choose one of the listed jobs.")
         return redirect("operator_tenant", tenant_id=tenant.pk)
     kind, params = choice
     try:
-        job = job_start(
+        job_start(
             kind=kind, tenant=tenant, params=dict(params), requested_by=request.operator.email
         )
     except JobError as exc:
         messages.error(request, f"The job could not be queued: {exc}")
     else:
         messages.success(
-            request, f"Job {job.kind} {job.params or ''} queued for {tenant.subdomain}."
+            request,
+            f"{JOB_LABELS[value]} of {tenant.subdomain} queued; its progress is shown below.",
         )
     return redirect("operator_tenant", tenant_id=tenant.pk)

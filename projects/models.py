@@ -7,6 +7,7 @@ from tenants.models import TenantModel, tenant_id_field
 
 
 class Project(TenantModel):
+    export_fields = ("name", "description", "created_by", "created_at", "updated_at")
     # (tenant_id, created_at) serves every tenant lookup; see tenant_id_field.
     tenant_id = tenant_id_field(db_index=False)
     name = models.CharField(max_length=200)
@@ -39,6 +40,15 @@ class TaskStatus(models.TextChoices):
 
 
 class Task(TenantModel):
+    export_fields = (
+        "project",
+        "title",
+        "status",
+        "assignee",
+        "due_date",
+        "created_at",
+        "updated_at",
+    )
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="tasks", db_constraint=False
     )

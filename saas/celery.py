@@ -13,7 +13,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings.base")
 app = Celery("saas", task_cls="tenants.celery:TenantTask")
 # Read lazily, when Django's settings are loaded: see saas/celeryconfig.py.
 app.config_from_object("saas.celeryconfig")
-app.autodiscover_tasks(["accounts", "billing", "jobs", "tenants"])
+app.autodiscover_tasks(["accounts", "billing", "idempotency", "jobs", "tenants"])
 
 app.conf.beat_schedule = {
     # Usage roll-up for the billing period so far; cheap and idempotent, so hourly.
@@ -25,5 +25,10 @@ app.conf.beat_schedule = {
     "billing-plan-compliance": {
         "task": "billing.plan_compliance",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Idempotency records expire after 24 h (replay already ignores expired ones): hourly purge.
+    "idempotency-purge": {
+        "task": "idempotency.purge_expired",
+        "schedule": crontab(minute=23),
     },
 }

@@ -9,7 +9,8 @@ _redis = settings.REDIS_URL
 # queues and keys apart, so no worker ever consumes another's tasks.
 _namespace = getattr(settings, "CELERY_NAMESPACE", "")
 
-broker_url = _redis or "memory://"
+# The in-memory broker's URL names a host, or kombu warns "No hostname was supplied" on every send.
+broker_url = _redis or "memory://localhost/"
 result_backend = _redis or "cache+memory://"
 # No Redis (the embedded default, `make run`): run tasks in-process at queue time.
 task_always_eager = not _redis

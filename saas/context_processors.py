@@ -12,6 +12,7 @@ SECTIONS = {
     "tokens": "tokens",
     "billing": "billing",
     "audit_log": "audit",
+    "domains": "domains",
 }
 
 

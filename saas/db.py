@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
+from pathlib import Path
 
 import dj_database_url
 
@@ -15,9 +17,46 @@ OWNER_ROLE = os.environ.get("OWNER_DB_ROLE", "saas_owner")
 OPERATOR_ROLE = os.environ.get("OPERATOR_DB_ROLE", "saas_operator")
 
 
-def role_password(secret_key: str, role: str) -> str:
+# Where the generated role secret lives when DB_ROLE_SECRET is not given (one host:
+# `make run`, `make test`). Containers share DB_ROLE_SECRET instead (docker-compose.yml).
+ROLE_SECRET_FILE = Path(
+    os.environ.get("DB_ROLE_SECRET_FILE")
+    or Path(__file__).resolve().parent.parent / ".data" / "db-role-secret"
+)
+
+
+def role_secret() -> str:
+    """The secret the login roles' passwords derive from; never SECRET_KEY.
+
+    SECRET_KEY signs cookies and may be rotated or (in DEBUG) public; the
+    BYPASSRLS operator role's password must not be derivable from it.
+    """
+    given = os.environ.get("DB_ROLE_SECRET", "").strip()
+    if given:
+        return given
+    try:
+        return ROLE_SECRET_FILE.read_text().strip()
+    except FileNotFoundError:
+        pass
+    ROLE_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under a temporary name, then linked: a concurrent reader sees
+    # either no file or the complete one, and the first writer wins.
+    tmp = ROLE_SECRET_FILE.with_name(f".{ROLE_SECRET_FILE.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(tmp, ROLE_SECRET_FILE)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ROLE_SECRET_FILE.read_text().strip()
+
+
+def role_password(role: str) -> str:
     """A stable password per login role, so DATABASE_URL alone is enough to run."""
-    return hmac.new(secret_key.encode(), f"db-role:{role}".encode(), hashlib.sha256).hexdigest()[
+    return hmac.new(role_secret().encode(), f"db-role:{role}".encode(), hashlib.sha256).hexdigest()[
         :40
     ]
 
@@ -28,13 +67,38 @@ def _parse(url: str) -> dict:
     return cfg
 
 
-def _common(cfg: dict, *, conn_max_age: int) -> dict:
+def pool_options(
+    *, min_size: int, max_size: int, timeout: float, max_idle: float, num_workers: int = 2
+) -> dict | None:
+    """psycopg_pool options for one alias in one process; max_size 0 disables pooling."""
+    if max_size <= 0:
+        return None
+    return {
+        "min_size": min(min_size, max_size),
+        "max_size": max_size,
+        # How long a request waits for a connection before it is refused (503).
+        "timeout": timeout,
+        # psycopg_pool closes one connection above min_size per max_idle seconds
+        # in which the pool always had one to spare: bursts drain quickly.
+        "max_idle": max_idle,
+        "num_workers": num_workers,
+    }
+
+
+def _common(cfg: dict, *, pool: dict | None) -> dict:
     cfg = dict(cfg)
     cfg["OPTIONS"] = dict(cfg.get("OPTIONS") or {})
     # A refused or hung server must fail fast, not hold a worker.
     cfg["OPTIONS"].setdefault("connect_timeout", 3)
-    cfg["CONN_MAX_AGE"] = conn_max_age
-    cfg["CONN_HEALTH_CHECKS"] = conn_max_age > 0
+    # Never persistent per thread: under ASGI and threaded servers threads come
+    # and go, and each would keep its own connection. A per-process pool is the
+    # only holder of idle connections, so its max_size is the process's bound.
+    cfg["CONN_MAX_AGE"] = 0
+    if pool:
+        cfg["OPTIONS"]["pool"] = dict(pool)
+    # The pool checks a connection before handing it out: one the server
+    # dropped is replaced instead of failing the request.
+    cfg["CONN_HEALTH_CHECKS"] = bool(pool)
     # Named (server-side) cursors would declare a query outside the statement
     # that carries the tenant context, and break under PgBouncer transaction
     # pooling; Django documents this switch for exactly that case.
@@ -42,9 +106,17 @@ def _common(cfg: dict, *, conn_max_age: int) -> dict:
     return cfg
 
 
-def build_databases(database_url: str, secret_key: str, *, conn_max_age: int = 60) -> dict:
+def build_databases(
+    database_url: str,
+    *,
+    pool: dict | None = None,
+    operator_pool: dict | None = None,
+) -> dict:
     """default = app role, owner = migrations (SET ROLE owner), operator = BYPASSRLS role.
 
+    `pool` and `operator_pool` are pool_options() for the app and operator
+    aliases (None: a connection per request). The owner alias is never pooled:
+    it sets its role for the session, and only migrations use it.
     `admin` is not a Django alias: it is the raw DATABASE_URL credential, used
     only by tenants.roles to create roles and databases.
     """
@@ -54,23 +126,21 @@ def build_databases(database_url: str, secret_key: str, *, conn_max_age: int = 6
     if app_url:
         app = _parse(app_url)
     else:
-        app = dict(admin, USER=APP_ROLE, PASSWORD=role_password(secret_key, APP_ROLE))
+        app = dict(admin, USER=APP_ROLE, PASSWORD=role_password(APP_ROLE))
 
     operator_url = os.environ.get("OPERATOR_DATABASE_URL")
     if operator_url:
         operator = _parse(operator_url)
     else:
-        operator = dict(
-            admin, USER=OPERATOR_ROLE, PASSWORD=role_password(secret_key, OPERATOR_ROLE)
-        )
+        operator = dict(admin, USER=OPERATOR_ROLE, PASSWORD=role_password(OPERATOR_ROLE))
 
     owner = dict(admin)
     owner["OPTIONS"] = dict(admin.get("OPTIONS") or {}, assume_role=OWNER_ROLE)
 
     return {
-        "default": _common(app, conn_max_age=conn_max_age),
-        "owner": _common(owner, conn_max_age=0),
-        "operator": _common(operator, conn_max_age=0),
+        "default": _common(app, pool=pool),
+        "owner": _common(owner, pool=None),
+        "operator": _common(operator, pool=operator_pool),
     }
 
 

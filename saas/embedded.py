@@ -30,6 +30,18 @@ def url() -> str | None:
         return None
 
 
+def is_running() -> bool:
+    """Whether the embedded server was started and still accepts connections."""
+    found = url()
+    if not found:
+        return False
+    try:
+        port = int(found.rsplit(":", 1)[1].split("/", 1)[0])
+    except (IndexError, ValueError):
+        return False
+    return _port_open(port)
+
+
 def _bindir() -> Path | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
     for c in candidates:

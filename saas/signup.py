@@ -14,6 +14,7 @@ from accounts.models import User
 from billing.models import Plan
 from tenants.context import tenant_scope
 from tenants.models import Tenant
+from tenants.reservations import NOT_AVAILABLE, subdomain_is_reserved
 from tenants.services import TenantError, tenant_create
 from tenants.validators import validate_subdomain
 
@@ -26,6 +27,8 @@ def subdomain_problem(value: str) -> str | None:
         return exc.messages[0]
     if Tenant.objects.filter(subdomain=value).exists():
         return "That subdomain is already taken. Try another."
+    if subdomain_is_reserved(value):
+        return NOT_AVAILABLE.format(subdomain=value)
     return None
 
 

@@ -32,3 +32,8 @@ urlpatterns = [
         name="operator_tenant_job",
     ),
 ]
+
+handler400 = "saas.errors.bad_request"
+handler403 = "saas.errors.permission_denied"
+handler404 = "saas.errors.not_found"
+handler500 = "saas.errors.server_error"

@@ -1,6 +1,7 @@
 """URLs on a tenant's host: <subdomain>.<BASE_DOMAIN>."""
 
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from projects.web import views as project_views
 from saas import views
@@ -9,6 +10,8 @@ urlpatterns = [
     path("", project_views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    # Where people type it: the sign-in page lives under /accounts/.
+    path("login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("api/", include("saas.api.urls")),
     path("exports/", include("jobs.urls")),
 ]
@@ -17,6 +20,7 @@ urlpatterns = [
 from accounts import views as account_views  # noqa: E402
 from audit import views as audit_views  # noqa: E402
 from billing import views as billing_views  # noqa: E402
+from domains import views as domain_views  # noqa: E402
 
 urlpatterns += [
     path(
@@ -51,4 +55,13 @@ urlpatterns += [
     ),
     path("billing/", billing_views.billing, name="billing"),
     path("audit/", audit_views.audit_log, name="audit_log"),
+    path("domains/", domain_views.domains, name="domains"),
+    path("domains/<uuid:domain_id>/verify/", domain_views.domain_verify, name="domain_verify"),
+    path("domains/<uuid:domain_id>/remove/", domain_views.domain_remove, name="domain_remove"),
+    path("audit/export.csv", audit_views.audit_export, name="audit_export"),
 ]
+
+handler400 = "saas.errors.bad_request"
+handler403 = "saas.errors.permission_denied"
+handler404 = "saas.errors.not_found"
+handler500 = "saas.errors.server_error"

@@ -34,7 +34,11 @@ def check_tenant_tables(app_configs=None, databases=None, **kwargs):
                 "SELECT rolsuper, rolbypassrls, current_user FROM pg_roles WHERE rolname = current_user"
             )
             role = cur.fetchone()
-    except (OperationalError, ProgrammingError) as exc:
+    except OperationalError:
+        # No database to inspect (not created yet, server down): the command that needs it
+        # says so in one line; a warning before it on every command is noise.
+        return []
+    except ProgrammingError as exc:
         return [
             Warning(
                 f"Could not inspect the database for row-level security: {exc}".strip(),

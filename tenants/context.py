@@ -56,6 +56,33 @@ def no_tenant():
     return tenant_scope(None)
 
 
+@contextmanager
+def clean_scope(where: str) -> Iterator[None]:
+    """Run a unit of work (a request, a task) from a blank scope, whatever ran before.
+
+    A scope left behind on this thread by a bug elsewhere is refused, not
+    inherited: the block runs with no tenant, no RLS bypass and no search_path
+    override, and the leak is logged as an error. The previous values are
+    restored afterwards, like every scope here.
+    """
+    tenant, reason, schema = _current.get(), _unscoped_reason.get(), _search_path.get()
+    if tenant is not None or reason is not None or schema is not None:
+        logger.error(
+            "leaked scope refused at the start of %s: tenant=%s unscoped=%r search_path=%r",
+            where,
+            getattr(tenant, "subdomain", tenant),
+            reason,
+            schema,
+        )
+    tokens = (_current.set(None), _unscoped_reason.set(None), _search_path.set(None))
+    try:
+        yield
+    finally:
+        _search_path.reset(tokens[2])
+        _unscoped_reason.reset(tokens[1])
+        _current.reset(tokens[0])
+
+
 def unscoped_reason() -> str | None:
     return _unscoped_reason.get()
 

@@ -1,10 +1,20 @@
-"""Export and import one tenant's rows as JSON lines (every tenant-owned model, FK order).
+"""One tenant's rows as JSON lines: the customer export and the operator backup.
 
-The first line is a header naming the tenant; every further line is one row
-in Django's serialisation ({"model", "pk", "fields"}), fields including
-`tenant_id`. Models are discovered generically (subclasses of TenantOwned) and
-ordered so a row's foreign keys point at rows already written. Reads and
-writes run in the tenant's scope, so RLS guarantees the export holds exactly
+Two kinds, one format (header line, then one row per line in Django's
+serialisation {"model", "pk", "fields"}, parents before children):
+
+* `customer` — what a tenant's admins download. An allow-list: only models
+  that declare `export_fields`, and only those fields. Nothing that
+  authenticates (password hashes, session keys, token hashes, single-use
+  tokens) and nothing operator-only is ever named there. Not restorable.
+* `backup` — what `delete_tenant` keeps for operators: every field of every
+  tenant-owned model except those with `in_operator_backup = False`
+  (sessions). Restorable by `import_tenant` (tenants.backup), header carries
+  the registry record so a deleted tenant can be re-created with its id.
+
+Models are discovered generically (subclasses of TenantOwned); each app
+declares what of its own leaves (tenants knows no product model). Reads and
+writes run in the tenant's scope, so RLS guarantees the file holds exactly
 that tenant's rows and an import can write no other tenant's.
 """
 
@@ -17,15 +27,17 @@ from collections.abc import Callable
 from django.apps import apps
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import router
 from django.utils import timezone
 
 from tenants.context import tenant_scope
 from tenants.models import TenantOwned
-from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 FORMAT = "tenantry-export"
-VERSION = 1
+VERSION = 2
+CUSTOMER = "customer"
+BACKUP = "backup"
 
 
 class _Encoder(DjangoJSONEncoder):
@@ -67,29 +79,73 @@ def tenant_models() -> list[type]:
     return ordered
 
 
+def customer_fields(model) -> tuple[str, ...]:
+    """The fields of `model` a customer export holds (its primary key always, then these).
+
+    Fail-closed: a model that declares nothing exports nothing. A declared name
+    that is not a concrete field is a bug, raised rather than guessed.
+    """
+    declared = getattr(model, "export_fields", None) or ()
+    concrete = {f.name for f in model._meta.concrete_fields}
+    unknown = set(declared) - concrete
+    if unknown:
+        raise RuntimeError(f"{model._meta.label}.export_fields names no field: {sorted(unknown)}")
+    return ("tenant_id", *declared) if declared else ()
+
+
+def export_models(kind: str) -> list[tuple[type, tuple[str, ...] | None]]:
+    """(model, fields) in FK order for one kind; fields None means every field."""
+    if kind == CUSTOMER:
+        return [(m, customer_fields(m)) for m in tenant_models() if customer_fields(m)]
+    if kind == BACKUP:
+        return [(m, None) for m in tenant_models() if m.in_operator_backup]
+    raise ValueError(f"unknown export kind {kind!r}")
+
+
+def registry_record(tenant) -> dict:
+    """What re-creating a deleted tenant needs from the control plane (operator backups only)."""
+    return {
+        "id": str(tenant.pk),
+        "name": tenant.name,
+        "subdomain": tenant.subdomain,
+        "plan": tenant.plan.code,
+        "isolation": tenant.isolation,
+        "region": tenant.region,
+        "database_server": tenant.database_server.name if tenant.database_server_id else None,
+        "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
+    }
+
+
 def tenant_export(
-    *, tenant, stream, progress: Callable[[int, str], None] | None = None
+    *,
+    tenant,
+    stream,
+    kind: str = CUSTOMER,
+    progress: Callable[[int, str], None] | None = None,
 ) -> dict[str, int]:
-    """Write the tenant's rows to a text stream; returns rows per model label."""
+    """Write the tenant's rows of one kind to a text stream; returns rows per model label."""
     serializer = serializers.get_serializer("python")()
-    models = tenant_models()
+    models = export_models(kind)
     counts: dict[str, int] = {}
     header = {
         "format": FORMAT,
         "version": VERSION,
+        "kind": kind,
         "tenant": str(tenant.pk),
         "subdomain": tenant.subdomain,
         "exported_at": timezone.now().isoformat(),
-        "models": [m._meta.label for m in models],
+        "models": {m._meta.label: list(fields) if fields else "*" for m, fields in models},
     }
+    if kind == BACKUP:
+        header["registry"] = registry_record(tenant)
     stream.write(json.dumps(header) + "\n")
     with tenant_scope(tenant), tenant_atomic():  # one snapshot across all tables
-        for index, model in enumerate(models):
+        for index, (model, fields) in enumerate(models):
             label = model._meta.label
             counts[label] = 0
             rows = model.unscoped.filter(tenant_id=tenant.pk).order_by("pk")
             for obj in rows.iterator(chunk_size=500):
-                record = serializer.serialize([obj])[0]
+                record = serializer.serialize([obj], fields=fields)[0]
                 stream.write(json.dumps(record, cls=_Encoder) + "\n")
                 counts[label] += 1
             if progress is not None:
@@ -97,21 +153,37 @@ def tenant_export(
     return counts
 
 
-def tenant_import(*, tenant, stream) -> dict[str, int]:
-    """Restore rows from an export of this same tenant (all or nothing)."""
-    first = stream.readline()
+def read_header(stream) -> dict:
+    """The header of an operator backup, or ImportRefused (customer exports are not restorable)."""
     try:
-        header = json.loads(first)
+        header = json.loads(stream.readline())
     except ValueError:
         raise ImportRefused("Not a tenant export: the first line is not a header.") from None
-    if header.get("format") != FORMAT or header.get("version") != VERSION:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ImportRefused("Not a tenant export: the first line is not a header.")
+    if header.get("version") == 1:
+        header["kind"] = BACKUP  # version 1 was full fidelity; its session rows are skipped
+    elif header.get("version") != VERSION:
         raise ImportRefused("Not a tenant export of a supported version.")
+    if header.get("kind") != BACKUP:
+        raise ImportRefused(
+            "This is a customer export: it holds no passwords, sessions or tokens and cannot "
+            "be restored. Restore from the operator backup (TENANT_BACKUP_DIR)."
+        )
+    return header
+
+
+def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, int]:
+    """Restore rows from an operator backup of this same tenant (all or nothing)."""
+    if header is None:
+        header = read_header(stream)
     if header.get("tenant") != str(tenant.pk):
         raise ImportRefused(
             f"This export belongs to another tenant ({header.get('subdomain')}); "
             f"refusing to import it into {tenant.subdomain}."
         )
-    allowed = {m._meta.label: m for m in tenant_models()}
+    allowed = {m._meta.label for m, _ in export_models(BACKUP)}
+    known = {m._meta.label for m in tenant_models()}
     counts: dict[str, int] = {}
     batch: list = []
     with tenant_scope(tenant), tenant_atomic():
@@ -120,8 +192,10 @@ def tenant_import(*, tenant, stream) -> dict[str, int]:
                 continue
             record = json.loads(line)
             label = apps.get_model(record["model"])._meta.label
-            if label not in allowed:
+            if label not in known:
                 raise ImportRefused(f"line {number}: {label} is not tenant-owned data")
+            if label not in allowed:
+                continue  # sessions in a version-1 file: never restored
             if record.get("fields", {}).get("tenant_id") != str(tenant.pk):
                 raise ImportRefused(f"line {number}: a row of another tenant; nothing imported")
             if batch and (batch[-1][0] != label or len(batch) >= BATCH):
@@ -141,15 +215,18 @@ def _restore(batch: list) -> None:
     """Write one model's rows: a multi-row INSERT for new ones, an UPDATE for existing ones.
 
     Rows are inserted `raw` (as Django's deserializer saves them), so
-    auto_now/auto_now_add keep the exported values.
+    auto_now/auto_now_add keep the exported values. Each model goes where the
+    router puts it (tenant-placed rows to the tenant's placement, the rest to
+    the main database).
     """
     objects = [d.object for d in serializers.deserialize("python", [r for _, r in batch])]
     model = type(objects[0])
-    manager = model._base_manager.using(data_alias())
+    alias = router.db_for_write(model)
+    manager = model._base_manager.using(alias)
     existing = set(manager.filter(pk__in=[o.pk for o in objects]).values_list("pk", flat=True))
     new = [o for o in objects if o.pk not in existing]
     if new:
-        manager._insert(new, fields=model._meta.local_concrete_fields, raw=True, using=data_alias())
+        manager._insert(new, fields=model._meta.local_concrete_fields, raw=True, using=alias)
     for obj in objects:
         if obj.pk in existing:
-            obj.save_base(raw=True, force_update=True, using=data_alias())
+            obj.save_base(raw=True, force_update=True, using=alias)

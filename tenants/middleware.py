@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
@@ -11,7 +12,8 @@ from django.db import DatabaseError, OperationalError
 from tenants import resolvers
 from tenants.backends.database import TenantDatabaseUnavailable, mark_down
 from tenants.backends.migrate import code_state
-from tenants.context import tenant_scope
+from tenants.context import clean_scope, tenant_scope
+from tenants.fence import is_fence_error
 from tenants.models import TenantStatus
 from tenants.responses import refusal
 
@@ -26,11 +28,18 @@ class TenantMiddleware:
 
     def __call__(self, request):
         request.tenant = None
+        with clean_scope("a request"):
+            return self._dispatch(request)
+
+    def _dispatch(self, request):
         try:
-            host = request.get_host()
+            match = resolvers.match_host(request.get_host())
         except DisallowedHost:
-            return refusal(request, 400, "invalid_host", "This host name is not served here.")
-        match = resolvers.match_host(host)
+            # Not under BASE_DOMAIN (ALLOWED_HOSTS): served only as a verified custom domain.
+            raw = request._get_raw_host()
+            match = resolvers.match_host(raw)
+            if match.kind != resolvers.CUSTOM:
+                return refusal(request, 400, "invalid_host", "This host name is not served here.")
 
         if match.kind == resolvers.APEX:
             return self.get_response(request)
@@ -48,7 +57,14 @@ class TenantMiddleware:
             )
 
         try:
-            tenant = resolvers.tenant_for_subdomain(match.subdomain)
+            if match.kind == resolvers.CUSTOM:
+                tenant = resolvers.tenant_for_domain(match.domain)
+                if tenant is not None:
+                    # The registry vouches for this host: Django's own checks (CSRF
+                    # origin, absolute URLs) see it like an ALLOWED_HOSTS entry.
+                    request.get_host = functools.partial(_verified_host, raw)
+            else:
+                tenant = resolvers.tenant_for_subdomain(match.subdomain)
         except DatabaseError:
             logger.exception("tenant registry unavailable")
             return refusal(
@@ -97,9 +113,13 @@ class TenantMiddleware:
             return self.get_response(request)
 
     def process_exception(self, request, exception):
-        """A tenant whose own database is down gets a fast, clear 503, not a 500."""
+        """A fenced placement or a tenant database that is down: a fast, clear 503, not a 500."""
         tenant = getattr(request, "tenant", None)
-        if tenant is None or not tenant.has_own_placement:
+        if tenant is None:
+            return None
+        if is_fence_error(exception):
+            return fenced_refusal(request, tenant)
+        if not tenant.has_own_placement:
             return None
         if isinstance(exception, OperationalError) and tenant.isolation == "database":
             mark_down(tenant.db_alias)
@@ -113,3 +133,23 @@ class TenantMiddleware:
             "This organisation's database is temporarily unavailable. Please retry shortly.",
             {"Retry-After": "5"},
         )
+
+
+def fenced_refusal(request, tenant):
+    """This process acted on a placement the tenant left: forget it, ask for a retry.
+
+    The retry resolves the tenant afresh and is served from its current placement.
+    """
+    resolvers.invalidate(tenant.subdomain)
+    logger.info("stale placement of %s refused by its fence; cache dropped", tenant.subdomain)
+    return refusal(
+        request,
+        503,
+        "tenant_moved",
+        "This organisation's data just moved. Please retry.",
+        {"Retry-After": "1"},
+    )
+
+
+def _verified_host(host: str) -> str:
+    return host

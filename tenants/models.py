@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from tenants.context import get_current_tenant
@@ -114,19 +115,41 @@ class Tenant(models.Model):
     def has_own_placement(self) -> bool:
         return self.isolation != Isolation.SHARED
 
+    @property
+    def context_id(self) -> str:
+        return str(uuid.UUID(str(self.id)))
+
     @cached_property
     def context_prefix(self) -> tuple[str, int]:
-        """The SET LOCAL statements that put this tenant on a transaction.
+        """(SQL, statement count) that puts this tenant on a transaction (tenants.db).
 
-        Read by tenants.db for every statement: computed once per instance.
+        Read for every statement: computed once per instance. Its form belongs
+        to the tenant's isolation backend.
         """
-        parts = [f"SET LOCAL app.current_tenant = '{uuid.UUID(str(self.id))}'"]
-        if self.isolation == Isolation.SCHEMA:
-            parts.append(f'SET LOCAL search_path TO "{self.schema_name}", public')
-        timeout = self._plan_statement_timeout()
-        if timeout:
-            parts.append(f"SET LOCAL statement_timeout = {int(timeout)}")
-        return "; ".join(parts), len(parts)
+        from tenants.backends import backend_for
+
+        return backend_for(self).context_prefix(self, self._plan_statement_timeout())
+
+
+class SubdomainReservation(models.Model):
+    """A deleted tenant's subdomain, held back for the retention period.
+
+    Links, bookmarks and mails pointing at the old organisation must never reach
+    a stranger who registers the name next; the operator backup can restore the
+    tenant (same id) into it. Operators release it early with `release_subdomain`.
+    """
+
+    subdomain = models.CharField(max_length=63, primary_key=True)
+    tenant_id = models.UUIDField()
+    reserved_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    backup_path = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["subdomain"]
+
+    def __str__(self) -> str:
+        return f"{self.subdomain} (until {self.expires_at:%Y-%m-%d})"
 
 
 def _no_recursion_plan_lookup(tenant):
@@ -164,9 +187,17 @@ class TenantOwned(models.Model):
 
     `tenant_placed = True`: the rows live wherever the tenant's isolation
     backend places tenant data (pooled table, own schema, own database).
+
+    `export_fields`: the fields a customer export (tenants.export) holds, an
+    allow-list each model declares; `()` keeps the model out of it, and None
+    (undecided) does too and fails the test that every model decides.
+    `in_operator_backup = False` keeps a model out of operator backups too
+    (sessions: restoring them would revive logins).
     """
 
     tenant_placed = True
+    export_fields: tuple[str, ...] | None = None
+    in_operator_backup = True
 
     tenant_id = tenant_id_field()
 
@@ -233,3 +264,32 @@ class TenantMove(models.Model):
     @property
     def is_open(self) -> bool:
         return self.phase in (MovePhase.COPYING, MovePhase.SWITCHED)
+
+
+class Domain(models.Model):
+    """A customer's own host name for a tenant, e.g. app.customer.com (registry state).
+
+    Served only once verified (a DNS TXT record proves ownership: tenants/domains.py)
+    and while the tenant's plan includes custom domains. The unique constraint makes
+    one domain belong to at most one tenant, in the database. Row-level security: a
+    tenant reads and writes its own rows; verified rows are readable by anyone, since
+    the resolver maps a Host to its tenant before any tenant is known (DNS already
+    makes that mapping public).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+    token = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None

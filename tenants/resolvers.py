@@ -1,20 +1,24 @@
 """Host → tenant. Parsing is pure; lookups are cached so the steady state costs no query.
 
-Cache layers: L1 is a dict in this process, L2 the `tenants` cache alias
-(Redis in production), then the control-plane table. A change to a tenant
-deletes the L2 key and publishes the subdomain on a Redis channel; a listener
-thread in every process drops its L1 entry. While that listener is not
-connected, L1 is bypassed, so no process serves a stale tenant for long. When
-the cache itself is down, lookups fall back to the database.
+Cache layers: L1 is a bounded LRU in this process, L2 the `tenants` cache alias
+(Redis when configured), then the control-plane table. **Staleness bound**: every
+entry carries the wall-clock time its row was read, and no layer returns an
+entry older than `REGISTRY_MAX_AGE` seconds (settings.TENANT_REGISTRY_MAX_AGE).
+That bound holds in every configuration — embedded without Redis, with Redis,
+with Redis down (L2 misses, the database answers) — because it needs no
+message to arrive. Messages only make changes faster: a trigger on the
+registry tables NOTIFYs on commit and a listener thread in every process
+(tenants.registry_listener) drops the entries at once. Steps that cannot wait
+for the bound fence the old placement instead (tenants.fence).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,17 +26,16 @@ from django.core.cache import caches
 
 logger = logging.getLogger("tenants.resolvers")
 
-APEX, TENANT, OPERATOR, INVALID, UNKNOWN = (
+APEX, TENANT, OPERATOR, INVALID, UNKNOWN, CUSTOM = (
     "apex",
     "tenant",
     "operator",
     "invalid",
     "unknown",
+    "custom",  # a host outside BASE_DOMAIN: maybe a tenant's verified custom domain
 )
 _LABEL = re.compile(r"^[a-z0-9-]{1,63}$")
-CHANNEL_BASE = "tenants:invalidate"
 _NEGATIVE = "-"  # cached "no such tenant"
-NEGATIVE_TTL = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class HostMatch:
     kind: str
     subdomain: str | None = None
     reason: str = ""
+    domain: str | None = None
 
 
 def match_host(host: str, base_domain: str | None = None) -> HostMatch:
@@ -62,6 +66,8 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
     if domain == base:
         return HostMatch(APEX)
     if not domain.endswith("." + base):
+        if is_domain_name(domain):
+            return HostMatch(CUSTOM, domain=domain)
         return HostMatch(INVALID, reason="not under the service domain")
     label = domain[: -len(base) - 1]
     if "." in label:
@@ -75,11 +81,42 @@ def match_host(host: str, base_domain: str | None = None) -> HostMatch:
     return HostMatch(TENANT, subdomain=label)
 
 
+def is_domain_name(domain: str) -> bool:
+    """A fully qualified DNS name (two labels or more, not an IP address)."""
+    labels = domain.split(".")
+    return (
+        len(domain) <= 253
+        and len(labels) >= 2
+        and all(_LABEL.match(label) and not label.startswith("-") for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
 # --- cached lookup ------------------------------------------------------------
 
-_l1: dict[str, tuple[float, object]] = {}
+# subdomain → (wall-clock time the row was read, Tenant or _NEGATIVE), least recent first.
+_l1: OrderedDict[str, tuple[float, object]] = OrderedDict()
 _l1_lock = threading.Lock()
-_listener = {"pid": None, "healthy": False, "thread": None}
+
+
+def max_age() -> float:
+    """The registry's staleness bound in seconds: what every cache layer honours."""
+    return settings.TENANT_REGISTRY_MAX_AGE
+
+
+# A tenant in a passing state (being moved or set up) is re-read this often, so it
+# is served again as soon as the state ends, whatever the bound.
+PASSING_STATE_MAX_AGE = 1.0
+
+
+def _fresh_enough(entry, now: float, bound: float) -> bool:
+    age = now - entry[0]
+    if age >= bound:
+        return False
+    value = entry[1]
+    if value != _NEGATIVE and value.status in ("moving", "provisioning"):
+        return age < PASSING_STATE_MAX_AGE
+    return True
 
 
 def _l2():
@@ -90,42 +127,67 @@ def _key(subdomain: str) -> str:
     return "host:" + subdomain
 
 
-def _l1_usable() -> bool:
-    if not settings.REDIS_URL:
-        return True  # single-process embedded default: invalidation is local
-    _ensure_listener()
-    return _listener["healthy"]
-
-
 def tenant_for_subdomain(subdomain: str):
-    """The Tenant (with its plan loaded) for a subdomain, or None."""
-    now = time.monotonic()
-    use_l1 = _l1_usable()
-    if use_l1:
-        hit = _l1.get(subdomain)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    found = _cache_get(subdomain)
-    if found is None:
-        found = _from_database(subdomain)
-        _cache_set(subdomain, found)
-    tenant = None if found == _NEGATIVE else found
-    if use_l1:
-        ttl = settings.TENANT_RESOLVER_L1_TTL if tenant is not None else NEGATIVE_TTL
-        _l1[subdomain] = (now + ttl, tenant)
+    """The Tenant (with its plan loaded) for a subdomain, or None; at most max_age() old."""
+    return _lookup(subdomain, {"subdomain": subdomain})
+
+
+DOMAIN_KEY = "d:"
+CUSTOM_DOMAIN_FEATURE = "custom_domain"
+
+
+def tenant_for_domain(domain: str):
+    """The Tenant a verified custom domain belongs to, or None (same cache, same bound).
+
+    A domain is served only while its tenant's plan includes custom domains: a
+    downgrade (a plan change notifies every process) stops it like a removal.
+    """
+    tenant = _lookup(
+        DOMAIN_KEY + domain, {"domains__domain": domain, "domains__verified_at__isnull": False}
+    )
+    if tenant is None or not tenant.plan.has_feature(CUSTOM_DOMAIN_FEATURE):
+        return None
     return tenant
 
 
-def _from_database(subdomain: str):
+def _lookup(key: str, where: dict):
+    from tenants import registry_listener
+
+    registry_listener.ensure_running()
+    now = time.time()
+    bound = settings.TENANT_REGISTRY_MAX_AGE
+    with _l1_lock:
+        hit = _l1.get(key)
+        if hit is not None and _fresh_enough(hit, now, bound):
+            _l1.move_to_end(key)
+            return None if hit[1] == _NEGATIVE else hit[1]
+    entry = _cache_get(key)
+    if entry is None or not _fresh_enough(entry, now, bound):
+        entry = (time.time(), _from_database(where))  # read time taken before the query
+        _cache_set(key, entry)
+    with _l1_lock:
+        _l1[key] = entry
+        _l1.move_to_end(key)
+        while len(_l1) > settings.TENANT_RESOLVER_L1_SIZE:
+            _l1.popitem(last=False)
+    return None if entry[1] == _NEGATIVE else entry[1]
+
+
+def tenant_fresh(subdomain: str):
+    """The Tenant read from the registry now, bypassing (and refreshing) every cache."""
+    entry = (time.time(), _from_database({"subdomain": subdomain}))
+    _cache_set(subdomain, entry)
+    with _l1_lock:
+        _l1[subdomain] = entry
+    return None if entry[1] == _NEGATIVE else entry[1]
+
+
+def _from_database(where: dict):
     from tenants.context import no_tenant
     from tenants.models import Tenant
 
     with no_tenant():
-        tenant = (
-            Tenant.objects.select_related("plan", "database_server")
-            .filter(subdomain=subdomain)
-            .first()
-        )
+        tenant = Tenant.objects.select_related("plan", "database_server").filter(**where).first()
     if tenant is None:
         return _NEGATIVE
     tenant.context_prefix  # noqa: B018 - computed once, carried in the cache
@@ -134,37 +196,45 @@ def _from_database(subdomain: str):
 
 def _cache_get(subdomain: str):
     try:
-        return _l2().get(_key(subdomain))
+        entry = _l2().get(_key(subdomain))
     except Exception as exc:  # the cache is an optimisation: never fail on it
         logger.warning("tenant cache unavailable (%s); using the database", exc.__class__.__name__)
         return None
+    return entry if isinstance(entry, tuple) and len(entry) == 2 else None
 
 
-def _cache_set(subdomain: str, value) -> None:
+def _cache_set(subdomain: str, entry) -> None:
     try:
-        timeout = NEGATIVE_TTL if value == _NEGATIVE else None
-        _l2().set(_key(subdomain), value, timeout=timeout)
+        # The cache's own expiry is a backstop; the read time inside decides.
+        _l2().set(_key(subdomain), entry, timeout=max(1, int(max_age()) + 1))
     except Exception as exc:
         logger.warning("tenant cache unavailable (%s); not caching", exc.__class__.__name__)
 
 
-def invalidate(subdomain: str) -> None:
-    """Forget a tenant everywhere: this process, the shared cache, every other process."""
+def forget_local(subdomain: str | None) -> None:
+    """Drop this process's entry (None: every entry)."""
     with _l1_lock:
-        _l1.pop(subdomain, None)
+        if subdomain is None:
+            _l1.clear()
+        else:
+            _l1.pop(subdomain, None)
+
+
+def invalidate(subdomain: str) -> None:
+    """Forget a tenant in this process and the shared cache.
+
+    Other processes learn it from the registry trigger's NOTIFY (on commit of
+    the change) and, whatever happens to that message, within max_age().
+    """
+    forget_local(subdomain)
     try:
         _l2().delete(_key(subdomain))
     except Exception as exc:
         logger.warning("tenant cache delete failed (%s)", exc.__class__.__name__)
-    if settings.REDIS_URL:
-        try:
-            _redis().publish(_channel(), subdomain)
-        except Exception as exc:
-            logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
 
 
 def invalidate_many(subdomains) -> None:
-    """Forget many tenants at once (fleet operations): one delete, one message."""
+    """Forget many tenants at once (fleet operations)."""
     subdomains = list(subdomains)
     if not subdomains:
         return
@@ -175,71 +245,11 @@ def invalidate_many(subdomains) -> None:
         _l2().delete_many([_key(s) for s in subdomains])
     except Exception as exc:
         logger.warning("tenant cache delete failed (%s)", exc.__class__.__name__)
-    if settings.REDIS_URL:
-        try:
-            _redis().publish(_channel(), "*")
-        except Exception as exc:
-            logger.warning("tenant invalidation publish failed (%s)", exc.__class__.__name__)
 
 
 def clear_local() -> None:
-    with _l1_lock:
-        _l1.clear()
+    forget_local(None)
 
 
-# --- cross-process invalidation -----------------------------------------------
-
-
-def _channel() -> str:
-    return f"{CHANNEL_BASE}:{settings.CACHES['tenants'].get('KEY_PREFIX', '')}"
-
-
-def _redis():
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=0.5, socket_timeout=0.5)
-
-
-def _ensure_listener() -> None:
-    pid = os.getpid()
-    if _listener["pid"] == pid:
-        return
-    with _l1_lock:
-        if _listener["pid"] == pid:
-            return
-        _listener.update(pid=pid, healthy=False)
-        _l1.clear()  # forked from a parent: its L1 is not ours to trust
-        thread = threading.Thread(target=_listen, name="tenant-invalidation", daemon=True)
-        _listener["thread"] = thread
-        thread.start()
-
-
-def _listen() -> None:
-    import redis
-
-    backoff = 0.2
-    while True:
-        try:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_connect_timeout=1, health_check_interval=10
-            )
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(_channel())
-            clear_local()  # anything cached before we listened may be stale
-            _listener["healthy"] = True
-            backoff = 0.2
-            for message in pubsub.listen():
-                if message.get("type") == "message":
-                    sub = message["data"].decode()
-                    with _l1_lock:
-                        if sub == "*":
-                            _l1.clear()
-                        else:
-                            _l1.pop(sub, None)
-        except Exception as exc:
-            if _listener["healthy"]:
-                logger.warning("tenant invalidation listener lost Redis (%s)", exc)
-            _listener["healthy"] = False
-            clear_local()
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+def local_size() -> int:
+    return len(_l1)

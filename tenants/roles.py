@@ -69,7 +69,6 @@ def _ensure_role(cur, name: str, attributes: str, password: str | None) -> None:
 def ensure_roles(database_url: str | None = None) -> None:
     """Create or fix owner, app and operator roles on the server of `database_url`."""
     url = database_url or settings.DATABASE_URL
-    secret = settings.SECRET_KEY
     with psycopg.connect(admin_conninfo(url, "postgres"), autocommit=True) as conn:
         cur = conn.cursor()
         # Serialise concurrent callers (parallel test workers, two deploys).
@@ -80,13 +79,13 @@ def ensure_roles(database_url: str | None = None) -> None:
                 cur,
                 APP_ROLE,
                 "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT",
-                role_password(secret, APP_ROLE),
+                role_password(APP_ROLE),
             )
             _ensure_role(
                 cur,
                 OPERATOR_ROLE,
                 "LOGIN NOSUPERUSER BYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT",
-                role_password(secret, OPERATOR_ROLE),
+                role_password(OPERATOR_ROLE),
             )
             # The migrating login must be able to SET ROLE to the owner.
             cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER_ROLE)))

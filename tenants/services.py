@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from billing.models import Plan
-from tenants import resolvers
+from tenants import fence, resolvers
+from tenants.actors import command_actor
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.control import control_alias
@@ -37,7 +38,72 @@ def tenant_create(
     server_name: str | None = None,
     database_url: str | None = None,
     region: str | None = None,
+    actor: str | None = None,
 ) -> Tenant:
+    """Create a tenant (and its owner): all or nothing.
+
+    Everything that can be refused is checked before anything is written; a
+    failure after provisioning started removes what was created, so a retry
+    starts from a clean slate. `actor`: an operator's audit label
+    (tenants.actors); None for a self-service sign-up.
+    """
+    tenant = tenant_build(
+        name=name,
+        subdomain=subdomain,
+        plan_code=plan_code,
+        isolation=isolation,
+        server_name=server_name,
+        database_url=database_url,
+        region=region,
+    )
+    _check_owner(owner_email, owner_password)
+    _tenant_insert(tenant)
+    try:
+        tenant_provision(tenant=tenant)
+        with tenant_scope(tenant):
+            audit_record(
+                tenant=tenant,
+                actor=actor,
+                action="tenant.create",
+                data={"plan": tenant.plan.code, "isolation": tenant.isolation},
+            )
+            from billing.services import subscription_start
+
+            subscription_start(tenant=tenant, plan=tenant.plan)
+            if owner_email:
+                from accounts.models import Role
+                from accounts.services import user_create
+
+                user_create(
+                    tenant=tenant,
+                    email=owner_email,
+                    password=owner_password,
+                    role=Role.OWNER,
+                    name=owner_name,
+                    enforce_plan=False,
+                )
+    except BaseException:
+        _tenant_remove_unfinished(tenant)
+        raise
+    # A negative lookup for this subdomain may be cached: drop it.
+    resolvers.invalidate(tenant.subdomain)
+    return tenant
+
+
+def tenant_build(
+    *,
+    name: str,
+    subdomain: str,
+    plan_code: str | None = None,
+    isolation: str | None = None,
+    server_name: str | None = None,
+    database_url: str | None = None,
+    region: str | None = None,
+    tenant_id=None,
+) -> Tenant:
+    """A validated, unsaved Tenant; TenantError (one line) for anything contradictory."""
+    from tenants.reservations import NOT_AVAILABLE, subdomain_is_reserved
+
     subdomain = (subdomain or "").strip()
     try:
         plan = Plan.objects.get(code=plan_code or "free")
@@ -49,21 +115,37 @@ def tenant_create(
         raise TenantError(
             f"Unknown isolation mode {mode!r}; use one of {', '.join(Isolation.values)}."
         )
+    if plan.required_isolation and mode != plan.required_isolation:
+        raise TenantError(
+            f"Plan {plan.code!r} requires {plan.required_isolation} isolation; "
+            f"{mode} contradicts it."
+        )
 
-    region = region or settings.TENANT_DEFAULT_REGION
     server = None
     if mode == Isolation.DATABASE:
         try:
             server = server_for_placement(
-                region=region, name=server_name, database_url=database_url
+                region=region or settings.TENANT_DEFAULT_REGION,
+                name=server_name,
+                database_url=database_url,
             )
         except PlacementError as exc:
             raise TenantError(str(exc)) from None
     elif server_name or database_url:
         raise TenantError("--server/--database-url only apply to database isolation")
+    else:
+        # Pooled tables and schemas live on the main server: only its region can be promised.
+        served = _main_server_region()
+        if region and region != served:
+            raise TenantError(
+                f"Region {region!r} cannot be honoured by {mode} isolation: its data lives on "
+                f"the main server (region {served!r}); use --isolation database."
+            )
+        region = served
+    region = server.region if server is not None else region
 
     tenant = Tenant(
-        name=name.strip(),
+        name=(name or "").strip(),
         subdomain=subdomain,
         plan=plan,
         isolation=mode,
@@ -71,44 +153,65 @@ def tenant_create(
         database_server=server,
         status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE,
     )
+    if tenant_id is not None:
+        tenant.id = tenant_id
     try:
         tenant.full_clean()
     except ValidationError as exc:
         raise TenantError(_first_message(exc)) from None
-    alias = control_alias(f"creating tenant {subdomain}")
+    if subdomain_is_reserved(subdomain, except_tenant_id=tenant_id):
+        raise TenantError(NOT_AVAILABLE.format(subdomain=subdomain))
+    return tenant
+
+
+def _main_server_region() -> str:
+    from tenants.models import DatabaseServer
+
+    main = DatabaseServer.objects.filter(name="main").values_list("region", flat=True).first()
+    return main or settings.TENANT_DEFAULT_REGION
+
+
+def _check_owner(email: str | None, password: str | None) -> None:
+    """Refuse an owner the accounts service would refuse, before anything exists."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.validators import validate_email
+
+    if password and not email:
+        raise TenantError("An owner password needs an owner email.")
+    if not email:
+        return
+    try:
+        validate_email(email.strip())
+    except ValidationError:
+        raise TenantError(f"Owner email {email!r} is not a valid address.") from None
+    if password:
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise TenantError("Owner password: " + " ".join(exc.messages)) from None
+
+
+def _tenant_insert(tenant: Tenant) -> Tenant:
+    alias = control_alias(f"creating tenant {tenant.subdomain}")
     try:
         with transaction.atomic(using=alias):
             tenant.save(force_insert=True, using=alias)
     except IntegrityError:
-        raise TenantError(f"The subdomain '{subdomain}' is already taken.") from None
-
-    tenant_provision(tenant=tenant)
-
-    with tenant_scope(tenant):
-        audit_record(
-            tenant=tenant,
-            actor="operator",
-            action="tenant.create",
-            data={"plan": plan.code, "isolation": mode},
-        )
-        from billing.services import subscription_start
-
-        subscription_start(tenant=tenant, plan=plan)
-        if owner_email:
-            from accounts.models import Role
-            from accounts.services import user_create
-
-            user_create(
-                tenant=tenant,
-                email=owner_email,
-                password=owner_password,
-                role=Role.OWNER,
-                name=owner_name,
-                enforce_plan=False,
-            )
-    # A negative lookup for this subdomain may be cached: drop it.
-    resolvers.invalidate(subdomain)
+        raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
     return tenant
+
+
+def _tenant_remove_unfinished(tenant: Tenant) -> None:
+    """Undo a creation that failed half-way; the original error is what the caller sees."""
+    import logging
+
+    try:
+        tenant_delete(tenant=tenant, reserve=False)
+    except Exception:
+        logging.getLogger("tenants.services").exception(
+            "could not remove the half-created tenant %s; delete_tenant it by hand",
+            tenant.subdomain,
+        )
 
 
 def tenant_provision(*, tenant: Tenant) -> Tenant:
@@ -118,6 +221,8 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
     backend = backend_for(tenant)
     try:
         backend.provision(tenant)
+        # A tenant re-created in a placement it was once fenced from (a restore).
+        fence.lift(backend.placement(tenant), tenant.id)
     except Exception as exc:
         Tenant.objects.using(control_alias(f"provisioning {tenant.subdomain} failed")).filter(
             pk=tenant.pk
@@ -142,27 +247,32 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
     return tenant
 
 
-def _set_status(tenant: Tenant, status: str, reason: str, action: str) -> Tenant:
+def _set_status(
+    tenant: Tenant, status: str, reason: str, action: str, actor: str | None = None
+) -> Tenant:
     alias = control_alias(f"{action} {tenant.subdomain}")
     with transaction.atomic(using=alias):
         Tenant.objects.using(alias).filter(pk=tenant.pk).update(status=status, status_reason=reason)
         tenant.status, tenant.status_reason = status, reason
         _invalidate_on_commit(tenant.subdomain, alias)
     with tenant_scope(tenant):
-        audit_record(tenant=tenant, actor="operator", action=action, data={"reason": reason})
+        # The reason is operator-only (Tenant.status_reason, the console): the tenant's
+        # log says what happened and which operator did it, not the internal why.
+        audit_record(tenant=tenant, actor=actor or command_actor(), action=action)
     return tenant
 
 
-def tenant_suspend(*, tenant: Tenant, reason: str = "") -> Tenant:
+def tenant_suspend(*, tenant: Tenant, reason: str = "", actor: str | None = None) -> Tenant:
+    """`actor`: the operator's audit label (tenants.actors); default the OS user."""
     if tenant.status == TenantStatus.SUSPENDED:
         raise TenantError(f"{tenant.subdomain} is already suspended.")
-    return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend")
+    return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend", actor)
 
 
-def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+def tenant_reactivate(*, tenant: Tenant, actor: str | None = None) -> Tenant:
     if tenant.status != TenantStatus.SUSPENDED:
         raise TenantError(f"{tenant.subdomain} is not suspended (status: {tenant.status}).")
-    return _set_status(tenant, TenantStatus.ACTIVE, "", "tenant.reactivate")
+    return _set_status(tenant, TenantStatus.ACTIVE, "", "tenant.reactivate", actor)
 
 
 def tenant_get(subdomain: str) -> Tenant:
@@ -181,30 +291,76 @@ def _first_message(exc: ValidationError) -> str:
     return exc.messages[0]
 
 
-def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
-    """Delete a tenant: (export,) refuse its hosts, remove its placement, then its records.
+def tenant_recreate(*, registry: dict) -> Tenant:
+    """Re-create a deleted tenant from its backup's registry record: same id, empty placement.
 
-    Returns {"exported": path or None, "rows": rows exported}. The tenant's hosts
-    answer 404 from the first step on; every step is idempotent, so a failed
-    deletion can simply be run again.
+    Its rows (owner, subscription, audit trail) come from the backup, so nothing
+    else is written here; tenants.backup.tenant_restore imports them next.
     """
+    import uuid
+
+    tenant = tenant_build(
+        name=registry["name"],
+        subdomain=registry["subdomain"],
+        plan_code=registry["plan"],
+        isolation=registry["isolation"],
+        server_name=registry.get("database_server")
+        if registry["isolation"] == Isolation.DATABASE
+        else None,
+        region=registry.get("region"),
+        tenant_id=uuid.UUID(registry["id"]),
+    )
+    _tenant_insert(tenant)
+    try:
+        tenant_provision(tenant=tenant)
+        if registry.get("created_at"):
+            Tenant.objects.using(control_alias(f"restoring {tenant.subdomain}")).filter(
+                pk=tenant.pk
+            ).update(created_at=registry["created_at"])
+    except BaseException:
+        _tenant_remove_unfinished(tenant)
+        raise
+    resolvers.invalidate(tenant.subdomain)
+    return tenant
+
+
+def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool = True) -> dict:
+    """Delete a tenant: (back up,) refuse its hosts, remove its placement, then its records.
+
+    `backup_to`: write the operator backup there first (tenants.backup; 0600).
+    `reserve`: keep the subdomain for TENANT_DELETED_RETENTION_DAYS, so old links
+    never reach a new organisation (released early by `release_subdomain`).
+    Returns {"backup": path or None, "rows": rows backed up, "reserved_until": datetime
+    or None}. The tenant's hosts answer 404 from the first step on; every step is
+    idempotent, so a failed deletion can simply be run again.
+    """
+    import time
+
     from django.apps import apps
     from django.db import connections
 
     from tenants.context import dangerously_unscoped
-    from tenants.export import tenant_export
     from tenants.models import TenantOwned
+    from tenants.reservations import subdomain_reserve
 
-    exported_rows = 0
-    if export_to:
-        with open(export_to, "w", encoding="utf-8") as stream:
-            exported_rows = sum(tenant_export(tenant=tenant, stream=stream).values())
+    # Refuse the hosts first, and wait out the registry's staleness bound: after
+    # it, no process starts a request for this tenant, so the backup below is
+    # the tenant's last state.
     Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}")).filter(
         pk=tenant.pk
     ).update(status=TenantStatus.DELETING)
     resolvers.invalidate(tenant.subdomain)
+    time.sleep(resolvers.max_age())
+    backed_up_rows = 0
+    if backup_to:
+        from tenants.backup import backup_write
 
-    backend_for(tenant).deprovision(tenant)
+        path, backed_up_rows = backup_write(tenant=tenant, path=backup_to)
+        backup_to = str(path)
+    backend = backend_for(tenant)
+    # Requests still running finish before the placement goes; later ones are refused.
+    fence.fence(backend.placement(tenant), tenant.id, "deleting")
+    backend.deprovision(tenant)
     # Records kept in the main database whatever the mode (billing…).
     with dangerously_unscoped(f"deleting tenant {tenant.subdomain}"):
         for model in apps.get_models():
@@ -213,7 +369,18 @@ def tenant_delete(*, tenant: Tenant, export_to: str | None = None) -> dict:
                     cur.execute(
                         f'DELETE FROM "{model._meta.db_table}" WHERE tenant_id = %s', [tenant.pk]
                     )
-        # Its move records are under RLS: only the operator role sees them to cascade.
+    reserved_until = None
+    # The registry and the reservation are the operator role's to write; the tenant's
+    # move records are under RLS, so only that role sees them to cascade.
+    with (
+        dangerously_unscoped(f"deleting tenant {tenant.subdomain}"),
+        transaction.atomic(using=control_alias(f"deleting tenant {tenant.subdomain}")),
+    ):
+        # In one transaction with the delete: the name is never free in between.
+        if reserve:
+            reserved_until = subdomain_reserve(
+                subdomain=tenant.subdomain, tenant_id=tenant.pk, backup_path=backup_to or ""
+            ).expires_at
         Tenant.objects.filter(pk=tenant.pk).delete()
     resolvers.invalidate(tenant.subdomain)
-    return {"exported": export_to, "rows": exported_rows}
+    return {"backup": backup_to, "rows": backed_up_rows, "reserved_until": reserved_until}

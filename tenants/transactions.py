@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 
 
-class _TenantAtomic:
-    def __enter__(self):
-        from tenants.routers import data_alias
+@contextmanager
+def _tenant_atomic() -> Iterator[None]:
+    from tenants.routers import data_alias
 
-        self._atomic = transaction.atomic(using=data_alias())
-        return self._atomic.__enter__()
-
-    def __exit__(self, *exc):
-        return self._atomic.__exit__(*exc)
+    with transaction.atomic(using=data_alias()):
+        yield
 
 
 def tenant_atomic(func=None):
@@ -26,11 +25,11 @@ def tenant_atomic(func=None):
     gets its transaction there.
     """
     if func is None:
-        return _TenantAtomic()
+        return _tenant_atomic()
 
     @functools.wraps(func)
     def inner(*args, **kwargs):
-        with _TenantAtomic():
+        with _tenant_atomic():
             return func(*args, **kwargs)
 
     return inner

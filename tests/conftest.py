@@ -128,12 +128,15 @@ def django_db_setup(django_test_environment, django_db_blocker):
         for alias in ("default", "owner", "operator"):
             settings.DATABASES[alias]["NAME"] = name
             connections[alias].settings_dict["NAME"] = name
+            connections[alias].close_pool()  # a pool opened earlier would still use the old name
         call_command("migrate", database="owner", verbosity=0, interactive=False)
     yield name
     with django_db_blocker.unblock():
         for conn in connections.all():
             conn.close()
-        _drop_database(name)
+        from tests.shell import drop_database_and_placements
+
+        drop_database_and_placements(name)  # with the tenant databases moves created
         _drop_tenant_databases(name)
 
 

@@ -1,4 +1,4 @@
-"""Real server processes for end-to-end tests (gunicorn on a free loopback port)."""
+"""Real server processes for end-to-end tests (gunicorn or uvicorn on a free loopback port)."""
 
 from __future__ import annotations
 
@@ -46,8 +46,21 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+SERVERS = ("sync", "gthread", "asgi")
+
+
 class LiveServer:
-    def __init__(self, database_url: str, extra_env: dict | None = None, workers: int = 1):
+    """One server process: gunicorn sync workers, gunicorn gthread, or uvicorn (ASGI)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        extra_env: dict | None = None,
+        workers: int = 1,
+        server: str = "sync",
+        threads: int = 8,
+    ):
+        assert server in SERVERS, server
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
@@ -55,29 +68,60 @@ class LiveServer:
             DATABASE_URL=database_url,
             DJANGO_SETTINGS_MODULE=env.get("DJANGO_SETTINGS_MODULE", "saas.settings.test"),
             PYTHONUNBUFFERED="1",
+            # libpq names every connection the server opens: pg_stat_activity
+            # can tell this process's connections from the test's own.
+            PGAPPNAME=f"live-{self.port}",
             TENANT_GUARD_AT_START="1",  # the start-up RLS check, as in production
         )
         env.update(extra_env or {})
         self.env = env
         self.workers = workers
+        self.server = server
+        self.threads = threads
+        self.application_name = env["PGAPPNAME"]
         self.proc = None
         self.log = ROOT / "artifacts" / f"server-{self.port}.log"
+
+    def command(self) -> list[str]:
+        if self.server == "asgi":
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "saas.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "saas.wsgi:application",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "-w",
+            str(self.workers),
+            "--timeout",
+            "60",
+        ]
+        if self.server == "gthread":
+            cmd += ["--worker-class", "gthread", "--threads", str(self.threads)]
+        else:
+            # gunicorn turns "sync" with threads > 1 (gunicorn.conf.py) into gthread.
+            cmd += ["--worker-class", "sync", "--threads", "1"]
+        return cmd
 
     def __enter__(self):
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "saas.wsgi:application",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "-w",
-                str(self.workers),
-                "--timeout",
-                "60",
-            ],
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("w"),
@@ -104,3 +148,30 @@ class LiveServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def login(server: LiveServer, host: str, email: str, password: str) -> tuple[int, dict]:
+    """Sign in on a tenant host through the login form; (status, cookies after it)."""
+    import re
+    import urllib.parse
+
+    _, headers, _ = http("GET", f"{server.url}/accounts/login/", host)
+    csrf = re.search(r"csrftoken=([^;]+)", headers.get("Set-Cookie", "")).group(1)
+    body = urllib.parse.urlencode(
+        {"email": email, "password": password, "csrfmiddlewaretoken": csrf}
+    ).encode()
+    request = urllib.request.Request(f"{server.url}/accounts/login/", data=body, method="POST")
+    request.add_header("Host", host)
+    request.add_header("Cookie", f"csrftoken={csrf}")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            status, set_cookies = response.status, response.headers.get_all("Set-Cookie") or []
+    except urllib.error.HTTPError as exc:
+        status, set_cookies = exc.code, exc.headers.get_all("Set-Cookie") or []
+    cookies = {"csrftoken": csrf}
+    for line in set_cookies:
+        name, _, rest = line.partition("=")
+        cookies[name.strip()] = rest.split(";", 1)[0]
+    return status, cookies

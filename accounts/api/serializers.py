@@ -48,7 +48,9 @@ class InvitationCreateSerializer(serializers.Serializer):
 
 class IssuedInvitationSerializer(InvitationSerializer):
     accept_url = serializers.CharField(
-        read_only=True, help_text="shown once; send it to the invitee"
+        read_only=True,
+        allow_null=True,
+        help_text="shown once; send it to the invitee (null in an idempotent replay)",
     )
 
     class Meta(InvitationSerializer.Meta):
@@ -89,7 +91,11 @@ class TokenCreateSerializer(serializers.Serializer):
 
 
 class IssuedTokenSerializer(TokenSerializer):
-    secret = serializers.CharField(read_only=True, help_text="the bearer value; shown only once")
+    secret = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="the bearer value; shown only once (null in an idempotent replay)",
+    )
 
     class Meta(TokenSerializer.Meta):
         fields = [*TokenSerializer.Meta.fields, "secret"]

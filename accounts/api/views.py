@@ -39,6 +39,7 @@ class _AdminViewSet(ApiViewMixin, viewsets.GenericViewSet):
 )
 class MemberViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = MemberSerializer
+    cursor_field = "date_joined"  # keyset pagination (?cursor=) walks members by join date
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def tenant_queryset(self):
@@ -86,6 +87,7 @@ def invitation_accept_url(request, token: str) -> str:
 )
 class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = InvitationSerializer
+    idempotency_redact = ("accept_url",)  # holds the invitation's one-time token
 
     def tenant_queryset(self):
         return selectors.invitation_list(tenant=self.request.tenant)
@@ -131,6 +133,7 @@ class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveMod
 )
 class TokenViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     serializer_class = TokenSerializer
+    idempotency_redact = ("secret",)  # shown once; only its hash is kept anywhere
 
     def tenant_queryset(self):
         return selectors.token_list(tenant=self.request.tenant)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import member_required
 from billing.limits import PlanLimitExceeded, usage_summary
@@ -143,9 +144,23 @@ def task_edit(request, project_id, task_id):
 
 
 @member_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def task_delete(request, project_id, task_id):
     task = get_object_or_404(Task, tenant_id=request.tenant.pk, project_id=project_id, pk=task_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "confirm.html",
+            {
+                "base": "base_app.html",
+                "nav": "projects",
+                "title": f"Delete the task “{task.title}”?",
+                "message": "It is deleted for everyone. This cannot be undone.",
+                "button": "Delete task",
+                "action": request.path,
+                "cancel": reverse("project_detail", args=[project_id]),
+            },
+        )
     services.task_delete(tenant=request.tenant, task=task, actor=request.user)
     messages.success(request, f"Task “{task.title}” deleted.")
     return redirect("project_detail", project_id=project_id)

@@ -19,6 +19,10 @@ from rest_framework.response import Response
 
 from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
+from saas.middleware import BUSY_RETRY_AFTER, pool_exhausted
+from tenants.domains import DomainError
+from tenants.fence import is_fence_error
+from tenants.middleware import fenced_refusal
 
 logger = logging.getLogger("saas.api")
 
@@ -67,8 +71,11 @@ def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
         return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, AccountError):
-        return Response(error_body("invalid", str(exc)), status=400)
+    if isinstance(exc, AccountError | DomainError):  # a refusal may name its status and code
+        return Response(
+            error_body(getattr(exc, "code", "invalid"), str(exc)),
+            status=getattr(exc, "status_code", 400),
+        )
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         # Another tenant's object and a missing one are the same answer: no existence oracle.
         return Response(error_body("not_found", "Not found."), status=404)
@@ -92,6 +99,15 @@ def api_exception_handler(exc, context):
         return Response(error_body("conflict", "This conflicts with existing data."), status=409)
     if isinstance(exc, DataError):
         return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
+    if is_fence_error(exc):
+        return fenced_refusal(context["request"]._request, context["request"].tenant)
+    if pool_exhausted(exc):
+        # No pooled connection free within the pool's timeout: the process is at its bound.
+        return Response(
+            error_body("database_busy", "The service is busy. Please retry shortly."),
+            status=503,
+            headers={"Retry-After": BUSY_RETRY_AFTER},
+        )
     if isinstance(exc, OperationalError):
         # Statement timeout (noisy-neighbour guard) or a lost connection: retryable.
         logger.warning("database unavailable or query cancelled: %s", exc)

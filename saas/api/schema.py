@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from idempotency.services import HEADER, REPLAY_HEADER
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -21,21 +24,47 @@ ERRORS_ALL = {
     "401": "Missing, invalid, expired or revoked token",
     "403": "Scope too small, plan feature missing or plan limit reached",
     "404": "Not found (also for another organisation's objects)",
+    "414": "Path and query string longer than 4,096 characters (code uri_too_long)",
     "429": "Rate limit of the plan reached",
-    "503": "Briefly unavailable; retry",
+    "503": (
+        "Briefly unavailable (no database connection free in time: code database_busy; "
+        "or the organisation's database unreachable); retry after Retry-After seconds"
+    ),
 }
-ERRORS_WRITE = {"400": "Invalid input", "409": "Conflict with existing data"}
+ERRORS_WRITE = {
+    "400": "Invalid input or Idempotency-Key",
+    "409": "Conflict with existing data",
+    "422": "Idempotency-Key already used for a different request",
+}
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe: the first response to this key (per token, 24 h) is stored and "
+        f"replayed, with `{REPLAY_HEADER}: true`. The same key with another method, path or "
+        "body is refused with 422. See docs/api.md."
+    ),
+)
 ERRORS_UPDATE = {"412": "If-Match does not match the current ETag"}
 
 
 class ApiAutoSchema(AutoSchema):
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method in WRITE_METHODS:
+            params.append(IDEMPOTENCY_KEY)
+        return params
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
         extra = dict(ERRORS_ALL)
         extra["400"] = "Invalid input or query"
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if self.method in WRITE_METHODS:
             extra.update(ERRORS_WRITE)
         if self.method in ("PUT", "PATCH", "DELETE"):
             extra.update(ERRORS_UPDATE)
@@ -44,6 +73,19 @@ class ApiAutoSchema(AutoSchema):
                 body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
                 body["description"] = description
                 responses[code] = body
+        if "201" in responses:
+            headers = responses["201"].setdefault("headers", {})
+            headers["Location"] = {
+                "schema": {"type": "string", "format": "uri"},
+                "description": "the created object's URL",
+            }
+        if self.method in WRITE_METHODS:
+            for code, body in responses.items():
+                if code.startswith("2"):
+                    body.setdefault("headers", {})[REPLAY_HEADER] = {
+                        "schema": {"type": "string", "enum": ["true"]},
+                        "description": "present when this is a stored response replayed",
+                    }
         return responses
 
 

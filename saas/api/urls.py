@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import InvitationViewSet, MemberViewSet, TokenViewSet
+from audit.api.views import AuditEventViewSet
 from billing.api.views import PlanApi, UsageApi
+from domains.api import DomainViewSet
 from projects.api.views import ProjectViewSet, TaskViewSet
 from saas.api import schema  # noqa: F401  (registers the bearer scheme)
 from saas.api.filters import UUID_RE
@@ -18,6 +20,8 @@ router.register(rf"projects/(?P<project_pk>{UUID_RE})/tasks", TaskViewSet, basen
 router.register("members", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("tokens", TokenViewSet, basename="token")
+router.register("domains", DomainViewSet, basename="domain")
+router.register("audit", AuditEventViewSet, basename="audit")
 
 v1 = [
     *router.urls,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from django.urls import Resolver404, resolve
+from django.urls import NoReverseMatch, Resolver404, resolve
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from accounts.models import ApiToken
 from saas.api.authentication import BearerTokenAuthentication
 from saas.api.exceptions import PreconditionFailed, error_body
+from saas.api.idempotency import IdempotentDispatchMixin
 from saas.api.pagination import ApiPagination
 from saas.api.permissions import API_PERMISSIONS
 from saas.api.throttling import PlanRateThrottle
 
 
-class ApiViewMixin:
+class ApiViewMixin(IdempotentDispatchMixin):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = API_PERMISSIONS
     throttle_classes = [PlanRateThrottle]
@@ -46,12 +47,28 @@ class ApiViewMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 201 and "Location" not in response:
+            location = self.created_location(response)
+            if location:
+                response["Location"] = location
         decision = getattr(request._request, "ratelimit", None)
         if decision is not None:
             for name, value in decision.headers().items():
                 response[name] = value
         response["Cache-Control"] = "no-store"
         return response
+
+    def created_location(self, response) -> str | None:
+        """The absolute URL (on the request's own host) of the object a 201 created."""
+        data = getattr(response, "data", None)
+        if not isinstance(data, dict) or "id" not in data or not hasattr(self, "reverse_action"):
+            return None
+        kwargs = {k: v for k, v in self.kwargs.items() if k != self.lookup_field}
+        kwargs[self.lookup_field] = data["id"]
+        try:
+            return self.reverse_action("detail", kwargs=kwargs)
+        except NoReverseMatch:
+            return None
 
 
 def etag_for(obj) -> str:

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from saas import embedded
-from saas.db import build_databases
+from saas.db import build_databases, pool_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -15,9 +15,16 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-insecure-" + "x" * 40
-if not DEBUG and SECRET_KEY.startswith("dev-insecure-") and env_bool("REQUIRE_SECRET_KEY", False):
-    raise RuntimeError("SECRET_KEY must be set in production")
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    if not DEBUG:
+        # SystemExit, not an exception: one line on stderr, no traceback, exit status 1.
+        raise SystemExit(
+            "error: SECRET_KEY is not set. Set SECRET_KEY (e.g. `openssl rand -hex 32`), "
+            "or DEBUG=1 for local development."
+        )
+    # Public by construction: only ever used with DEBUG on.
+    SECRET_KEY = "dev-insecure-" + "x" * 40
 
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
 # OPERATOR_SUBDOMAIN.<BASE_DOMAIN> the operator console.
@@ -30,9 +37,24 @@ if not DATABASE_URL:
     # Nothing configured and the embedded server not started: point at the
     # conventional local socket so commands give a clear connection error.
     DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
-DATABASES = build_databases(
-    DATABASE_URL, SECRET_KEY, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60"))
+# Connections per process (docs/operations.md, "Database connections"): each
+# alias has one pool per process, shared by all its threads, whatever the server.
+DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))
+DB_POOL_MAX_IDLE = float(os.environ.get("DB_POOL_MAX_IDLE", "2"))
+DB_POOL = pool_options(
+    min_size=int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+    max_size=int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
+    timeout=DB_POOL_TIMEOUT,
+    max_idle=DB_POOL_MAX_IDLE,
 )
+DB_OPERATOR_POOL = pool_options(
+    min_size=0,
+    max_size=int(os.environ.get("DB_OPERATOR_POOL_MAX_SIZE", "2")),
+    timeout=DB_POOL_TIMEOUT,
+    max_idle=DB_POOL_MAX_IDLE,
+    num_workers=1,
+)
+DATABASES = build_databases(DATABASE_URL, pool=DB_POOL, operator_pool=DB_OPERATOR_POOL)
 DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -53,12 +75,18 @@ INSTALLED_APPS = [
     "projects",
     "audit",
     "jobs",
+    "domains",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early: a URI the app will not serve is refused before any work (414).
+    "saas.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # Inside the tenant middleware: a pool timeout is "busy", not "database down".
+    "saas.middleware.DatabaseBusyMiddleware",
     "operators.middleware.SessionMiddleware",  # Django's, operator sessions apart
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -68,6 +96,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Longest path + query string the app serves; longer gets 414 in the API's error
+# shape. The HTTP server's own request-line limit (gunicorn.conf.py) is above it.
+MAX_URI_LENGTH = int(os.environ.get("MAX_URI_LENGTH", "4096"))
 
 ROOT_URLCONF = "saas.urls"  # the apex; the middleware switches per host
 TENANT_URLCONF = "saas.urls_tenant"
@@ -166,7 +198,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAI
 
 # Tenancy
 TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
-TENANT_RESOLVER_L1_TTL = float(os.environ.get("TENANT_RESOLVER_L1_TTL", "30"))
+# The registry's staleness bound (seconds): no process acts on tenant status,
+# placement or plan read longer ago than this (tenants/resolvers.py).
+TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
+TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
+# Custom domains: the DNS servers asked for ownership records ("host:port", comma-
+# separated); empty: the system's resolvers.
+CUSTOM_DOMAIN_NAMESERVERS = [
+    s for s in os.environ.get("CUSTOM_DOMAIN_NAMESERVERS", "").split(",") if s.strip()
+]
+# Entries (tenants and unknown subdomains) kept per process.
+TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
 TENANT_RESERVED_SUBDOMAINS = frozenset(
     {
         "www",
@@ -207,19 +250,48 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Operator access across tenants (tenants.context.dangerously_unscoped) is recorded with its
+# reason in the security log, not printed on the operator's terminal: SECURITY_LOG is a file
+# ("-": stderr, as in the container image).
+SECURITY_LOG = os.environ.get("SECURITY_LOG") or str(BASE_DIR / ".data" / "logs" / "security.log")
+LOGGING["handlers"]["security"] = {
+    "()": "saas.logs.security_handler",
+    "path": SECURITY_LOG,
+    "formatter": "plain",
+}
+LOGGING["loggers"]["tenants.context"] = {
+    "handlers": ["security"],
+    "level": "INFO",
+    "propagate": False,
+}
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
 
 # Database-per-tenant connections
 TENANT_DEFAULT_REGION = os.environ.get("TENANT_DEFAULT_REGION", "default")
-TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "20"))
+# Each tenant database gets a small pool (min 0: an idle tenant holds nothing);
+# a process keeps at most TENANT_DB_MAX_POOLS of them, closing the least
+# recently used idle one, so it holds at most MAX_POOLS x POOL_MAX_SIZE.
+TENANT_DB_POOL = pool_options(
+    min_size=0,
+    max_size=int(os.environ.get("TENANT_DB_POOL_MAX_SIZE", "2")),
+    timeout=float(os.environ.get("TENANT_DB_POOL_TIMEOUT", "3")),
+    max_idle=DB_POOL_MAX_IDLE,
+    num_workers=1,
+)
+TENANT_DB_MAX_POOLS = int(os.environ.get("TENANT_DB_MAX_POOLS", "10"))
+# One thread (a request, a task, a command) keeps at most this many tenant
+# connections checked out; older ones go back to their pools.
+TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "2"))
 # Server start (saas.wsgi/asgi) checks every placement for row-level security
 # (tenants.guards): unsafe pooled tables stop the start, unsafe placements are refused.
 TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "1") == "1"
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
-TENANT_DB_CONN_MAX_AGE = int(os.environ.get("TENANT_DB_CONN_MAX_AGE", "60"))
-TENANT_MOVE_DRAIN_SECONDS = float(os.environ.get("TENANT_MOVE_DRAIN_SECONDS", "1.0"))
+# Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
+# (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
+TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
+TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
@@ -242,9 +314,16 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tenantry API",
     "DESCRIPTION": (
+        # Markdown: placeholders stay in code spans, or the docs page renders them as HTML tags.
         "Per-organisation REST API. Call it on your organisation's host "
-        "(https://<subdomain>.<domain>/api/v1/) with `Authorization: Bearer tntr_…`. "
-        'Errors: {"error": {"code", "message", "fields"?}}.'
+        f"(`https://<subdomain>.{BASE_DOMAIN}/api/v1/`) with `Authorization: Bearer tntr_…`. "
+        'Errors: {"error": {"code", "message", "fields"?}}.\n\n'
+        "Request limits: a path and query string longer than 4,096 characters get 414 in "
+        "that error shape. Beyond what the application sees, the HTTP server answers "
+        "by itself, in plain text or HTML rather than JSON: a request line over 8,190 bytes "
+        "(414), a header field over 8,190 bytes or more than 100 header fields (431); "
+        "under the ASGI server, a request head over 16 KiB arriving in pieces (400). "
+        "Keep URIs under 4,096 characters."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -266,10 +345,14 @@ CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "360
 INSTALLED_APPS += ["operators"]
 # After SecurityMiddleware: adds CSP (with frame-ancestors 'none') to every response.
 MIDDLEWARE.insert(1, "saas.security.ContentSecurityPolicyMiddleware")
-# Login throttling: failures per (tenant, email) and per client IP within the window.
+# Login throttling (accounts/throttle.py): free failures per (account, client IP) and per
+# client IP; after them a delay that doubles per failure, capped; counts forgotten after the
+# window. A delay, never a lock: the right password is accepted once the delay has passed.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("LOGIN_IP_FAILURE_LIMIT", "20"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGIN_DELAY_SECONDS = float(os.environ.get("LOGIN_DELAY_SECONDS", "15"))
+LOGIN_DELAY_MAX_SECONDS = float(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "900"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "86400"))
 # Sign-up hands the new owner over to the tenant host with a one-time token this old at most.
 SIGNUP_HANDOFF_MAX_AGE = 120
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))

@@ -3,6 +3,10 @@
 import hashlib
 import os
 
+# The test settings sign nothing that outlives the test run; a fixed key lets test
+# processes and the servers they start (tests/live.py) read each other's cookies.
+os.environ.setdefault("SECRET_KEY", "test-settings-only-" + "t" * 40)
+
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -22,6 +26,15 @@ for _alias, _cache in CACHES.items():  # noqa: F405
 # Celery queues and keys per checkout and xdist worker, like the cache keys above.
 CELERY_NAMESPACE = f"test-{_worker}"
 MEDIA_ROOT = BASE_DIR / "artifacts" / "media" / _worker  # noqa: F405
+
+# A short registry bound keeps tests that wait it out (deletion, suspension) quick;
+# live servers started by tests inherit it.
+TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "1"))
+TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
+# In-process tests race up to 20 threads, each on its own connection; server
+# processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
+if "DB_POOL_MAX_SIZE" not in os.environ:
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 24  # noqa: F405
 
 # Importing saas.wsgi in-process (tests that inspect it) must not scan the database;
 # real servers (tests/live.py) turn the start-up check on like production.

@@ -4,8 +4,13 @@
   (`CREATE DATABASE … TEMPLATE`), creating roles and the template there first
   when needed; every step is idempotent, so a re-run after a crash finishes.
 * Routing registers the tenant's alias at runtime from the registry (no
-  restart, no settings edit); connections have a connect timeout, a statement
-  timeout cap, and each process keeps at most TENANT_DB_MAX_OPEN of them open.
+  restart, no settings edit); connections have a connect timeout and a
+  statement timeout cap.
+* Connections come from one small pool per tenant database and process
+  (TENANT_DB_POOL); a process keeps at most TENANT_DB_MAX_POOLS pools, closing
+  the least recently used idle one, so it never holds more than
+  MAX_POOLS x the pool's max_size tenant connections, whatever the server
+  (sync, threads, ASGI). When every pool is busy the request is refused (503).
 * A tenant whose database is unreachable is marked down for a few seconds
   (circuit breaker): its requests get an immediate 503, nobody else notices.
 """
@@ -17,8 +22,10 @@ import time
 from collections import OrderedDict
 
 import psycopg
+from asgiref.local import Local
 from django.conf import settings
-from django.db import connections
+from django.db import OperationalError, connections
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from psycopg import sql
 
 from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE, admin_conninfo, build_databases
@@ -28,10 +35,17 @@ from tenants.backends.placement import Placement
 from tenants.db import register_alias
 
 BREAKER_SECONDS = 5.0
+# A pool chosen by a request in the last second is not closed under it
+# (between routing and taking its connection).
+POOL_EVICT_GRACE = 1.0
 
 
-class TenantDatabaseUnavailable(Exception):
-    """The tenant's own database cannot be reached right now."""
+class TenantDatabaseUnavailable(OperationalError):
+    """The tenant's own database cannot be reached right now (retryable: 503)."""
+
+
+class TenantPoolsBusy(OperationalError):
+    """Every tenant-database pool this process may keep is in use (retryable: 503)."""
 
 
 _down_until: dict[str, float] = {}
@@ -39,11 +53,30 @@ _down_until: dict[str, float] = {}
 # for: a move or a server change re-registers the alias, and a thread still
 # holding a connection built from older settings drops it.
 PLACEMENT_KEY = "TENANT_PLACEMENT"
-_open = threading.local()
+# Per thread (per request context under ASGI, like Django's connections):
+# the tenant aliases whose connection this context holds, least recent first.
+_open = Local()
+# Per process: tenant aliases with a pool, least recently used first.
+_pools_lock = threading.Lock()
+_pool_used: OrderedDict[str, float] = OrderedDict()
+
+
+def _pools() -> dict:
+    # Django keeps one psycopg pool per alias and process, in this class-level dict.
+    return PostgresWrapper._connection_pools
+
+
+def close_pool(alias: str) -> None:
+    """Close the alias's pool; connections still checked out close when returned."""
+    pool = _pools().pop(alias, None)
+    if pool is not None:
+        pool.close(timeout=0.5)
 
 
 def mark_down(alias: str) -> None:
     _down_until[alias] = time.monotonic() + BREAKER_SECONDS
+    # Stop the pool's reconnection attempts; the breaker answers meanwhile.
+    close_pool(alias)
 
 
 def tenant_database_name(tenant_id, suffix: str = "") -> str:
@@ -122,14 +155,15 @@ class DatabaseBackend(IsolationBackend):
     def placement(self, tenant) -> Placement:
         return _server_placement(self.server_url(tenant), self.database_name(tenant))
 
+    def placement_key(self, tenant) -> str:
+        # Placement.fence_key, without loading the server (the prefix is built
+        # for every statement, and a lazy load would need the prefix itself).
+        return "db:" + self.database_name(tenant)
+
     # --- routing ------------------------------------------------------------------------------
 
     def alias_config(self, tenant) -> dict:
-        config = build_databases(
-            self.server_url(tenant),
-            settings.SECRET_KEY,
-            conn_max_age=settings.TENANT_DB_CONN_MAX_AGE,
-        )["default"]
+        config = build_databases(self.server_url(tenant), pool=settings.TENANT_DB_POOL)["default"]
         config["NAME"] = self.database_name(tenant)
         options = config["OPTIONS"]
         options["connect_timeout"] = settings.TENANT_DB_CONNECT_TIMEOUT
@@ -154,11 +188,17 @@ class DatabaseBackend(IsolationBackend):
         if wrapper.settings_dict.get(PLACEMENT_KEY) != where:
             wrapper.close()
             del connections[alias]
-        self._touch(alias)
+            wrapper = connections[alias]
+        pool = _pools().get(alias)
+        if pool is not None and not _pool_serves(pool, wrapper.settings_dict):
+            close_pool(alias)  # built for the tenant's previous placement
+        self._release_older(alias)
+        self._reserve_pool(alias)
+        self._connect(wrapper, tenant)
         return alias
 
-    def _touch(self, alias: str) -> None:
-        """Keep at most TENANT_DB_MAX_OPEN tenant connections open in this thread (LRU)."""
+    def _release_older(self, alias: str) -> None:
+        """Keep at most TENANT_DB_MAX_OPEN tenant connections checked out in this context."""
         recent = getattr(_open, "aliases", None)
         if recent is None:
             recent = _open.aliases = OrderedDict()
@@ -166,7 +206,52 @@ class DatabaseBackend(IsolationBackend):
         recent.move_to_end(alias)
         while len(recent) > settings.TENANT_DB_MAX_OPEN:
             oldest, _ = recent.popitem(last=False)
-            connections[oldest].close()
+            wrapper = connections[oldest]
+            if not wrapper.in_atomic_block:
+                wrapper.close()  # back to its pool
+
+    def _reserve_pool(self, alias: str) -> None:
+        """Mark the alias's pool as used; close the least recently used idle pool over the cap."""
+        if settings.TENANT_DB_POOL is None:
+            return
+        with _pools_lock:
+            now = time.monotonic()
+            _pool_used[alias] = now
+            _pool_used.move_to_end(alias)
+            pools = _pools()
+            for stale in [a for a in _pool_used if a != alias and a not in pools]:
+                del _pool_used[stale]
+            while len(_pool_used) > settings.TENANT_DB_MAX_POOLS:
+                victim = next(
+                    (
+                        a
+                        for a, used in _pool_used.items()
+                        if a != alias and now - used > POOL_EVICT_GRACE and _idle(pools.get(a))
+                    ),
+                    None,
+                )
+                if victim is None:
+                    del _pool_used[alias]
+                    raise TenantPoolsBusy(
+                        f"all {settings.TENANT_DB_MAX_POOLS} tenant database pools are in use"
+                    )
+                del _pool_used[victim]
+                close_pool(victim)
+
+    def _connect(self, wrapper, tenant) -> None:
+        """Take the connection now, so an unreachable database trips the breaker."""
+        if wrapper.connection is not None:
+            return
+        try:
+            wrapper.ensure_connection()
+        except OperationalError as exc:
+            pool = _pools().get(wrapper.alias)
+            if pool is not None and not pool.pop_stats().get("connections_errors"):
+                raise  # reachable, only busy: the pool timed out (503, no breaker)
+            mark_down(wrapper.alias)
+            raise TenantDatabaseUnavailable(
+                f"{tenant.subdomain}'s database is unreachable"
+            ) from exc
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -205,6 +290,7 @@ class DatabaseBackend(IsolationBackend):
         alias = tenant.db_alias
         if alias in connections.settings:
             connections[alias].close()
+        close_pool(alias)
         with psycopg.connect(
             admin_conninfo(self.server_url(tenant), "postgres"), autocommit=True
         ) as conn:
@@ -213,3 +299,20 @@ class DatabaseBackend(IsolationBackend):
                     sql.Identifier(self.database_name(tenant))
                 )
             )
+
+
+def _idle(pool) -> bool:
+    """No connection of this pool is checked out, being opened or waited for."""
+    if pool is None:
+        return True
+    stats = pool.get_stats()
+    return stats["pool_size"] == stats["pool_available"] and not stats.get("requests_waiting")
+
+
+def _pool_serves(pool, settings_dict: dict) -> bool:
+    kwargs = pool.kwargs
+    return (kwargs.get("dbname"), kwargs.get("host"), str(kwargs.get("port") or "")) == (
+        settings_dict["NAME"],
+        settings_dict["HOST"] or None,
+        str(settings_dict["PORT"] or ""),
+    )

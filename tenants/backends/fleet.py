@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -52,8 +53,14 @@ def _main_dbname() -> str:
 
 
 def migrate_tenants(
-    *, parallel: int = 4, pooled: bool = True, templates: bool = True, executor: bool = False
+    *,
+    parallel: int = 4,
+    pooled: bool = True,
+    templates: bool = True,
+    executor: bool = False,
+    progress: Callable[[TenantOutcome, int, int], None] | None = None,
 ) -> list[TenantOutcome]:
+    """`progress(outcome, done, total)` is called as each placement is settled."""
     if pooled:
         call_command("migrate", verbosity=0, interactive=False)
     tenants = list(
@@ -120,9 +127,21 @@ def migrate_tenants(
             logger.exception("migrating %s failed", t.subdomain)
             return t.pk, 0, _one_line(exc)
 
+    # Placements with nothing to apply (or already failed) are settled before the work starts.
+    pending = {t.pk for t, _, _ in work}
+    done = 0
+    for t in tenants:
+        if t.pk not in pending:
+            done += 1
+            if progress:
+                progress(outcomes[t.pk], done, len(tenants))
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for pk, count, error in pool.map(apply, work):
+        for future in as_completed([pool.submit(apply, item) for item in work]):
+            pk, count, error = future.result()
             outcomes[pk].applied, outcomes[pk].error = count, error
+            done += 1
+            if progress:
+                progress(outcomes[pk], done, len(tenants))
 
     # 4. The RLS guarantee, verified in every placement (migrated now or found current):
     #    a placement that fails it, or cannot be inspected, is recorded as failed.

@@ -179,12 +179,11 @@ def owner_connection(server_url: str, dbname: str):
     placement cannot touch the state of the process's own connections.
     The caller closes it.
     """
-    from django.conf import settings
     from django.db.utils import load_backend
 
     from saas.db import ENGINE, OWNER_ROLE, build_databases
 
-    config = build_databases(server_url, settings.SECRET_KEY, conn_max_age=0)["owner"]
+    config = build_databases(server_url)["owner"]
     config["NAME"] = dbname
     config["OPTIONS"]["assume_role"] = OWNER_ROLE
     filled = connections.configure_settings({"default": config})["default"]

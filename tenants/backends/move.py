@@ -1,11 +1,15 @@
 """Moving a tenant between placements without losing a row.
 
-copy (one snapshot) → verify (row counts + checksums per table) → switch the
-registry atomically → re-verify the source (a late write makes it differ: the
-source is then kept and the operator told) → remove the source (unless
---keep-source). Every phase is recorded in TenantMove, so an interrupted move
-can be resumed or rolled back. While the tenant is `moving`, its hosts answer
-503 with Retry-After (writes are refused, nothing is half-written).
+status `moving` → fence the source (tenants.fence: the database refuses the
+app's transactions of this tenant there, and the fence returns only when the
+ones already running have ended) → copy (one snapshot) → verify (row counts +
+checksums per table) → lift any old fence on the target → switch the registry
+atomically → re-verify the source → remove the source (unless --keep-source;
+a kept source stays fenced, so a process still holding the old placement in
+its cache gets a retryable 503, never a write that the tenant then loses).
+Every phase is recorded in TenantMove, so an interrupted move can be resumed
+or rolled back. While the tenant is `moving`, its hosts answer 503 with
+Retry-After (writes are refused, nothing is half-written).
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import transaction
 
-from tenants import resolvers
+from tenants import fence, resolvers
 from tenants.backends import backend_for
 from tenants.backends.copy import checksums, copy_rows, delete_tenant_rows
 from tenants.models import Isolation, MovePhase, Tenant, TenantMove, TenantStatus
@@ -127,8 +130,6 @@ def tenant_move(
         keep_source=keep_source,
     )
     _set_status(tenant, TenantStatus.MOVING)
-    # Requests already past the middleware finish; new ones get 503.
-    time.sleep(settings.TENANT_MOVE_DRAIN_SECONDS)
     return _run(move, say)
 
 
@@ -153,6 +154,8 @@ def tenant_move_rollback(*, tenant: Tenant) -> TenantMove:
             f"move_tenant {tenant.subdomain} --to {move.source_isolation}"
         )
     _clear_target(_target(move))
+    source = _source(move)
+    fence.lift(backend_for(source).placement(source), move.tenant.id)
     move.phase = MovePhase.ROLLED_BACK
     move.save(update_fields=["phase", "updated_at"])
     _set_status(move.tenant, TenantStatus.ACTIVE)
@@ -167,6 +170,11 @@ def _run(move: TenantMove, say) -> TenantMove:
     src_placement = backend_for(source).placement(source)
     try:
         if move.phase == MovePhase.COPYING:
+            say(3, "fencing the source and waiting for running transactions")
+            try:
+                fence.fence(src_placement, tenant.id, f"move to {target.isolation}")
+            except fence.FenceTimeout as exc:
+                raise MoveError(str(exc)) from None
             say(5, "preparing the destination")
             _clear_target(target)  # leftovers of an interrupted attempt
             if target.isolation != Isolation.SHARED:
@@ -180,6 +188,7 @@ def _run(move: TenantMove, say) -> TenantMove:
             if before != after:
                 bad = sorted(t for t in before if before[t] != after.get(t))
                 raise MoveError(f"verification failed for {', '.join(bad)}; nothing switched")
+            fence.lift(dst_placement, tenant.id)  # a placement it once moved away from
             with transaction.atomic():
                 Tenant.objects.filter(pk=tenant.pk).update(
                     isolation=target.isolation,

@@ -18,6 +18,21 @@ class Placement:
     pooled: bool  # True: rows of many tenants share the tables (filter by tenant_id)
 
     @property
+    def fence_key(self) -> str:
+        """The name of this placement in `tenants_fence` rows (tenants.fence).
+
+        Unique across every placement a tenant's statements can meet in one
+        database: a tenant database's own rows are "db:<name>", so the main
+        database's "public" (pooled rows, where a database tenant's billing rows
+        also live) is never mistaken for it.
+        """
+        if self.pooled:
+            return "public"
+        if self.schema == "public":
+            return "db:" + self.dbname
+        return self.schema
+
+    @property
     def label(self) -> str:
         return f"{self.dbname}.{self.schema}"
 

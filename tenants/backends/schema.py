@@ -1,8 +1,8 @@
 """Schema per tenant: the tenant's own PostgreSQL schema, cloned from a migrated template.
 
-Requests reach it through `SET LOCAL search_path TO "t_<id>", public`, sent with
-the tenant context (Tenant.context_prefix); the same RLS policies exist in the
-schema as defence in depth.
+Requests reach it through the transaction-local search_path `"t_<id>", public`,
+set with the tenant context (`context_prefix` below); the same RLS policies
+exist in the schema as defence in depth.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db import connections
 from psycopg import sql
 
 from saas.db import APP_ROLE, OPERATOR_ROLE
-from tenants.backends.base import IsolationBackend
+from tenants.backends.base import IsolationBackend, enter_tenant_sql
 from tenants.backends.placement import Placement
 
 TEMPLATE_SCHEMA = "tenant_template"
@@ -73,6 +73,10 @@ def ensure_template(*, force: bool = False) -> None:
 
 class SchemaBackend(IsolationBackend):
     mode = "schema"
+
+    def context_prefix(self, tenant, timeout_ms):
+        schema = tenant.schema_name
+        return enter_tenant_sql(tenant.context_id, schema, f'"{schema}", public', timeout_ms)
 
     def placement(self, tenant) -> Placement:
         return _main(tenant.schema_name)

@@ -12,6 +12,8 @@ PgBouncer. And it costs no extra round trip.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
 
@@ -43,14 +45,15 @@ def _switch_prefix(wanted: tuple[str, int]) -> tuple[str, int]:
     return prefix
 
 
-def _override_prefix(schema: str, tenant_prefix):
-    key = (schema, tenant_prefix)
+def _override_prefix(schema: str, tenant):
+    """Operator paths (migrating, copying one placement): search_path pinned, no fence check."""
+    key = (schema, tenant.context_id if tenant is not None else None)
     prefix = _override_cache.get(key)
     if prefix is None:
         quoted = '"' + schema.replace('"', '""') + '"'
         parts = [f"SET LOCAL search_path TO {quoted}"]
-        if tenant_prefix is not None:
-            parts.extend(p for p in tenant_prefix[0].split("; ") if "search_path" not in p)
+        if key[1] is not None:
+            parts.append(f"SET LOCAL app.current_tenant = '{key[1]}'")
         prefix = _override_cache[key] = ("; ".join(parts), len(parts))
     return prefix
 
@@ -76,23 +79,50 @@ class TenantCursor(pg.Cursor):
         if prefix is None:
             return super().execute(query, params, **kwargs)
         text, count = prefix
-        super().execute(f"{text}; {_as_text(query, self)}", params, **kwargs)
-        for _ in range(count):  # skip the SET results: callers see their statement's
+        try:
+            super().execute(f"{text}; {_as_text(query, self)}", params, **kwargs)
+        except BaseException:
+            db.tenant_context_unknown()
+            raise
+        for _ in range(count):  # skip the prefix's results: callers see their statement's
             self.nextset()
         db.tenant_prefix_sent(prefix)
         return self
 
-    def executemany(self, query, params_seq, **kwargs):
+    # executemany, copy and stream send their statement in messages of their own
+    # (one per row, COPY sub-protocol, extended protocol): the prefix cannot ride
+    # on them. It is sent alone, inside a transaction (a savepoint when one is
+    # open) that covers the whole operation. A failure rolls that savepoint
+    # back, and with it the SET LOCAL: the context is then unknown and re-sent.
+
+    @contextmanager
+    def _prefixed(self):
         db = self.db
         prefix = db.tenant_prefix() if db is not None else None
         if prefix is None:
+            yield
+            return
+        try:
+            with self.connection.transaction():
+                super().execute(prefix[0])
+                db.tenant_prefix_sent(prefix)
+                yield
+        except BaseException:
+            db.tenant_context_unknown()
+            raise
+
+    def executemany(self, query, params_seq, **kwargs):
+        with self._prefixed():
             return super().executemany(query, params_seq, **kwargs)
-        # executemany sends one message per row, so the prefix cannot ride on
-        # them: set it alone, inside a transaction that covers the batch.
-        with self.connection.transaction():
-            super().execute(prefix[0])
-            db.tenant_prefix_sent(prefix)
-            return super().executemany(query, params_seq, **kwargs)
+
+    @contextmanager
+    def copy(self, statement, params=None, **kwargs):
+        with self._prefixed(), super().copy(statement, params, **kwargs) as copy:
+            yield copy
+
+    def stream(self, query, params=None, **kwargs):
+        with self._prefixed():
+            yield from super().stream(query, params, **kwargs)
 
 
 class DatabaseWrapper(pg.DatabaseWrapper):
@@ -122,7 +152,7 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         wanted = tenant.context_prefix if tenant is not None else None
         schema = search_path_override()
         if schema is not None:
-            wanted = _override_prefix(schema, wanted)
+            wanted = _override_prefix(schema, tenant)
         status = self.connection.info.transaction_status
         if status == _INTRANS:
             applied = self._tenant_applied
@@ -147,6 +177,10 @@ class DatabaseWrapper(pg.DatabaseWrapper):
             self._tenant_applied = self._tenant_wanted
         else:
             self._tenant_applied = None
+
+    def tenant_context_unknown(self) -> None:
+        """A failed statement may have undone the context: re-send it before the next one."""
+        self._tenant_applied = _UNKNOWN
 
     def _commit(self):
         self._tenant_applied = None

@@ -6,7 +6,7 @@ from django.test import Client
 
 from accounts.forms import LOGIN_FAILED
 from accounts.models import TenantSession, User
-from accounts.sessions import SessionStore
+from accounts.sessions import SessionStore, session_key_hash
 from tenants.context import tenant_scope
 from tests.factories import UserFactory
 from tests.factories.accounts import PASSWORD
@@ -71,8 +71,11 @@ def test_session_key_rotates_at_login(tenant_a):
     after = response.cookies[settings.SESSION_COOKIE_NAME].value
     assert after and after != before.session_key
     with tenant_scope(tenant_a):
-        assert not TenantSession.objects.filter(session_key=before.session_key).exists()
-        assert TenantSession.objects.filter(session_key=after).exists()
+        stored = TenantSession.objects.filter
+        assert not stored(session_key=session_key_hash(before.session_key)).exists()
+        assert stored(session_key=session_key_hash(after)).exists()
+        # The table holds hashes only: the cookie value itself is nowhere.
+        assert not stored(session_key=after).exists()
 
 
 def test_session_is_refused_on_another_tenants_host(tenant_a, tenant_b):
@@ -85,7 +88,7 @@ def test_session_is_refused_on_another_tenants_host(tenant_a, tenant_b):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     with tenant_scope(tenant_b):
-        assert not TenantSession.objects.filter(session_key=key).exists()
+        assert not TenantSession.objects.filter(session_key=session_key_hash(key)).exists()
 
 
 def test_cookies_are_host_only():

@@ -14,6 +14,7 @@ from accounts.models import ApiToken, Invitation, Role, User
 from accounts.services import invitation_create, token_create
 from projects.models import Project, Task
 from tenants.context import tenant_scope
+from tenants.models import Domain
 from tests.api.conftest import ApiTestClient, host_of, mint
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 
@@ -40,7 +41,9 @@ def b_objects(tenant_b):
             tenant=tenant_b, email="secret-invitee@beta.test", invited_by=owner
         ).invitation
         token = token_create(tenant=tenant_b, name="beta-secret-token", scopes=["admin"]).token
+        domain = Domain.objects.create(tenant=tenant_b, domain="beta-secret.example.org", token="t")
     return {
+        "domain": domain,
         "owner": owner,
         "project": project,
         "task": task,
@@ -57,6 +60,7 @@ def _fill(path: str, b: dict) -> str:
         "members": b["owner"],
         "invitations": b["invitation"],
         "tokens": b["token"],
+        "domains": b["domain"],
     }
     parts = path.strip("/").split("/")
     out = []
@@ -73,7 +77,8 @@ def _fill(path: str, b: dict) -> str:
 
 
 def _secrets(b: dict) -> list[str]:
-    return [str(b[k].pk) for k in ("owner", "project", "task", "invitation", "token")] + [
+    return [str(b[k].pk) for k in ("owner", "project", "task", "invitation", "token", "domain")] + [
+        "beta-secret.example.org",
         "beta-secret-project",
         "beta-secret-task",
         "secret-owner@beta.test",

@@ -141,8 +141,10 @@ def test_unknown_tenant_host_is_json_404():
     assert response.json()["error"]["code"] == "tenant_not_found"
 
 
-def test_account_error_is_400(api, tenant_a):
+def test_account_error_is_400(tenant_a):
     owner = UserFactory(tenant=tenant_a, role=Role.OWNER)
+    # The owner's own token: only an owner may touch the owner role at all.
+    api = ApiTestClient(host_of(tenant_a), mint(tenant_a, ["admin"], created_by=owner))
     error = _error(
         api.patch(f"/api/v1/members/{owner.pk}/", {"role": "member"}, format="json"),
         400,

@@ -151,7 +151,8 @@ def test_create_token_and_use_it_with_the_api(site, page, shot, committed_db):
     assert "results" in json.loads(body) or isinstance(json.loads(body), list)
     status, _, _ = http("GET", url, host, headers={"Authorization": "Bearer tntr_nope_nope"})
     assert status in (401, 403)
-    page.get_by_role("button", name="Revoke CI deploy").click()
+    page.get_by_role("link", name="Revoke CI deploy").click()
+    page.get_by_role("button", name="Revoke token").click()  # the confirmation step
     status, _, _ = http("GET", url, host, headers={"Authorization": f"Bearer {secret}"})
     assert status in (401, 403)
 
@@ -222,7 +223,12 @@ def test_operator_suspends_a_tenant_and_its_users_are_refused(
         copy_to_docs(shot(page, "console"), "operator-console.png")
         page.get_by_role("link", name=tenant.subdomain).click()
         page.get_by_label(re.compile("Reason for suspending")).fill("unpaid invoices")
-        page.get_by_role("button", name="Suspend").click()
+        page.get_by_role("button", name="Suspend…").click()
+        # The confirmation step keeps the reason and asks once more.
+        assert page.get_by_label(re.compile("Reason for suspending")).input_value() == (
+            "unpaid invoices"
+        )
+        page.get_by_role("button", name=f"Suspend {tenant.subdomain}").click()
         assert page.get_by_text("is suspended: its users are refused now").is_visible()
         shot(page)
 

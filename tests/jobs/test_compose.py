@@ -30,7 +30,7 @@ def _docker_compose() -> str:
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    env = dict(os.environ, SECRET_KEY="compose-test-key")
+    env = dict(os.environ, SECRET_KEY="compose-test-key", DB_ROLE_SECRET="compose-role-secret")
     result = subprocess.run(
         [_docker_compose(), "-f", str(ROOT / "docker-compose.yml"), "config"],
         cwd=ROOT,
@@ -53,6 +53,7 @@ def test_compose_has_the_services_wired_by_environment(compose):
         )
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["SECRET_KEY"] == "compose-test-key"
+        assert env["DB_ROLE_SECRET"] == "compose-role-secret"
         assert "BASE_DOMAIN" in env
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
@@ -60,8 +61,10 @@ def test_compose_has_the_services_wired_by_environment(compose):
         )
 
 
-def test_secret_key_is_required():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DB_ROLE_SECRET"])
+def test_secrets_are_required(missing):
+    env = dict(os.environ, SECRET_KEY="k", DB_ROLE_SECRET="r")
+    del env[missing]
     result = subprocess.run(
         [_docker_compose(), "-f", str(ROOT / "docker-compose.yml"), "config"],
         cwd=ROOT,
@@ -70,7 +73,7 @@ def test_secret_key_is_required():
         text=True,
         timeout=120,
     )
-    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    assert result.returncode != 0 and missing in result.stderr
 
 
 def _module_file(module: str):
@@ -104,3 +107,13 @@ def test_every_service_command_exists_in_the_project(compose):
             assert command[3] in {"worker", "beat"}
         else:
             pytest.fail(f"{name}: unexpected command {command}")
+
+
+def test_web_runs_the_recommended_server_within_its_connection_bound(compose):
+    """gunicorn gthread; its pool is no larger than its threads (docs/operations.md)."""
+    web = compose["services"]["web"]
+    command = web["command"]
+    assert command[:2] == ["gunicorn", "saas.wsgi:application"]
+    assert command[command.index("--worker-class") + 1] == "gthread"
+    threads = int(command[command.index("--threads") + 1])
+    assert 1 <= int(web["environment"]["DB_POOL_MAX_SIZE"]) <= threads

@@ -1,4 +1,4 @@
-"""tenant_export / tenant_import: exactly one tenant's rows, in FK order, restored exactly."""
+"""tenant_export / tenant_import: exactly one tenant's rows, in FK order; backups restore exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from accounts.services import invitation_create, token_create
 from audit.services import audit_record
 from tenants.context import tenant_scope
-from tenants.export import ImportRefused, tenant_export, tenant_import, tenant_models
+from tenants.export import BACKUP, ImportRefused, tenant_export, tenant_import, tenant_models
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_round_trip_restores_every_row_exactly(tenant_a, tenant_b):
     _populate(tenant_b, "beta")
     before_a, before_b = _snapshot(tenant_a), _snapshot(tenant_b)
     out = io.StringIO()
-    exported = tenant_export(tenant=tenant_a, stream=out)
+    exported = tenant_export(tenant=tenant_a, stream=out, kind=BACKUP)
 
     _delete_all(tenant_a)
     assert all(rows == [] for rows in _snapshot(tenant_a).values())
@@ -92,7 +92,7 @@ def test_round_trip_restores_every_row_exactly(tenant_a, tenant_b):
 def test_import_refuses_another_tenants_export_and_writes_nothing(tenant_a, tenant_b):
     _populate(tenant_b, "beta")
     out = io.StringIO()
-    tenant_export(tenant=tenant_b, stream=out)
+    tenant_export(tenant=tenant_b, stream=out, kind=BACKUP)
     with pytest.raises(ImportRefused, match="another tenant"):
         tenant_import(tenant=tenant_a, stream=io.StringIO(out.getvalue()))
     assert all(rows == [] for rows in _snapshot(tenant_a).values())
@@ -101,7 +101,7 @@ def test_import_refuses_another_tenants_export_and_writes_nothing(tenant_a, tena
 def test_import_refuses_a_forged_row_of_another_tenant(tenant_a, tenant_b):
     _populate(tenant_a, "alpha")
     out = io.StringIO()
-    tenant_export(tenant=tenant_a, stream=out)
+    tenant_export(tenant=tenant_a, stream=out, kind=BACKUP)
     _delete_all(tenant_a)
     lines = out.getvalue().splitlines()
     forged = json.loads(lines[-1])
@@ -118,7 +118,7 @@ def test_export_tenant_and_import_tenant_commands(tenant_a, tmp_path):
     _populate(tenant_a, "alpha")
     before = _snapshot(tenant_a)
     path = tmp_path / "a.jsonl"
-    call_command("export_tenant", tenant_a.subdomain, output=str(path))
+    call_command("export_tenant", tenant_a.subdomain, output=str(path), backup=True)
     assert len(path.read_text().splitlines()) == 1 + sum(len(v) for v in before.values())
     _delete_all(tenant_a)
     call_command("import_tenant", tenant_a.subdomain, input=str(path))
@@ -134,7 +134,7 @@ def test_import_over_existing_rows_restores_their_exported_values(tenant_a):
     _populate(tenant_a, "alpha")
     before = _snapshot(tenant_a)
     out = io.StringIO()
-    tenant_export(tenant=tenant_a, stream=out)
+    tenant_export(tenant=tenant_a, stream=out, kind=BACKUP)
     with tenant_scope(tenant_a):
         from projects.models import Project
 
@@ -153,7 +153,7 @@ def test_round_trip_in_every_isolation_mode(committed_db, mode):
     _populate(other, f"{mode}-other")
     before, before_other = _snapshot(tenant), _snapshot(other)
     out = io.StringIO()
-    tenant_export(tenant=tenant, stream=out)
+    tenant_export(tenant=tenant, stream=out, kind=BACKUP)
     assert f"{mode}-other" not in out.getvalue()
     _delete_all(tenant)
     assert all(rows == [] for rows in _snapshot(tenant).values())

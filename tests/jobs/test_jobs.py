@@ -246,7 +246,6 @@ def test_operator_move_job_moves_the_tenant_with_progress(committed_db, settings
     from tenants.models import Tenant
     from tests.conftest import make_tenant
 
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
     tenant = make_tenant("shared", "mv")
     ProjectFactory(tenant=tenant, name="moving-row")
     job = job_start(kind="tenant_move", tenant=tenant, params={"to": "schema"}, requested_by="op")
@@ -268,7 +267,6 @@ def test_start_job_command_with_params(committed_db, settings, capsys):
 
     from tests.conftest import make_tenant
 
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
     tenant = make_tenant("shared", "cmdmv")
     call_command("start_job", "tenant_move", tenant=tenant.subdomain, param=["to=schema"])
     with tenant_scope(tenant):

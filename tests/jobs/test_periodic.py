@@ -26,9 +26,13 @@ BILLING_MERGED = BILLING is not None and all(
 )
 
 
-def test_beat_schedules_both_fleet_tasks():
+def test_beat_schedules_the_fleet_tasks():
     schedule = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
-    assert set(schedule) == {"billing.usage_rollup", "billing.plan_compliance"}
+    assert set(schedule) == {
+        "billing.usage_rollup",
+        "billing.plan_compliance",
+        "idempotency.purge_expired",
+    }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"
 

@@ -35,7 +35,7 @@ def test_suspension_reaches_a_running_server_process(
 ):
     tenant = TenantFactory(subdomain=unique_subdomain("inval"))
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
-    env = {"REDIS_URL": redis_settings, "TENANT_RESOLVER_L1_TTL": "300"}
+    env = {"REDIS_URL": redis_settings, "TENANT_REGISTRY_MAX_AGE": "300"}
     with LiveServer(test_database_url, env) as server:
         for _ in range(5):  # warm the server's L1 (once its listener is connected)
             assert http("GET", server.url + "/accounts/login/", host)[0] == 200

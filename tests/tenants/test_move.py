@@ -22,11 +22,6 @@ from tests.factories import ProjectFactory, TaskFactory, UserFactory
 pytestmark = [pytest.mark.isolation, pytest.mark.slow]
 
 
-@pytest.fixture(autouse=True)
-def no_drain(settings):
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
-
-
 def populate(tenant):
     owner = UserFactory(tenant=tenant, email="owner@example.com", role="owner")
     for p in range(3):

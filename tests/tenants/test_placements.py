@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.test import Client, override_settings
 
 from billing.models import Plan
@@ -199,11 +200,49 @@ def test_each_thread_keeps_a_bounded_number_of_tenant_connections(committed_db, 
         with tenant_scope(tenant):
             ProjectFactory(tenant=tenant)
     open_aliases = [t.db_alias for t in tenants if connections[t.db_alias].connection is not None]
-    assert open_aliases == [t.db_alias for t in tenants[1:]], "the least recently used was closed"
+    assert open_aliases == [t.db_alias for t in tenants[1:]], "the least recently used went back"
     with tenant_scope(tenants[0]):
         assert Project.objects.count() == 1  # reopened on demand
         assert data_alias() == tenants[0].db_alias
     assert connections[tenants[1].db_alias].connection is None
+
+
+def _pool_aliases(tenants):
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    return [t.db_alias for t in tenants if t.db_alias in DatabaseWrapper._connection_pools]
+
+
+def test_each_process_keeps_a_bounded_number_of_tenant_pools(committed_db, settings, monkeypatch):
+    """Over TENANT_DB_MAX_POOLS the least recently used idle pool is closed; when every
+    pool is in use the request is refused (503 material), never served over the bound."""
+    from django.db import connections
+
+    from tenants.backends import database
+
+    monkeypatch.setattr(database, "POOL_EVICT_GRACE", 0.0)
+    settings.TENANT_DB_MAX_POOLS = 2
+    settings.TENANT_DB_MAX_OPEN = 1  # this thread gives a connection back before taking another
+    tenants = [make_tenant("database", f"cap{n}") for n in range(3)]
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            ProjectFactory(tenant=tenant)
+    assert _pool_aliases(tenants) == [t.db_alias for t in tenants[1:]], "the LRU pool was closed"
+    with tenant_scope(tenants[0]):
+        assert Project.objects.count() == 1  # its pool comes back on demand
+    assert _pool_aliases(tenants) == [tenants[0].db_alias, tenants[2].db_alias]
+
+    # Both pools busy (connections checked out in open transactions): a third is refused.
+    settings.TENANT_DB_MAX_OPEN = 3
+    with tenant_scope(tenants[0]), transaction.atomic(using=tenants[0].db_alias):
+        assert Project.objects.count() == 1
+        with tenant_scope(tenants[2]), transaction.atomic(using=tenants[2].db_alias):
+            assert Project.objects.count() == 1
+            with tenant_scope(tenants[1]), pytest.raises(database.TenantPoolsBusy):
+                Project.objects.count()
+    assert len(_pool_aliases(tenants)) == 2
+    for tenant in tenants:
+        connections[tenant.db_alias].close()
 
 
 @pytest.mark.parametrize("flags", [[], ["--executor"]], ids=["rendered-once", "executor"])

@@ -14,7 +14,6 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_upgrade_to_enterprise_moves_the_tenant_to_its_own_database(committed_db, settings):
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
     tenant = make_tenant("shared", "upgrade")
     ProjectFactory(tenant=tenant, name="keeps")
     subscription_change_plan(tenant=tenant, plan_code="enterprise")

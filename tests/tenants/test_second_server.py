@@ -110,7 +110,6 @@ def test_database_tenant_placed_on_a_second_server(committed_db, second_server):
 
 
 def test_move_a_tenant_onto_the_second_server(committed_db, second_server, settings):
-    settings.TENANT_MOVE_DRAIN_SECONDS = 0
     tenant = make_tenant("schema", "to-far")
     ProjectFactory(tenant=tenant, name="travels")
     call_command(

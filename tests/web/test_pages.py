@@ -312,7 +312,7 @@ def test_project_list_pages_keep_the_search(tenant_a, member):
     client = signed_in(tenant_a, member)
     first = client.get("/projects/", {"q": "batch"}).content.decode()
     assert "Page 1 of 2" in first and 'href="?q=batch&amp;page=2"' in first
-    assert first.count('<tr><td><a href="/projects/') == 25
+    assert first.count('<tr><td data-label="Name"><a href="/projects/') == 25
     second = client.get("/projects/", {"q": "batch", "page": "2"}).content.decode()
-    assert second.count('<tr><td><a href="/projects/') == 2  # 27 = 25 + 2
+    assert second.count('<tr><td data-label="Name"><a href="/projects/') == 2  # 27 = 25 + 2
     assert "Page 2 of 2" in second

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from accounts.models import ApiToken, Invitation
+from accounts.models import ApiToken, Invitation, User
 from accounts.services import invitation_create, token_create
 from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
@@ -129,7 +129,17 @@ def test_another_tenants_ids_are_404(tenant_a, tenant_b, admin):
         assert ApiToken.objects.get(pk=other_token.pk).revoked_at is None
 
 
-def test_writes_refuse_get(tenant_a, objects, admin):
+def test_get_never_writes(tenant_a, objects, admin):
+    """Destructive actions answer GET with their confirmation page; only POST acts."""
     client = signed_in(tenant_a, admin)
-    assert client.get(f"/tokens/{objects['token'].pk}/revoke/").status_code == 405
-    assert client.get(f"/members/{objects['member'].pk}/remove/").status_code == 405
+    assert client.get(f"/members/{objects['member'].pk}/role/").status_code == 405
+    for path in (
+        f"/tokens/{objects['token'].pk}/revoke/",
+        f"/members/{objects['member'].pk}/remove/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert f'action="{path}"' in response.content.decode()
+    with tenant_scope(tenant_a):
+        assert ApiToken.objects.get(pk=objects["token"].pk).revoked_at is None
+        assert User.objects.filter(pk=objects["member"].pk).exists()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.db.models import F
 from django.test import Client
 
 from accounts.forms import LOGIN_FAILED
+from accounts.models import LoginFailure
 from accounts.services import invitation_create, token_create
-from accounts.throttle import locked_message
 from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 from tests.factories.accounts import PASSWORD
@@ -81,6 +83,9 @@ def test_apex_and_operator_forms_refuse_a_post_without_csrf_token():
     assert console.post("/login/", {"email": "a@b.c"}).status_code == 403
 
 
+WAIT = "Too many failed sign-in attempts"
+
+
 def login(client, email, password):
     return client.post("/accounts/login/", {"email": email, "password": password})
 
@@ -90,7 +95,14 @@ def alert(response) -> str:
     return body[body.index('role="alert"') :].split("</div>")[0]
 
 
-def test_lockout_after_repeated_failures_even_with_the_right_password(tenant_a, tenant_b, settings):
+def _age_failures(seconds: float) -> None:
+    """As if the last failures had happened `seconds` earlier."""
+    LoginFailure.objects.update(last_failure_at=F("last_failure_at") - timedelta(seconds=seconds))
+
+
+def test_after_repeated_failures_the_right_password_waits_then_goes_through(
+    tenant_a, tenant_b, settings
+):
     settings.LOGIN_FAILURE_LIMIT = 3
     user = UserFactory(tenant=tenant_a, email="locked@alpha.test")
     client = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR="10.1.0.1")
@@ -98,11 +110,17 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(tenant_a, 
         assert LOGIN_FAILED in login(client, user.email, "wrong-password-x").content.decode()
     response = login(client, user.email, PASSWORD)
     assert response.status_code == 200
-    assert locked_message() in response.content.decode()
+    assert WAIT in response.content.decode()
     # Another tenant's user with the same email is not affected.
     other = UserFactory(tenant=tenant_b, email="locked@alpha.test")
     other_client = Client(HTTP_HOST=host(tenant_b), REMOTE_ADDR="10.1.0.1")
     assert login(other_client, other.email, PASSWORD).status_code == 302
+    # Nor is the same account signing in from another address.
+    elsewhere = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR="10.1.0.9")
+    assert login(elsewhere, user.email, PASSWORD).status_code == 302
+    # Once the delay has passed, the right password goes through.
+    _age_failures(settings.LOGIN_DELAY_SECONDS)
+    assert login(client, user.email, PASSWORD).status_code == 302
 
 
 def test_lockout_reads_the_same_for_unknown_emails(tenant_a, settings):
@@ -115,7 +133,7 @@ def test_lockout_reads_the_same_for_unknown_emails(tenant_a, settings):
             login(client, email, "wrong-password-x")
         results[email] = login(client, email, "wrong-password-x")
     assert alert(results["known@alpha.test"]) == alert(results["ghost@alpha.test"])
-    assert locked_message() in alert(results["ghost@alpha.test"])
+    assert WAIT in alert(results["ghost@alpha.test"])
 
 
 def test_lockout_per_client_ip_across_emails(tenant_a, settings):
@@ -124,7 +142,7 @@ def test_lockout_per_client_ip_across_emails(tenant_a, settings):
     attacker = Client(HTTP_HOST=host(tenant_a), REMOTE_ADDR="10.1.0.3")
     for i in range(4):
         login(attacker, f"guess{i}@alpha.test", "wrong-password-x")
-    assert locked_message() in login(attacker, user.email, PASSWORD).content.decode()
+    assert WAIT in login(attacker, user.email, PASSWORD).content.decode()
     # The real user, from another address, still signs in.
     assert (
         login(

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.services import BillingError, PlanChangeRefused, subscription_change_plan
+from tenants.actors import add_actor_argument, command_actor
 from tenants.services import TenantError, tenant_get
 
 
@@ -12,12 +13,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
         parser.add_argument("plan", help="Plan code, e.g. free")
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
         try:
             tenant = tenant_get(opts["subdomain"])
             old = tenant.plan.code
-            subscription_change_plan(tenant=tenant, plan_code=opts["plan"], actor="operator")
+            subscription_change_plan(
+                tenant=tenant, plan_code=opts["plan"], actor=command_actor(opts["actor"])
+            )
         except PlanChangeRefused as exc:
             lines = [str(exc)] + [
                 f"  {u.name}: limit {u.limit}, usage {u.usage}" for u in exc.exceeded

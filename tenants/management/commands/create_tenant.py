@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.actors import add_actor_argument, command_actor
 from tenants.models import Isolation
 from tenants.services import TenantError, tenant_create
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--region", default=None, help="data residency region")
         parser.add_argument("--owner-email", default=None)
         parser.add_argument("--owner-password", default=None)
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
         if opts["owner_password"] and not opts["owner_email"]:
@@ -45,6 +47,7 @@ class Command(BaseCommand):
                 server_name=opts["server"],
                 database_url=opts["database_url"],
                 region=opts["region"],
+                actor=command_actor(opts["actor"]),
             )
         except Exception as exc:
             if isinstance(exc, TenantError) or exc.__class__.__name__ == "AccountError":

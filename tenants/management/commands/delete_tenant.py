@@ -1,26 +1,26 @@
-"""Delete a tenant and all its data (exported first unless told otherwise)."""
+"""Delete a tenant and all its data (operator backup first unless told otherwise)."""
 
 import sys
-from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from tenants.services import TenantError, tenant_delete, tenant_get
 
 
 class Command(BaseCommand):
     help = (
-        "Delete SUBDOMAIN: export its data (unless --no-export), refuse its hosts, remove its "
-        "rows, schema or database, then its records. Asks for confirmation unless --yes."
+        "Delete SUBDOMAIN: write its operator backup (unless --no-backup), refuse its hosts, "
+        "remove its rows, schema or database, then its records; its subdomain stays reserved "
+        "for TENANT_DELETED_RETENTION_DAYS. Asks for confirmation unless --yes."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-        parser.add_argument("--no-export", action="store_true", help="skip the export")
-        parser.add_argument("--output", help="export file (default: MEDIA_ROOT/deleted/…)")
+        parser.add_argument(
+            "--no-backup", "--no-export", action="store_true", help="skip the operator backup"
+        )
+        parser.add_argument("--output", help="backup file (default: TENANT_BACKUP_DIR/…)")
 
     def handle(self, *args, **opts):
         try:
@@ -36,15 +36,25 @@ class Command(BaseCommand):
             )
             if answer.strip() != tenant.subdomain:
                 raise CommandError("not confirmed; nothing deleted")
-        export_to = None
-        if not opts["no_export"]:
-            export_to = opts["output"] or str(
-                Path(settings.MEDIA_ROOT)
-                / "deleted"
-                / f"{tenant.subdomain}-{timezone.now():%Y%m%dT%H%M%S}.jsonl"
+        backup_to = None
+        if not opts["no_backup"]:
+            from tenants.backup import backup_path_for
+
+            backup_to = opts["output"] or str(backup_path_for(tenant))
+        try:
+            result = tenant_delete(tenant=tenant, backup_to=backup_to)
+        except FileExistsError:
+            raise CommandError(f"{backup_to} exists; choose another --output") from None
+        except OSError as exc:
+            # The backup is written before anything is removed: nothing was deleted.
+            raise CommandError(f"cannot write the backup ({exc}); nothing deleted") from None
+        if result["backup"]:
+            self.stdout.write(
+                f"operator backup: {result['backup']} ({result['rows']} rows; restore with "
+                f"`import_tenant --input {result['backup']}`)"
             )
-            Path(export_to).parent.mkdir(parents=True, exist_ok=True)
-        result = tenant_delete(tenant=tenant, export_to=export_to)
-        if export_to:
-            self.stdout.write(f"exported {result['rows']} rows to {export_to}")
-        self.stdout.write(f"deleted {tenant.subdomain}")
+        self.stdout.write(
+            f"deleted {tenant.subdomain}; the subdomain is reserved until "
+            f"{result['reserved_until']:%Y-%m-%d} (`release_subdomain {tenant.subdomain}` "
+            f"frees it)"
+        )

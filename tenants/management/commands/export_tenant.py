@@ -4,26 +4,42 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.export import tenant_export
+from tenants.export import BACKUP, CUSTOMER, tenant_export
 from tenants.services import TenantError, tenant_get
 
 
 class Command(BaseCommand):
-    help = "Write every tenant-owned row of SUBDOMAIN to FILE (JSON lines, FK order)."
+    help = (
+        "Write SUBDOMAIN's customer export (the allow-list its admins download) to FILE; "
+        "with --backup, the operator backup instead (every field but sessions, a 0600 file, "
+        "restorable by import_tenant)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
         parser.add_argument("--output", required=True, help="file path, or - for stdout")
+        parser.add_argument(
+            "--backup", action="store_true", help="operator backup (holds password hashes)"
+        )
 
     def handle(self, *args, **opts):
         try:
             tenant = tenant_get(opts["subdomain"])
         except TenantError as exc:
             raise CommandError(str(exc)) from None
+        kind = BACKUP if opts["backup"] else CUSTOMER
         if opts["output"] == "-":
-            counts = tenant_export(tenant=tenant, stream=sys.stdout)
+            counts = tenant_export(tenant=tenant, stream=sys.stdout, kind=kind)
+        elif kind == BACKUP:
+            from tenants.backup import backup_write
+
+            try:
+                _, rows = backup_write(tenant=tenant, path=opts["output"])
+            except FileExistsError:
+                raise CommandError(f"{opts['output']} exists; choose another --output") from None
+            counts = {"rows": rows}
         else:
             with open(opts["output"], "w", encoding="utf-8") as stream:
-                counts = tenant_export(tenant=tenant, stream=stream)
+                counts = tenant_export(tenant=tenant, stream=stream, kind=kind)
         total = sum(counts.values())
-        self.stderr.write(f"exported {total} rows of {tenant.subdomain}: {counts}")
+        self.stderr.write(f"exported {total} rows of {tenant.subdomain} ({kind})")

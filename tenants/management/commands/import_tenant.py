@@ -1,23 +1,34 @@
-"""Restore one tenant's rows from its own export file (all or nothing)."""
+"""Restore a tenant from its operator backup (re-creating it if it was deleted)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.export import ImportRefused, tenant_import
-from tenants.services import TenantError, tenant_get
+from tenants.backup import tenant_restore
+from tenants.export import ImportRefused
+from tenants.services import TenantError
 
 
 class Command(BaseCommand):
-    help = "Import FILE (made by export_tenant for this same tenant) into SUBDOMAIN."
+    help = (
+        "Import FILE, an operator backup (delete_tenant, export_tenant --backup), into its "
+        "tenant; a deleted tenant is re-created with its id and its subdomain released. "
+        "Customer exports cannot be imported: they hold no passwords."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("subdomain")
+        parser.add_argument(
+            "subdomain", nargs="?", help="optional: refuse unless the backup is of this tenant"
+        )
         parser.add_argument("--input", required=True)
 
     def handle(self, *args, **opts):
         try:
-            tenant = tenant_get(opts["subdomain"])
             with open(opts["input"], encoding="utf-8") as stream:
-                counts = tenant_import(tenant=tenant, stream=stream)
+                tenant, counts, created = tenant_restore(stream=stream, subdomain=opts["subdomain"])
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {opts['input']}") from None
         except (TenantError, ImportRefused) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"imported {sum(counts.values())} rows into {tenant.subdomain}: {counts}")
+        verb = "re-created" if created else "restored"
+        self.stdout.write(
+            f"{verb} {tenant.subdomain} ({tenant.pk}): imported {sum(counts.values())} rows"
+        )

@@ -8,6 +8,7 @@ from psycopg import sql
 
 from tenants.backends import backend_for
 from tenants.backends.copy import placed_tables, row_counts
+from tenants.management.progress import table
 from tenants.models import Isolation, Tenant
 
 
@@ -68,6 +69,8 @@ class Command(BaseCommand):
                 "plan": t.plan.code,
                 "status": t.status,
                 "region": t.region,
+                # Shared and schema tenants live in the main database (DATABASE_URL).
+                "server": t.database_server.name if t.database_server_id else "main",
                 "rows": counts.get(t.pk) if not opts["no_counts"] else None,
                 "migration_error": t.migration_error or None,
             }
@@ -76,11 +79,7 @@ class Command(BaseCommand):
         if opts["json"]:
             self.stdout.write(json.dumps(rows, indent=2, default=str))
             return
-        header = f"{'SUBDOMAIN':24} {'MODE':9} {'PLAN':11} {'STATUS':12} {'ROWS':>8}  PLACEMENT"
-        self.stdout.write(header)
-        for r in rows:
-            self.stdout.write(
-                f"{r['subdomain']:24} {r['isolation']:9} {r['plan']:11} "
-                f"{r['status']:12} {r['rows'] if r['rows'] is not None else '-':>8}  "
-                f"{r['placement']}"
-            )
+        headers = ("SUBDOMAIN", "MODE", "PLAN", "STATUS", "REGION", "SERVER", "ROWS", "PLACEMENT")
+        keys = ("subdomain", "isolation", "plan", "status", "region", "server", "rows", "placement")
+        for line in table(headers, [[r[k] for k in keys] for r in rows]):
+            self.stdout.write(line)

@@ -5,6 +5,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.backends.fleet import migrate_tenants
+from tenants.management.progress import Progress, table
 
 
 class Command(BaseCommand):
@@ -33,9 +34,24 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["parallel"] < 1:
             raise CommandError("--parallel must be at least 1")
-        outcomes = migrate_tenants(
-            parallel=opts["parallel"], pooled=not opts["skip_pooled"], executor=opts["executor"]
-        )
+        progress = Progress(self.stderr._out, label="migrate_tenants")
+
+        def report(outcome, done, total):
+            progress.count(
+                done, total, f"{outcome.subdomain} ({outcome.isolation}): {_status(outcome)}"
+            )
+
+        if not opts["skip_pooled"]:
+            progress.step("pooled", "migrating the pooled tables")
+        try:
+            outcomes = migrate_tenants(
+                parallel=opts["parallel"],
+                pooled=not opts["skip_pooled"],
+                executor=opts["executor"],
+                progress=report,
+            )
+        finally:
+            progress.close()
         failed = [o for o in outcomes if not o.ok]
         if opts["json"]:
             self.stdout.write(
@@ -54,15 +70,27 @@ class Command(BaseCommand):
                 )
             )
         else:
+            headers = ("SUBDOMAIN", "MODE", "APPLIED", "RESULT", "ERROR")[: 5 if failed else 4]
+            rows = [
+                (o.subdomain, o.isolation, o.applied, _status(o), o.error)[: len(headers)]
+                for o in outcomes
+            ]
+            if rows:
+                for line in table(headers, rows):
+                    self.stdout.write(line)
             migrated = sum(1 for o in outcomes if o.applied)
             self.stdout.write(
                 f"{len(outcomes)} placements: {migrated} migrated, "
                 f"{len(outcomes) - migrated - len(failed)} already current, {len(failed)} failed"
             )
-            for o in failed:
-                self.stdout.write(f"  FAILED {o.subdomain} ({o.isolation}): {o.error}")
         if failed:
             raise CommandError(
                 f"{len(failed)} placement(s) not migrated; they are refused service until a "
                 "re-run of migrate_tenants succeeds"
             )
+
+
+def _status(outcome) -> str:
+    if outcome.error:
+        return "failed"
+    return "migrated" if outcome.applied else "current"

@@ -1,11 +1,13 @@
 """Move a tenant between isolation modes (and servers) without losing a row."""
 
 import json
+from contextlib import closing
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tenants.backends.move import MoveError, tenant_move, tenant_move_resume, tenant_move_rollback
 from tenants.context import dangerously_unscoped
+from tenants.management.progress import Progress, table
 from tenants.models import Isolation
 from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get
@@ -34,30 +36,10 @@ class Command(BaseCommand):
             self._handle(opts)
 
     def _handle(self, opts):
+        bar = Progress(self.stderr._out, label=f"move_tenant {opts['subdomain']}")
         try:
-            tenant = tenant_get(opts["subdomain"])
-            progress = lambda pct, msg: self.stderr.write(f"[{pct:3d}%] {msg}")  # noqa: E731
-            if opts["resume"]:
-                move = tenant_move_resume(tenant=tenant, progress=progress)
-            elif opts["rollback"]:
-                move = tenant_move_rollback(tenant=tenant)
-            else:
-                if not opts["to"]:
-                    raise CommandError("--to is required (or --resume / --rollback)")
-                server = None
-                if opts["to"] == Isolation.DATABASE and (
-                    opts["server"] or opts["database_url"] or tenant.isolation != Isolation.DATABASE
-                ):
-                    server = server_for_placement(
-                        region=tenant.region, name=opts["server"], database_url=opts["database_url"]
-                    )
-                move = tenant_move(
-                    tenant=tenant,
-                    to=opts["to"],
-                    server=server,
-                    keep_source=opts["keep_source"],
-                    progress=progress,
-                )
+            with closing(bar):
+                move, tenant = self._move(opts, bar.percent)
         except (MoveError, PlacementError, TenantError) as exc:
             raise CommandError(str(exc)) from None
         if opts["json"]:
@@ -72,9 +54,43 @@ class Command(BaseCommand):
                     }
                 )
             )
+            return
+        counts = move.counts or {}
+        if counts:
+            for line in table(("TABLE", "ROWS"), sorted(counts.items())):
+                self.stdout.write(line)
+        self.stdout.write(
+            f"{tenant.subdomain}: {_where(move, 'source')} → {_where(move, 'target')}: "
+            f"{move.phase} ({sum(counts.values())} rows)"
+        )
+
+    def _move(self, opts, progress):
+        tenant = tenant_get(opts["subdomain"])
+        if opts["resume"]:
+            move = tenant_move_resume(tenant=tenant, progress=progress)
+        elif opts["rollback"]:
+            move = tenant_move_rollback(tenant=tenant)
         else:
-            rows = sum(move.counts.values()) if move.counts else 0
-            self.stdout.write(
-                f"{tenant.subdomain}: {move.source_isolation} → "
-                f"{move.target_isolation}: {move.phase} ({rows} rows)"
+            if not opts["to"]:
+                raise CommandError("--to is required (or --resume / --rollback)")
+            server = None
+            if opts["to"] == Isolation.DATABASE and (
+                opts["server"] or opts["database_url"] or tenant.isolation != Isolation.DATABASE
+            ):
+                server = server_for_placement(
+                    region=tenant.region, name=opts["server"], database_url=opts["database_url"]
+                )
+            move = tenant_move(
+                tenant=tenant,
+                to=opts["to"],
+                server=server,
+                keep_source=opts["keep_source"],
+                progress=progress,
             )
+        return move, tenant
+
+
+def _where(move, side: str) -> str:
+    isolation = getattr(move, f"{side}_isolation")
+    name = getattr(move, f"{side}_database_name")
+    return f"{isolation} {name}" if name else isolation

@@ -1,7 +1,11 @@
 """Suspend a tenant: its hosts refuse every request until reactivated."""
 
+import time
+
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants import resolvers
+from tenants.actors import add_actor_argument, command_actor
 from tenants.services import TenantError, tenant_get, tenant_suspend
 
 
@@ -10,11 +14,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
-        parser.add_argument("--reason", default="")
+        add_actor_argument(parser)
+        parser.add_argument(
+            "--reason", default="", help="for operators only: never shown to the tenant"
+        )
 
     def handle(self, *args, **opts):
         try:
-            tenant = tenant_suspend(tenant=tenant_get(opts["subdomain"]), reason=opts["reason"])
+            tenant = tenant_suspend(
+                tenant=tenant_get(opts["subdomain"]),
+                reason=opts["reason"],
+                actor=command_actor(opts["actor"]),
+            )
         except TenantError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"suspended {tenant.subdomain}")
+        # Every process acts on registry state at most this old: once it has passed,
+        # the change holds everywhere (the registry listener is usually much faster).
+        time.sleep(resolvers.max_age())
+        self.stdout.write(f"suspended {tenant.subdomain} (in effect on every server)")

@@ -6,6 +6,6 @@ from tenants.rls.operations import EnableTenantRLS
 class Migration(migrations.Migration):
     """Move records carry a tenant_id: under RLS like every such table (operator role only)."""
 
-    dependencies = [("tenants", "0005_drop_clone_schema")]
+    dependencies = [("tenants", "0009_subdomain_reservation")]
 
     operations = [EnableTenantRLS("tenants.TenantMove")]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_billing'),
+        ('billing', '0003_plan_registry_notify'),
     ]
 
     operations = [

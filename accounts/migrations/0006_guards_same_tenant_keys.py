@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     """Keys to users (and the task's project) only ever within one tenant."""
 
     dependencies = [
-        ('accounts', '0002_invitations_tokens'),
+        ('accounts', '0005_login_failure'),
     ]
 
     operations = [

@@ -1,0 +1,99 @@
+"""Refusals for what the app can see of a request's limits: its URI length and database capacity."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.conf import settings
+from django.core.signals import got_request_exception
+from psycopg_pool import PoolTimeout
+
+from tenants.backends.database import TenantPoolsBusy
+from tenants.responses import refusal
+
+logger = logging.getLogger("saas.middleware")
+
+# Seconds a client should wait after a 503 for lack of database connections:
+# a pool's timeout is a few seconds, so capacity is back within about that.
+BUSY_RETRY_AFTER = "2"
+
+
+def pool_exhausted(exc: BaseException | None) -> bool:
+    """No pooled connection was free in time (the pool's own timeout, as Django re-raises it).
+
+    Only the exception and its direct cause: an unreachable tenant database is
+    reported as TenantDatabaseUnavailable raised *from* a pool timeout, and
+    that is not "busy".
+    """
+    return isinstance(exc, PoolTimeout | TenantPoolsBusy) or isinstance(
+        getattr(exc, "__cause__", None), PoolTimeout
+    )
+
+
+def busy_response(request):
+    return refusal(
+        request,
+        503,
+        "database_busy",
+        "The service is busy. Please retry shortly.",
+        {"Retry-After": BUSY_RETRY_AFTER},
+    )
+
+
+class RequestLimitsMiddleware:
+    """A URI longer than MAX_URI_LENGTH gets 414 in the error shape.
+
+    The HTTP server's own request-line limit (gunicorn.conf.py) is set above
+    this one, so every URI the server accepts and the app refuses is answered
+    here, as JSON for the API and as the refusal page for browsers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        length = len(request.META.get("PATH_INFO", "")) + len(request.META.get("QUERY_STRING", ""))
+        if length > settings.MAX_URI_LENGTH:
+            return refusal(
+                request,
+                414,
+                "uri_too_long",
+                f"The address (path and query string) is longer than "
+                f"{settings.MAX_URI_LENGTH} characters.",
+            )
+        return self.get_response(request)
+
+
+class DatabaseBusyMiddleware:
+    """A request that could not get a pooled database connection in time answers 503 + Retry-After.
+
+    Sits just inside TenantMiddleware, so running out of connections is not
+    mistaken for a tenant's database being down (no circuit breaker trip).
+    Views: process_exception. Middleware further in (sessions, auth): Django
+    has already turned their exception into a 500 when it gets here, so the
+    exception is noted on the request as Django reports it, and the 500 replaced.
+    The API maps the same condition in saas.api.exceptions.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(_note_pool_timeout, dispatch_uid="saas.database_busy")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, "_database_busy", False):
+            return busy_response(request)
+        return response
+
+    def process_exception(self, request, exception):
+        if not pool_exhausted(exception):
+            return None
+        logger.warning("no database connection free in time: %s", exception)
+        return busy_response(request)
+
+
+def _note_pool_timeout(sender, request=None, **kwargs):
+    # Sent by Django's exception handling, inside the `except` that caught it.
+    if request is not None and pool_exhausted(sys.exc_info()[1]):
+        request._database_busy = True

@@ -1,0 +1,83 @@
+"""One thread per process that hears registry changes (LISTEN tenant_registry).
+
+The trigger installed by migration tenants 0007 NOTIFYs the subdomain of every
+changed tenant ('*' for a plan or server change) when the change commits. The
+listener drops those entries from this process's cache and the shared one, so
+a change takes effect in milliseconds. It is an accelerator, not the
+guarantee: while it is disconnected, entries still expire after
+TENANT_REGISTRY_MAX_AGE. One extra database connection per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+
+logger = logging.getLogger("tenants.registry_listener")
+
+CHANNEL = "tenant_registry"
+_state = {"pid": None, "connected": False}
+_lock = threading.Lock()
+
+
+def ensure_running() -> None:
+    """Start the listener in this process once (again after a fork)."""
+    pid = os.getpid()
+    if _state["pid"] == pid or not settings.TENANT_REGISTRY_LISTEN:
+        return
+    with _lock:
+        if _state["pid"] == pid:
+            return
+        _state.update(pid=pid, connected=False)
+        from tenants import resolvers
+
+        resolvers.clear_local()  # forked from a parent: its entries are not ours to trust
+        threading.Thread(target=_run, args=(pid,), name="tenant-registry", daemon=True).start()
+
+
+def is_connected() -> bool:
+    return _state["connected"] and _state["pid"] == os.getpid()
+
+
+def _conninfo() -> dict:
+    params = connections[DEFAULT_DB_ALIAS].get_connection_params()
+    for key in ("cursor_factory", "context", "prepare_threshold", "pool"):
+        params.pop(key, None)
+    return params
+
+
+def _apply(payload: str) -> None:
+    from tenants import resolvers
+
+    if payload == "*":
+        resolvers.forget_local(None)
+    else:
+        resolvers.invalidate(payload)
+
+
+def _run(pid: int) -> None:
+    backoff = 0.2
+    while _state["pid"] == pid:
+        try:
+            with psycopg.connect(**_conninfo(), autocommit=True) as conn:
+                conn.execute(f"LISTEN {CHANNEL}")
+                _state["connected"] = True
+                backoff = 0.2
+                # Anything cached before we listened may have missed a message.
+                _apply("*")
+                while _state["pid"] == pid:
+                    for note in conn.notifies(timeout=30):
+                        _apply(note.payload)
+                    conn.execute("SELECT 1")  # notice a dead connection within 30 s
+        except Exception as exc:
+            if _state["connected"]:
+                logger.warning("registry listener lost its connection (%s)", exc)
+            _state["connected"] = False
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)

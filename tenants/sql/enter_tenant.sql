@@ -1,0 +1,54 @@
+-- The placement fence and the one function that puts a tenant on a transaction.
+-- Runs in every placement database (main and tenant databases), only for the
+-- public schema: a tenant schema's migration run skips it.
+DO $fence$
+BEGIN
+IF current_schema() <> 'public' THEN
+    RETURN;
+END IF;
+
+-- A fenced (tenant, placement) pair may no longer be used by the app: the
+-- placement was moved away from, or is being deleted. Written only by
+-- operator paths (tenants/fence.py), read by saas_enter_tenant() as the app.
+CREATE TABLE IF NOT EXISTS public.tenants_fence (
+    tenant_id uuid NOT NULL,
+    placement text NOT NULL,
+    reason text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, placement)
+);
+ALTER TABLE public.tenants_fence ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.tenants_fence FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON public.tenants_fence;
+CREATE POLICY tenant_isolation ON public.tenants_fence
+    USING (__POLICY__) WITH CHECK (__POLICY__);
+REVOKE ALL ON public.tenants_fence FROM __APP__;
+GRANT SELECT ON public.tenants_fence TO __APP__;
+GRANT SELECT, INSERT, UPDATE, DELETE ON public.tenants_fence TO __OPERATOR__;
+
+-- Sent as the first statement of every tenant transaction (tenants/db):
+-- sets the context (transaction-local), takes the tenant's shared advisory
+-- lock (a fence waits for transactions holding it), and refuses a fenced
+-- placement with SQLSTATE 55T01 (the app re-resolves the tenant).
+EXECUTE $fn$
+CREATE OR REPLACE FUNCTION public.saas_enter_tenant(
+    p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer
+) RETURNS void LANGUAGE plpgsql VOLATILE AS $body$
+BEGIN
+    PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
+    IF p_search_path <> '' THEN
+        PERFORM pg_catalog.set_config('search_path', p_search_path, true);
+    END IF;
+    IF p_timeout_ms > 0 THEN
+        PERFORM pg_catalog.set_config('statement_timeout', p_timeout_ms::text, true);
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
+    IF EXISTS (SELECT 1 FROM public.tenants_fence f WHERE f.placement = p_placement) THEN
+        RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
+            USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
+    END IF;
+END
+$body$
+$fn$;
+END
+$fence$;

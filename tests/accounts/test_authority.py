@@ -1,0 +1,199 @@
+"""Authority is re-derived at the moment of use: a token acts with at most its creator's current
+role, owner-only rules hold for every caller, a removed member's tokens and sessions die at once.
+
+Through the real door: a gunicorn server (`tests.live.LiveServer`) and HTTP.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from accounts.models import ApiToken, Invitation, Role, User
+from accounts.services import token_create
+from tenants.context import tenant_scope
+from tests.conftest import unique_subdomain
+from tests.factories import TenantFactory, UserFactory
+from tests.live import LiveServer
+from tests.live_client import Browser, api, tenant_host
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup):
+    base, _, _ = settings.DATABASE_URL.rpartition("/")
+    with LiveServer(f"{base}/{django_db_setup}") as live:
+        yield live
+
+
+@pytest.fixture
+def org(committed_db):
+    tenant = TenantFactory(subdomain=unique_subdomain("auth"))
+    owner = UserFactory(tenant=tenant, email="owner@auth.test", role=Role.OWNER)
+    admin = UserFactory(tenant=tenant, email="admin@auth.test", role=Role.ADMIN)
+    member = UserFactory(tenant=tenant, email="member@auth.test", role=Role.MEMBER)
+    return tenant, owner, admin, member
+
+
+def mint(tenant, created_by, scopes=("admin",)) -> str:
+    with tenant_scope(tenant):
+        return token_create(
+            tenant=tenant, name="t", scopes=list(scopes), created_by=created_by
+        ).secret
+
+
+def role_of(tenant, user) -> str:
+    with tenant_scope(tenant):
+        return User.objects.get(pk=user.pk).role
+
+
+def test_an_admin_token_cannot_make_itself_owner_nor_touch_the_owner(server, org):
+    tenant, owner, admin, member = org
+    host, token = tenant_host(tenant), mint(tenant, admin)
+
+    status, body = api(
+        server, host, token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "owner"}
+    )
+    assert status == 403, body
+    assert body["error"]["code"] == "owner_required" and body["error"]["message"]
+    status, body = api(
+        server, host, token, "PATCH", f"/api/v1/members/{owner.pk}/", {"role": "member"}
+    )
+    assert status == 403 and body["error"]["code"] == "owner_required"
+    status, body = api(server, host, token, "DELETE", f"/api/v1/members/{owner.pk}/")
+    assert status == 403 and body["error"]["code"] == "owner_required"
+    status, body = api(
+        server,
+        host,
+        token,
+        "POST",
+        "/api/v1/invitations/",
+        {"email": "x@auth.test", "role": "owner"},
+    )
+    assert status == 403 and body["error"]["code"] == "owner_required"
+    assert (role_of(tenant, admin), role_of(tenant, owner)) == (Role.ADMIN, Role.OWNER)
+
+    # What an admin may do, the admin's token still does.
+    status, body = api(
+        server, host, token, "PATCH", f"/api/v1/members/{member.pk}/", {"role": "admin"}
+    )
+    assert status == 200 and body["role"] == "admin"
+    # The owner's token may hand over ownership.
+    owner_token = mint(tenant, owner)
+    status, body = api(
+        server, host, owner_token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "owner"}
+    )
+    assert status == 200 and body["role"] == "owner"
+
+
+def test_a_token_without_a_creating_member_never_grants_or_removes_the_owner_role(server, org):
+    tenant, owner, _admin, member = org
+    host, token = tenant_host(tenant), mint(tenant, None)  # as create_api_token mints them
+    for method, path, payload in [
+        ("PATCH", f"/api/v1/members/{member.pk}/", {"role": "owner"}),
+        ("PATCH", f"/api/v1/members/{owner.pk}/", {"role": "admin"}),
+        ("DELETE", f"/api/v1/members/{owner.pk}/", None),
+    ]:
+        status, body = api(server, host, token, method, path, payload)
+        assert status == 403 and body["error"]["code"] == "owner_required", (method, path, body)
+    # Its scopes still work for everything else.
+    status, body = api(
+        server, host, token, "PATCH", f"/api/v1/members/{member.pk}/", {"role": "admin"}
+    )
+    assert status == 200
+    assert role_of(tenant, owner) == Role.OWNER
+
+
+def test_a_removed_members_token_is_dead_on_every_route(server, org):
+    tenant, owner, admin, _member = org
+    host, token = tenant_host(tenant), mint(tenant, admin)
+    assert api(server, host, token, "GET", "/api/v1/members/")[0] == 200  # alive before
+    status, _ = api(
+        server,
+        host,
+        token,
+        "POST",
+        "/api/v1/invitations/",
+        {"email": "alt@auth.test", "role": "admin"},
+    )
+    assert status == 201  # a way back in, prepared before the removal
+
+    status, _ = api(server, host, mint(tenant, owner), "DELETE", f"/api/v1/members/{admin.pk}/")
+    assert status == 204
+
+    for method, path, payload in [
+        ("GET", "/api/v1/members/", None),
+        ("POST", "/api/v1/tokens/", {"name": "again", "scopes": ["admin"]}),
+        ("POST", "/api/v1/invitations/", {"email": "admin@auth.test", "role": "admin"}),
+        ("GET", "/api/v1/projects/", None),
+        ("GET", "/api/v1/plan/", None),
+    ]:
+        status, body = api(server, host, token, method, path, payload)
+        assert status == 401, (method, path, status, body)
+        assert body["error"]["code"] == "authentication_failed"
+    with tenant_scope(tenant):
+        assert ApiToken.objects.filter(name="again").count() == 0
+        assert not Invitation.objects.filter(email="admin@auth.test").exists()
+        # The removal revoked what the member had issued: tokens and pending invitations.
+        orphans = ApiToken.objects.filter(created_by__isnull=True)  # the admin's, now
+        assert orphans.count() == 1 and orphans.get().revoked_at is not None
+        assert Invitation.objects.get(email="alt@auth.test").revoked_at is not None
+
+
+def test_a_deactivated_members_token_is_dead(server, org):
+    tenant, _owner, admin, _member = org
+    host, token = tenant_host(tenant), mint(tenant, admin)
+    with tenant_scope(tenant):
+        User.objects.filter(pk=admin.pk).update(is_active=False)
+    assert api(server, host, token, "GET", "/api/v1/projects/")[0] == 401
+
+
+def test_a_demoted_admins_token_loses_admin_powers_at_once(server, org):
+    tenant, owner, admin, _member = org
+    host, token = tenant_host(tenant), mint(tenant, admin)
+    assert api(server, host, token, "GET", "/api/v1/tokens/")[0] == 200
+
+    owner_token = mint(tenant, owner)
+    status, _ = api(
+        server, host, owner_token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"}
+    )
+    assert status == 200
+
+    for path in ["/api/v1/members/", "/api/v1/tokens/", "/api/v1/invitations/"]:
+        status, body = api(server, host, token, "GET", path)
+        assert status == 403 and body["error"]["code"] == "insufficient_scope", (path, body)
+    status, body = api(
+        server, host, token, "POST", "/api/v1/tokens/", {"name": "x", "scopes": ["admin"]}
+    )
+    assert status == 403
+    # A member's own powers remain: read and write projects.
+    assert api(server, host, token, "GET", "/api/v1/projects/")[0] == 200
+    assert api(server, host, token, "POST", "/api/v1/projects/", {"name": "still mine"})[0] == 201
+
+    # Promoted again, the same token has admin powers again: derived, not stored.
+    api(server, host, owner_token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "admin"})
+    assert api(server, host, token, "GET", "/api/v1/tokens/")[0] == 200
+
+
+def test_a_removed_or_demoted_members_session_follows_at_once(server, org):
+    tenant, owner, admin, member = org
+    host = tenant_host(tenant)
+    admin_browser, member_browser = Browser(server, host), Browser(server, host)
+    assert admin_browser.login(admin.email)[0] == 302
+    assert member_browser.login(member.email)[0] == 302
+    assert admin_browser.request("GET", "/members/")[0] == 200
+    assert member_browser.request("GET", "/projects/")[0] == 200
+
+    owner_browser = Browser(server, host)
+    assert owner_browser.login(owner.email)[0] == 302
+    status, _ = owner_browser.post_form(
+        f"/members/{admin.pk}/role/", {"role": "member"}, page="/members/"
+    )
+    assert status == 302
+    assert admin_browser.request("GET", "/members/")[0] == 403  # demoted: at once
+
+    status, _ = owner_browser.post_form(f"/members/{member.pk}/remove/", {}, page="/members/")
+    assert status == 302
+    status, _ = member_browser.request("GET", "/projects/")
+    assert status == 302 and "/accounts/login/" in member_browser.location

@@ -1,0 +1,79 @@
+"""A newcomer's fresh shell: no activated venv, no Django settings, a database of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from django.conf import settings
+
+from saas.db import admin_conninfo
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_env(**extra: str) -> dict[str, str]:
+    """The environment of a new login shell: system PATH only (no .venv), nothing exported."""
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+    }
+    env.update(extra)
+    return env
+
+
+def run(cmd: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-c", cmd],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _admin(dbname: str = "postgres"):
+    return psycopg.connect(admin_conninfo(settings.DATABASE_URL, dbname), autocommit=True)
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str = "fresh") -> Iterator[str]:
+    """A DATABASE_URL naming a database that does not exist yet; it and its tenants' are dropped."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    base = settings.DATABASE_URL.rpartition("/")[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        drop_database_and_placements(name)
+
+
+def drop_database_and_placements(name: str) -> None:
+    """Drop database `name`, the tenant databases its registry names, and `<name>_*`.
+
+    Tenant databases are named `<name>_t_<hex>` when provisioned but `tenant_<hex>` when a move
+    created them; only the registry knows the latter, so it is read before the drop.
+    """
+    placed: set[str] = set()
+    with contextlib.suppress(psycopg.Error), _admin(name) as c:
+        for table, columns in (
+            ("tenants_tenant", ["database_name"]),
+            ("tenants_tenantmove", ["source_database_name", "target_database_name"]),
+        ):
+            for column in columns:
+                placed.update(r[0] for r in c.execute(f"SELECT {column} FROM {table}") if r[0])
+    with _admin() as c:
+        pattern = name.replace("_", "\\_") + "\\_%"
+        placed.update(
+            r[0]
+            for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])
+        )
+        for db in [*placed, name]:
+            c.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
