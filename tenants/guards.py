@@ -59,15 +59,49 @@ class Finding:
         return f"{self.where} {self.message}"
 
 
+def declared_exceptions() -> tuple[set[str], dict[str, set[str]]]:
+    """What the models declare, by table: (read-only registries, extra policies).
+
+    A registry that names tenants by id (`app_role_access = "read"` or "none",
+    e.g. reserved subdomains) is not tenant data: it is held to "the app role
+    cannot write it" instead of RLS. `rls_extra_policies` names a reviewed
+    policy beside tenant_isolation (verified custom domains are readable by the
+    resolver). Anything not declared is held to the full rule.
+    """
+    from django.apps import apps
+
+    registries, extra = set(), {}
+    for model in apps.get_models():
+        table = model._meta.db_table
+        if getattr(model, "app_role_access", None) in ("read", "none"):
+            registries.add(table)
+        if getattr(model, "rls_extra_policies", ()):
+            extra[table] = set(model.rls_extra_policies)
+    return registries, extra
+
+
 def inspect(cursor, *, database: str, schemas: list[str], main: bool) -> list[Finding]:
     """Findings for every tenant_id table of the matching schemas, read on `cursor`."""
-    cursor.execute(CATALOG_QUERY, {"policy": POLICY_NAME, "schemas": schemas})
+    cursor.execute(CATALOG_QUERY, {"policy": POLICY_NAME, "schemas": schemas, "app": APP_ROLE})
+    registries, extra = declared_exceptions()
     findings = []
-    for schema, table, enabled, forced, owner, has_policy, others in cursor.fetchall():
+    for row in cursor.fetchall():
+        schema, table, enabled, forced, owner, has_policy, others, app_writes = row
 
         def add(code, message, schema=schema, table=table):
             findings.append(Finding(code, database, schema, table, message, main))
 
+        others = [name for name in others if name not in extra.get(table, ())]
+        if table in registries:
+            # A registry: the app role may not write it, whatever its policies.
+            if app_writes:
+                add(
+                    "tenants.E008",
+                    f"is a read-only registry but the app role {APP_ROLE} may write it",
+                )
+            if owner == APP_ROLE:
+                add("tenants.E006", f"is owned by the app role {owner}")
+            continue
         if not enabled:
             add("tenants.E001", "does not ENABLE ROW LEVEL SECURITY")
         if not forced:

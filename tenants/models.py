@@ -139,6 +139,10 @@ class SubdomainReservation(models.Model):
     tenant (same id) into it. Operators release it early with `release_subdomain`.
     """
 
+    # A registry (sign-up reads it with no tenant in scope), written by the operator
+    # role only: tenants.guards holds it to that instead of RLS.
+    app_role_access = "read"
+
     subdomain = models.CharField(max_length=63, primary_key=True)
     tenant_id = models.UUIDField()
     reserved_at = models.DateTimeField(default=timezone.now)
@@ -267,6 +271,9 @@ class TenantMove(models.Model):
 
 
 class Domain(models.Model):
+    # Reviewed beside tenant_isolation (tenants.guards): the resolver reads verified rows.
+    rls_extra_policies = ("verified_domains_readable",)
+
     """A customer's own host name for a tenant, e.g. app.customer.com (registry state).
 
     Served only once verified (a DNS TXT record proves ownership: tenants/domains.py)

@@ -106,7 +106,8 @@ SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
                AND p.polname = %(policy)s AND p.polpermissive AND {_CANONICAL}) AS has_policy,
        ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid
              AND p.polpermissive AND p.polname <> %(policy)s AND NOT ({_CANONICAL})
-             ORDER BY 1) AS other_policies
+             ORDER BY 1) AS other_policies,
+       has_table_privilege(%(app)s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS app_writes
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
