@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -266,12 +266,12 @@ def subscription_change_plan(
             target=subscription,
             data={"from": old_plan.code, "to": new_plan.code, "isolation_move_to": move_to},
         )
-        # The registry is the operator role's to write (tenants.control): the last
-        # statement, committed while the plan lock is still held, so no creation
-        # checked against the old plan can follow it.
-        Tenant.objects.using(control_alias(f"plan change of {tenant.subdomain}")).filter(
-            pk=tenant.pk
-        ).update(plan=new_plan, updated_at=now)
+        # The registry is read-only for the app role; this narrow function changes the
+        # plan of the tenant in context only, in this transaction (under the plan lock).
+        with connections[DEFAULT_DB_ALIAS].cursor() as cur:
+            cur.execute("SELECT public.saas_tenant_set_plan(%s)", [new_plan.pk])
+            if cur.fetchone()[0] != 1:
+                raise BillingError(f"{tenant.subdomain}'s plan could not be changed.")
         # The caller's instance follows at once (its next statement carries the
         # new statement timeout); every cached copy is dropped after commit.
         tenant.plan = new_plan
