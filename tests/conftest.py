@@ -140,9 +140,32 @@ def django_db_setup(django_test_environment, django_db_blocker):
         _drop_tenant_databases(name)
 
 
+# Control-plane rows committed by the previous test, removed when the next one starts:
+# by then the previous test's own transaction has surely ended (deleting a tenant row
+# while that transaction still holds a key lock on it would wait for ever).
+_committed_by_earlier_tests: dict[str, list] = {"tenants": [], "plans": [], "operators": []}
+
+
+def _remove_committed_control_plane_rows() -> None:
+    from billing.models import Plan
+    from operators.models import Operator
+    from tenants.models import Tenant
+
+    pending = _committed_by_earlier_tests
+    Tenant.objects.using("operator").filter(pk__in=pending["tenants"]).delete()
+    Operator.objects.filter(pk__in=pending["operators"]).delete()
+    for plan in Plan.objects.using("operator").filter(pk__in=pending["plans"]):
+        try:
+            plan.delete(using="operator")
+        except Exception:  # still referenced by a committed test's rows: keep it
+            continue
+    for ids in pending.values():
+        ids.clear()
+
+
 @pytest.fixture(autouse=True)
 def control_plane_cleanup(request):
-    """Remove the tenants, plans and operators a test committed through the operator role."""
+    """Remove the tenants, plans and operators tests commit through the operator role."""
     uses_db = "django_db_setup" in request.fixturenames or request.node.get_closest_marker(
         "django_db"
     )
@@ -159,17 +182,18 @@ def control_plane_cleanup(request):
     blocker = request.getfixturevalue("django_db_blocker")
     started = timezone.now()
     with blocker.unblock():
+        _remove_committed_control_plane_rows()
         last_plan = Plan.objects.using("operator").order_by("-pk").values_list("pk", flat=True)
         last_plan = last_plan.first() or 0
     yield
     with blocker.unblock():
-        Tenant.objects.using("operator").filter(created_at__gte=started).delete()
-        Operator.objects.filter(created_at__gte=started).delete()
-        for plan in Plan.objects.using("operator").filter(pk__gt=last_plan):
-            try:
-                plan.delete(using="operator")
-            except Exception:  # still referenced by a committed test's rows: keep it
-                continue
+        pending = _committed_by_earlier_tests
+        tenants = Tenant.objects.using("operator").filter(created_at__gte=started)
+        pending["tenants"] += list(tenants.values_list("pk", flat=True))
+        operators = Operator.objects.filter(created_at__gte=started)
+        pending["operators"] += list(operators.values_list("pk", flat=True))
+        plans = Plan.objects.using("operator").filter(pk__gt=last_plan)
+        pending["plans"] += list(plans.values_list("pk", flat=True))
 
 
 @pytest.fixture
