@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -198,6 +198,8 @@ def _tenant_insert(tenant: Tenant) -> Tenant:
             tenant.save(force_insert=True, using=alias)
     except IntegrityError:
         raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
+    # Read back like any registry row (the app role), not through the writer's alias.
+    tenant._state.db = DEFAULT_DB_ALIAS
     return tenant
 
 

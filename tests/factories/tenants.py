@@ -29,6 +29,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         tenant = super()._create(model_class, *args, **kwargs)
+        tenant._state.db = "default"  # read back as the app reads the registry
         return tenant_provision(tenant=tenant)
 
 

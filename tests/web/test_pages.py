@@ -29,6 +29,7 @@ def factory_name(prefix):
 def on_plan(tenant, code):
     tenant.plan = Plan.objects.get(code=code)
     tenant.save(update_fields=["plan"], using="operator")  # the registry: operator role
+    tenant._state.db = "default"  # read back as the app does
     tenant.__dict__.pop("context_prefix", None)
 
 
