@@ -165,9 +165,11 @@ def _api_ready(tenants) -> dict:
     plan's rate limit) and give each a read/write token: {tenant id: Authorization}."""
     from accounts.services import token_create
     from billing.models import Plan
+    from tenants.control import control_alias
     from tenants.models import Tenant
 
-    plan, _ = Plan.objects.update_or_create(
+    alias = control_alias("benchmark set-up: an unlimited plan")  # plans: operator role
+    plan, _ = Plan.objects.using(alias).update_or_create(
         code=BENCH_PLAN,
         defaults=dict(
             name="Bench (unlimited)",
@@ -181,7 +183,7 @@ def _api_ready(tenants) -> dict:
             sort_order=99,
         ),
     )
-    Tenant.objects.filter(pk__in=[t.pk for t in tenants]).update(plan=plan)
+    Tenant.objects.using(alias).filter(pk__in=[t.pk for t in tenants]).update(plan=plan)
     tokens = {}
     for t in tenants:
         t = Tenant.objects.select_related("plan", "database_server").get(pk=t.pk)

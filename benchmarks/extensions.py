@@ -38,6 +38,7 @@ def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
     """
     from benchmarks import data
     from tenants.backends.move import tenant_move, tenant_move_rollback
+    from tenants.context import dangerously_unscoped
     from tenants.models import MovePhase, Tenant, TenantMove
     from tenants.services import tenant_create, tenant_get
 
@@ -50,9 +51,11 @@ def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
     for rank in data_ranks:
         source = data.tenant(rank)
         if source.isolation != mode:
-            if TenantMove.objects.filter(tenant_id=source.pk, phase=MovePhase.COPYING).exists():
-                tenant_move_rollback(tenant=tenant_get(source.subdomain))  # an aborted run's
-            tenant_move(tenant=tenant_get(source.subdomain), to=mode, keep_source=True)
+            # Move records and the registry are the operator role's to write.
+            with dangerously_unscoped("benchmark set-up: moving data tenants"):
+                if TenantMove.objects.filter(tenant_id=source.pk, phase=MovePhase.COPYING).exists():
+                    tenant_move_rollback(tenant=tenant_get(source.subdomain))  # an aborted run's
+                tenant_move(tenant=tenant_get(source.subdomain), to=mode, keep_source=True)
             made += 1
         tenants.append(tenant_get(source.subdomain))
     for n in range(count - len(data_ranks)):

@@ -41,6 +41,9 @@ PLAN_OPERATOR_FIELDS = [
 
 
 class Plan(models.Model):
+    # Control plane: the app role reads plans; only the operator role writes them.
+    app_role_access = "read"
+
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
     monthly_price = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
@@ -237,7 +240,10 @@ class InvoiceLine(TenantModel):
     tenant_placed = False
     export_fields = ("invoice", "description", "quantity", "unit_price", "amount", "position")
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    # The same-tenant composite key only (AddSameTenantForeignKey): db_constraint=False.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", db_constraint=False
+    )
     description = models.CharField(max_length=200)
     quantity = models.DecimalField(max_digits=12, decimal_places=4)
     unit_price = models.DecimalField(max_digits=14, decimal_places=4)

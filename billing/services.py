@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -40,6 +40,7 @@ from billing.models import (
 from billing.signals import plan_changed
 from tenants import resolvers
 from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.control import control_alias
 from tenants.models import Tenant, TenantStatus
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
@@ -228,7 +229,8 @@ def subscription_change_plan(
     now = timezone.now()
     with _billing_atomic(tenant):
         plan_lock(tenant=tenant)
-        row = Tenant.objects.select_for_update().select_related("plan").get(pk=tenant.pk)
+        # Plan changes of one tenant are serialised by the plan lock (exclusive) above.
+        row = Tenant.objects.select_related("plan").get(pk=tenant.pk)
         old_plan = row.plan
         subscription = _subscription_locked(tenant)
         if old_plan.pk == new_plan.pk and subscription.plan_id == new_plan.pk:
@@ -243,7 +245,6 @@ def subscription_change_plan(
         if exceeded:
             raise PlanChangeRefused(plan=new_plan, exceeded=exceeded)
 
-        Tenant.objects.filter(pk=tenant.pk).update(plan=new_plan, updated_at=now)
         subscription.plan = new_plan
         if new_plan.monthly_price == 0:
             # Nothing to pay: no trial to run out, nothing to be late with.
@@ -265,6 +266,12 @@ def subscription_change_plan(
             target=subscription,
             data={"from": old_plan.code, "to": new_plan.code, "isolation_move_to": move_to},
         )
+        # The registry is read-only for the app role; this narrow function changes the
+        # plan of the tenant in context only, in this transaction (under the plan lock).
+        with connections[DEFAULT_DB_ALIAS].cursor() as cur:
+            cur.execute("SELECT public.saas_tenant_set_plan(%s)", [new_plan.pk])
+            if cur.fetchone()[0] != 1:
+                raise BillingError(f"{tenant.subdomain}'s plan could not be changed.")
         # The caller's instance follows at once (its next statement carries the
         # new statement timeout); every cached copy is dropped after commit.
         tenant.plan = new_plan
@@ -354,9 +361,10 @@ def plan_update(
             f"Unknown feature {', '.join(unknown)}. Known features: {', '.join(Feature.values)}."
         )
 
-    with transaction.atomic(using=DEFAULT_DB_ALIAS):
+    alias = control_alias(f"updating plan {code}")  # plans are the operator role's to write
+    with transaction.atomic(using=alias):
         try:
-            plan = Plan.objects.select_for_update().get(code=code)
+            plan = Plan.objects.using(alias).select_for_update().get(code=code)
         except Plan.DoesNotExist:
             codes = ", ".join(Plan.objects.values_list("code", flat=True))
             raise BillingError(f"Unknown plan {code!r}. Available plans: {codes}.") from None
@@ -371,11 +379,9 @@ def plan_update(
             raise BillingError("Nothing to change: give at least one option.")
         for name, value in changes.items():
             setattr(plan, name, value)
-        plan.save(update_fields=list(changes))
+        plan.save(update_fields=list(changes), using=alias)
         subdomains = list(Tenant.objects.filter(plan=plan).values_list("subdomain", flat=True))
-        transaction.on_commit(
-            lambda: [resolvers.invalidate(s) for s in subdomains], using=DEFAULT_DB_ALIAS
-        )
+        transaction.on_commit(lambda: [resolvers.invalidate(s) for s in subdomains], using=alias)
     logger.info("plan %s updated: %s", plan.code, changes)
     return plan
 

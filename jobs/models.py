@@ -1,8 +1,12 @@
 """Jobs: slow work started by an operator or a tenant admin, with status and progress.
 
-Control plane (not tenant-owned): operator jobs (provisioning, moves) have no
-tenant, and the operator console lists jobs across tenants. Tenant-facing
-reads always filter on `tenant_id` (jobs.selectors).
+Rows live in the main database whatever the tenant's placement, under the
+tenant RLS policy (jobs/migrations/0002): a tenant sees and writes only its
+own jobs, also at the SQL level. Every job started for a tenant carries its
+tenant_id (operator jobs about a tenant included). A fleet job (a kind with
+`tenant=False`) has none: `tenant_id = current tenant` is never true for NULL,
+so only the operator role (BYPASSRLS) sees or writes it. Tenant-facing reads
+still filter on `tenant_id` (jobs.selectors) for the index and the signature.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ class JobStatus(models.TextChoices):
 
 
 class Job(models.Model):
+    # Rows stay in the main database (like billing records), whatever the placement.
+    tenant_placed = False
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=64)
     tenant_id = models.UUIDField(null=True, blank=True, db_index=True)

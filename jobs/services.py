@@ -1,15 +1,22 @@
-"""Starting jobs and recording their progress. Status writes are control-plane writes."""
+"""Starting jobs and recording their progress.
+
+Job rows are under RLS (jobs.models): code running in a tenant's scope reads
+and writes that tenant's jobs as the app role; code running with no tenant
+(the worker for operator kinds, fleet jobs, operator commands) reaches job rows
+through the operator role (`dangerously_unscoped`, logged).
+"""
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
 from jobs.registry import get_kind
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, get_current_tenant, tenant_scope
 
 logger = logging.getLogger("jobs")
 
@@ -35,16 +42,48 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
         raise JobError(f"A {kind} job needs a tenant.")
     if not spec.tenant and tenant is not None:
         raise JobError(f"A {kind} job runs for the operator, not for a tenant.")
-    with transaction.atomic():
-        job = Job.objects.create(
-            kind=kind,
-            tenant_id=tenant.pk if tenant is not None else None,
-            params=params or {},
-            requested_by=requested_by or "",
-        )
-        # The header names the tenant only for scoped kinds; operator kinds run with none.
-        transaction.on_commit(lambda: _enqueue(job, tenant if spec.scoped else None))
+    # A tenant's job is inserted in its scope (RLS checks it); a fleet job has no
+    # tenant, and only the operator role may write a row without one.
+    scope = (
+        tenant_scope(tenant)
+        if tenant is not None
+        else dangerously_unscoped(f"starting fleet job {kind}")
+    )
+    with scope:
+        alias = router.db_for_write(Job)
+        with transaction.atomic(using=alias):
+            job = Job.objects.create(
+                kind=kind,
+                tenant_id=tenant.pk if tenant is not None else None,
+                params=params or {},
+                requested_by=requested_by or "",
+            )
+            # The header names the tenant only for scoped kinds; operator kinds run with none.
+            transaction.on_commit(
+                lambda: _enqueue(job, tenant if spec.scoped else None), using=alias
+            )
     return job
+
+
+@contextmanager
+def job_rows(tenant_id=None):
+    """Where job rows are reached from here; yields the alias to open transactions on.
+
+    In a tenant's scope: through RLS. Outside one, for a known tenant id (the
+    tenant may be gone): that id's scope, still through RLS. Otherwise (the
+    worker claiming an operator job, an operator command): the operator role.
+    """
+    if get_current_tenant() is not None:
+        yield router.db_for_write(Job)
+    elif tenant_id is not None:
+        from tenants.models import Tenant
+
+        # Only the id matters to the policy; job rows stay in the main database.
+        with tenant_scope(Tenant(id=tenant_id)):
+            yield router.db_for_write(Job)
+    else:
+        with dangerously_unscoped("job bookkeeping with no tenant in scope"):
+            yield router.db_for_write(Job)
 
 
 def _enqueue(job: Job, tenant) -> None:
@@ -73,7 +112,7 @@ def job_claim(*, job_id) -> Job | None:
     A job found `running` was left by a worker that died mid-task (acks_late
     redelivered the message): it runs again, which is why kinds are idempotent.
     """
-    with transaction.atomic():
+    with job_rows() as alias, transaction.atomic(using=alias):
         job = Job.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.is_finished:
             return None
@@ -84,10 +123,11 @@ def job_claim(*, job_id) -> Job | None:
         return job
 
 
-def job_fail_unstarted(*, job_id, reason: str) -> None:
-    Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
-        status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
-    )
+def job_fail_unstarted(*, job_id, reason: str, tenant_id=None) -> None:
+    with job_rows(tenant_id):
+        Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+            status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
+        )
 
 
 def job_refuse(*, job_id, reason: str) -> None:
@@ -104,9 +144,10 @@ def job_waiting(*, job_id, reason: str) -> None:
 
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
     progress = max(0, min(100, int(progress)))
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        progress=progress, message=message[:500]
-    )
+    with job_rows():
+        Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            progress=progress, message=message[:500]
+        )
     job.progress, job.message = progress, message
 
 
@@ -117,7 +158,8 @@ def job_finish(*, job: Job, result: dict | None = None, error: str = "") -> bool
     fields["message"] = error[:500] if error else "done"
     if not error:
         fields["progress"] = 100
-    done = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+    with job_rows():
+        done = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
     if done:
         for name, value in fields.items():
             setattr(job, name, value)
@@ -136,7 +178,7 @@ def job_effect_once(job: Job):
 class _EffectOnce:
     def __init__(self, job: Job):
         self.job = job
-        self._atomic = transaction.atomic()
+        self._atomic = transaction.atomic(using=router.db_for_write(Job))
 
     def __enter__(self) -> bool:
         self._atomic.__enter__()

@@ -16,7 +16,7 @@ from jobs.services import (
     job_waiting,
 )
 from tenants.celery import TenantTask, fleet_task, inactive_reason
-from tenants.context import get_current_tenant
+from tenants.context import dangerously_unscoped, get_current_tenant
 
 logger = logging.getLogger("jobs")
 
@@ -24,7 +24,11 @@ logger = logging.getLogger("jobs")
 class JobTask(TenantTask):
     def on_tenant_gone(self, exc, args, kwargs):
         # Deleted before the job ran: record it, never leave the job "queued".
-        job_fail_unstarted(job_id=args[0], reason=f"the organisation no longer exists ({exc})")
+        job_fail_unstarted(
+            job_id=args[0],
+            reason=f"the organisation no longer exists ({exc})",
+            tenant_id=getattr(exc, "tenant_id", None),
+        )
         return super().on_tenant_gone(exc, args, kwargs)
 
     def on_tenant_inactive(self, tenant, args, kwargs):
@@ -59,7 +63,13 @@ def job_run(self, job_id: str):
         job_report(job=job, progress=progress, message=message)
 
     try:
-        result = spec.func(job, report=report)
+        if spec.scoped:
+            result = spec.func(job, report=report)
+        else:
+            # Operator work about a tenant (provisioning, moves): registry and move
+            # records are the operator role's to write, like the operator commands.
+            with dangerously_unscoped(f"operator job {job.kind} {job.pk}"):
+                result = spec.func(job, report=report)
     except Exception as exc:
         if job.attempts < spec.max_attempts:
             logger.warning("job %s attempt %s failed: %r; retrying", job.pk, job.attempts, exc)

@@ -1,10 +1,18 @@
-"""Platform operators: staff who run the fleet. Control plane; never tenant users."""
+"""Platform operators: staff who run the fleet. Control plane; never tenant users.
+
+These tables are the operator role's only: the router sends their queries to the
+`operator` alias, and the app role has no privilege on them (tenants.roles), so
+nothing running as the app role (every tenant request) can read an operator's
+password hash or session.
+"""
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 
 class Operator(models.Model):
+    operator_only = True
     email = models.EmailField(unique=True)
     password = models.CharField(max_length=255)
     is_active = models.BooleanField(default=True)
@@ -26,3 +34,15 @@ class Operator(models.Model):
             self.save(update_fields=["password"])
 
         return check_password(raw, self.password, upgrade)
+
+
+class OperatorSession(AbstractBaseSession):
+    """Sessions on the operator console host (operators.middleware picks this store)."""
+
+    operator_only = True
+
+    @classmethod
+    def get_session_store_class(cls):
+        from operators.sessions import SessionStore
+
+        return SessionStore

@@ -1,7 +1,7 @@
 """The operator console on admin.<BASE_DOMAIN>: the fleet, for platform staff only.
 
 Operators are not tenant users: their own table, their own login, sessions in
-PlatformSession (there is no tenant on this host). Tenant data is read per
+OperatorSession (operators.middleware); both are the operator role's only. Tenant data is read per
 tenant inside `tenant_scope`, so RLS stays in force and every placement works.
 """
 
@@ -124,7 +124,9 @@ def tenant_detail(request, tenant_id):
 def _jobs_for(tenant) -> list:
     from jobs.selectors import job_list_for_tenant
 
-    return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
+    # In the tenant's scope, like the usage counts: RLS shows this tenant's jobs only.
+    with tenant_scope(tenant):
+        return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
 
 
 @operator_required

@@ -12,12 +12,15 @@ class Project(TenantModel):
     tenant_id = tenant_id_field(db_index=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
+    # Keys between tenant tables are the same-tenant composite ones only
+    # (AddSameTenantForeignKey in the migrations), hence db_constraint=False.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -46,7 +49,9 @@ class Task(TenantModel):
         "created_at",
         "updated_at",
     )
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="tasks", db_constraint=False
+    )
     title = models.CharField(max_length=300)
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
     assignee = models.ForeignKey(
@@ -55,6 +60,7 @@ class Task(TenantModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
     )
     due_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -36,6 +36,10 @@ NO_TENANT = "-"
 class TenantGone(Exception):
     """The tenant a task was queued for no longer exists: the task is dropped."""
 
+    def __init__(self, message: str, tenant_id: str | None = None):
+        super().__init__(message)
+        self.tenant_id = tenant_id
+
 
 #: A task of a tenant in one of these states waits and comes back; in any other
 #: state but active it is refused.
@@ -59,7 +63,7 @@ def _load_tenant(tenant_id: str):
     with no_tenant():
         tenant = Tenant.objects.select_related("plan").filter(pk=tenant_id).first()
     if tenant is None:
-        raise TenantGone(f"tenant {tenant_id} no longer exists")
+        raise TenantGone(f"tenant {tenant_id} no longer exists", tenant_id)
     return tenant
 
 

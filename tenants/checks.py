@@ -1,34 +1,34 @@
-"""System checks: every tenant-owned table in the live database has RLS, FORCE and the policy."""
+"""System checks: every table with a tenant_id column, in every placement, has RLS, FORCE and the policy."""
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.core.checks import Error, Warning, register
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import OperationalError, ProgrammingError
 
-from tenants.rls.sql import POLICY_NAME, STATUS_QUERY
+from tenants import guards
 
-
-def tenant_models():
-    from tenants.models import TenantOwned
-
-    return [m for m in apps.get_models() if issubclass(m, TenantOwned)]
-
-
-def rls_status(connection) -> list[tuple]:
-    tables = [m._meta.db_table for m in tenant_models()]
-    with connection.cursor() as cur:
-        cur.execute(STATUS_QUERY, {"policy": POLICY_NAME, "tables": tables})
-        return cur.fetchall()
+_HINTS = {
+    "tenants.E006": "Run migrations with `manage.py migrate` (runs as the owner role).",
+    "tenants.E007": "Only the tenant_isolation policy may grant access to tenant rows.",
+}
 
 
 @register("tenancy")
-def check_tenant_tables(app_configs=None, **kwargs):
-    """tenants.E001–E003 for a table without RLS / FORCE / policy; E004–E006 for the role."""
+def check_tenant_tables(app_configs=None, databases=None, **kwargs):
+    """tenants.E001–E003/E006/E007 per table and placement; E004–E005 for the app role.
+
+    The main database (pooled tables, schema template, every tenant schema) is
+    always inspected; tenant databases too when the check is given databases
+    (`check --database default`, `migrate`): one connection each.
+    """
     connection = connections[DEFAULT_DB_ALIAS]
     try:
-        rows = rls_status(connection)
+        if databases:
+            scan = guards.scan(databases=True)
+            findings, unreachable = scan.findings, scan.unreachable
+        else:
+            findings, unreachable = guards.scan_main(connection), {}
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT rolsuper, rolbypassrls, current_user FROM pg_roles WHERE rolname = current_user"
@@ -45,41 +45,11 @@ def check_tenant_tables(app_configs=None, **kwargs):
                 id="tenants.W001",
             )
         ]
-    errors = []
-    for schema, table, enabled, forced, owner, has_policy in rows:
-        where = f"{schema}.{table}"
-        if not enabled:
-            errors.append(
-                Error(
-                    f"{where} does not ENABLE ROW LEVEL SECURITY",
-                    id="tenants.E001",
-                    hint="Declare it with tenants.rls.operations.EnableTenantRLS.",
-                )
-            )
-        if not forced:
-            errors.append(
-                Error(
-                    f"{where} does not FORCE ROW LEVEL SECURITY",
-                    id="tenants.E002",
-                    hint="Declare it with tenants.rls.operations.EnableTenantRLS.",
-                )
-            )
-        if not has_policy:
-            errors.append(
-                Error(
-                    f"{where} lacks the {POLICY_NAME} policy with USING and WITH CHECK",
-                    id="tenants.E003",
-                    hint="Declare it with tenants.rls.operations.EnableTenantRLS.",
-                )
-            )
-        if role and owner == role[2]:
-            errors.append(
-                Error(
-                    f"{where} is owned by the app role {owner}",
-                    id="tenants.E006",
-                    hint="Run migrations with `manage.py migrate` (runs as the owner role).",
-                )
-            )
+    errors = [Error(f.text, id=f.id, hint=_HINTS.get(f.id, guards._HINT)) for f in findings]
+    errors += [
+        Warning(f"could not inspect {owner}: {reason}", id="tenants.W002")
+        for owner, reason in unreachable.items()
+    ]
     if role:
         superuser, bypass, name = role
         if superuser:

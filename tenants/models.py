@@ -35,6 +35,9 @@ class DatabaseServer(models.Model):
     placed on a server of its own region.
     """
 
+    # Control plane: the app role reads it (routing), the operator role writes it.
+    app_role_access = "read"
+
     name = models.SlugField(max_length=63, unique=True)
     region = models.CharField(max_length=32, default="default")
     url = models.CharField(max_length=500)
@@ -49,6 +52,10 @@ class DatabaseServer(models.Model):
 
 
 class Tenant(models.Model):
+    # Control plane: the app role reads it (every request resolves its tenant);
+    # only the operator role writes it (tenants.control).
+    app_role_access = "read"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
     subdomain = models.CharField(max_length=63, unique=True, validators=[validate_subdomain])
@@ -131,6 +138,10 @@ class SubdomainReservation(models.Model):
     a stranger who registers the name next; the operator backup can restore the
     tenant (same id) into it. Operators release it early with `release_subdomain`.
     """
+
+    # A registry (sign-up reads it with no tenant in scope), written by the operator
+    # role only: tenants.guards holds it to that instead of RLS.
+    app_role_access = "read"
 
     subdomain = models.CharField(max_length=63, primary_key=True)
     tenant_id = models.UUIDField()
@@ -226,6 +237,9 @@ class MovePhase(models.TextChoices):
 class TenantMove(models.Model):
     """One move of a tenant between placements: the record that makes a move resumable."""
 
+    # Operator records: the app role has no privilege on the table (tenants.roles).
+    app_role_access = "none"
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="moves")
     source_isolation = models.CharField(max_length=16, choices=Isolation.choices)
     source_server = models.ForeignKey(
@@ -257,6 +271,9 @@ class TenantMove(models.Model):
 
 
 class Domain(models.Model):
+    # Reviewed beside tenant_isolation (tenants.guards): the resolver reads verified rows.
+    rls_extra_policies = ("verified_domains_readable",)
+
     """A customer's own host name for a tenant, e.g. app.customer.com (registry state).
 
     Served only once verified (a DNS TXT record proves ownership: tenants/domains.py)

@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.utils import timezone
 
+from tenants.control import control_alias
 from tenants.models import SubdomainReservation
 
 # What every door says about a reserved name: nothing about who had it or when.
@@ -22,7 +23,10 @@ def subdomain_reserve(
     *, subdomain: str, tenant_id: uuid.UUID, backup_path: str = ""
 ) -> SubdomainReservation:
     now = timezone.now()
-    reservation, _ = SubdomainReservation.objects.update_or_create(
+    # The registry is the operator role's to write (tenants.control).
+    reservation, _ = SubdomainReservation.objects.using(
+        control_alias(f"reserving subdomain {subdomain}")
+    ).update_or_create(
         subdomain=subdomain,
         defaults={
             "tenant_id": tenant_id,
@@ -50,7 +54,9 @@ def subdomain_release(subdomain: str, *, tenant_id=None) -> SubdomainReservation
     reservation = held.first()
     if reservation is not None:
         # A queryset delete: the instance keeps its subdomain for the caller's report.
-        SubdomainReservation.objects.filter(pk=reservation.pk).delete()
+        SubdomainReservation.objects.using(
+            control_alias(f"releasing subdomain {subdomain}")
+        ).filter(pk=reservation.pk).delete()
     return reservation
 
 

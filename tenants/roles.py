@@ -15,6 +15,45 @@ logger = logging.getLogger("tenants.roles")
 
 # DML only. TRUNCATE is deliberately missing: it ignores row-level security.
 APP_TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+# What the app role may do on the tables of models that say so (the rest: DML).
+NO_ACCESS, READ_ONLY = "none", "read"
+
+
+def app_role_access() -> dict[str, str]:
+    """{table: NO_ACCESS | READ_ONLY}, as the models declare it.
+
+    `operator_only = True`: platform staff's tables, the operator role's only.
+    `app_role_access = "read"`: control plane the request path reads and never
+    writes (the registry, plans); "none": not even read (move records).
+    """
+    from django.apps import apps
+
+    access = {}
+    for model in apps.get_models():
+        declared = NO_ACCESS if getattr(model, "operator_only", False) else None
+        declared = declared or getattr(model, "app_role_access", None)
+        if declared in (NO_ACCESS, READ_ONLY):
+            access[model._meta.db_table] = declared
+    return access
+
+
+def _restrict_app_role(cur, schema: str) -> None:
+    """Cut the app role's rights on the declared tables present in `schema`."""
+    access = app_role_access()
+    cur.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = ANY(%s)",
+        [schema, list(access)],
+    )
+    for (table,) in cur.fetchall():
+        target = sql.Identifier(schema, table)
+        cur.execute(
+            sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(target, sql.Identifier(APP_ROLE))
+        )
+        if access[table] == READ_ONLY:
+            cur.execute(
+                sql.SQL("GRANT SELECT ON TABLE {} TO {}").format(target, sql.Identifier(APP_ROLE))
+            )
 
 
 def _ensure_role(cur, name: str, attributes: str, password: str | None) -> None:
@@ -118,6 +157,7 @@ def grant_schema_privileges(database_url: str, dbname: str, schema: str, conn=No
         cur = c.cursor()
         for stmt in statements:
             cur.execute(sql.SQL(stmt).format(**ids))
+        _restrict_app_role(cur, schema)
 
     if conn is not None:
         run(conn)

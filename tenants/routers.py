@@ -1,6 +1,8 @@
 """Sends each query to the connection that may run it.
 
 * Inside dangerously_unscoped(): the BYPASSRLS `operator` alias.
+* Models that say `operator_only = True` (platform staff, their sessions): always
+  the `operator` alias; the app role has no privilege on their tables.
 * Everything else: `default` (the app role). Isolation backends that place a
   tenant's data elsewhere extend `data_alias()`; callers never branch on the
   isolation mode themselves.
@@ -30,6 +32,9 @@ def data_alias(tenant=None) -> str:
 
 class TenantRouter:
     def db_for_read(self, model, **hints):
+        if getattr(model, "operator_only", False):
+            # Platform staff's own tables: only the operator role has rights on them.
+            return OPERATOR_ALIAS
         if getattr(model, "tenant_placed", False):
             return data_alias()
         if unscoped_reason() is not None:

@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
+from tenants.control import control_alias
 from tenants.models import DatabaseServer
 
 
@@ -21,9 +22,9 @@ def _slug_for(url: str) -> str:
 
 
 def server_register(*, name: str, url: str, region: str) -> DatabaseServer:
-    server, created = DatabaseServer.objects.get_or_create(
-        name=name, defaults={"url": url, "region": region}
-    )
+    server, created = DatabaseServer.objects.using(
+        control_alias(f"registering database server {name}")
+    ).get_or_create(name=name, defaults={"url": url, "region": region})
     if not created and (server.url != url or server.region != region):
         raise PlacementError(f"server {name!r} exists with another URL or region")
     return server
@@ -43,9 +44,10 @@ def server_for_placement(
     elif database_url:
         server = DatabaseServer.objects.filter(url=database_url).first()
         if server is None:
-            server = DatabaseServer.objects.create(
-                name=_unique_name(_slug_for(database_url)), url=database_url, region=region
-            )
+            name = _unique_name(_slug_for(database_url))
+            server = DatabaseServer.objects.using(
+                control_alias(f"registering database server {name}")
+            ).create(name=name, url=database_url, region=region)
     else:
         from tenants.backends.database import default_server
 

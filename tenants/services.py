@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
@@ -13,6 +13,7 @@ from tenants import fence, resolvers
 from tenants.actors import command_actor
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
 
@@ -21,8 +22,8 @@ class TenantError(Exception):
     """A tenant operation refused with a message meant for the person asking."""
 
 
-def _invalidate_on_commit(subdomain: str) -> None:
-    transaction.on_commit(lambda: resolvers.invalidate(subdomain))
+def _invalidate_on_commit(subdomain: str, using: str) -> None:
+    transaction.on_commit(lambda: resolvers.invalidate(subdomain), using=using)
 
 
 def tenant_create(
@@ -191,11 +192,14 @@ def _check_owner(email: str | None, password: str | None) -> None:
 
 
 def _tenant_insert(tenant: Tenant) -> Tenant:
+    alias = control_alias(f"creating tenant {tenant.subdomain}")
     try:
-        with transaction.atomic():
-            tenant.save(force_insert=True)
+        with transaction.atomic(using=alias):
+            tenant.save(force_insert=True, using=alias)
     except IntegrityError:
         raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
+    # Read back like any registry row (the app role), not through the writer's alias.
+    tenant._state.db = DEFAULT_DB_ALIAS
     return tenant
 
 
@@ -222,7 +226,9 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
         # A tenant re-created in a placement it was once fenced from (a restore).
         fence.lift(backend.placement(tenant), tenant.id)
     except Exception as exc:
-        Tenant.objects.filter(pk=tenant.pk).update(migration_error=f"provisioning: {exc}")
+        Tenant.objects.using(control_alias(f"provisioning {tenant.subdomain} failed")).filter(
+            pk=tenant.pk
+        ).update(migration_error=f"provisioning: {exc}")
         raise TenantError(f"provisioning {tenant.subdomain} failed: {exc}") from exc
     fields = {
         "status": TenantStatus.ACTIVE
@@ -234,7 +240,9 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
         fields.update(migration_state=code_state(), migrated_at=timezone.now())
     if tenant.isolation == Isolation.DATABASE:
         fields["database_name"] = backend.database_name(tenant)
-    Tenant.objects.filter(pk=tenant.pk).update(**fields)
+    Tenant.objects.using(control_alias(f"provisioned {tenant.subdomain}")).filter(
+        pk=tenant.pk
+    ).update(**fields)
     for key, value in fields.items():
         setattr(tenant, key, value)
     resolvers.invalidate(tenant.subdomain)
@@ -244,10 +252,11 @@ def tenant_provision(*, tenant: Tenant) -> Tenant:
 def _set_status(
     tenant: Tenant, status: str, reason: str, action: str, actor: str | None = None
 ) -> Tenant:
-    with transaction.atomic():
-        Tenant.objects.filter(pk=tenant.pk).update(status=status, status_reason=reason)
+    alias = control_alias(f"{action} {tenant.subdomain}")
+    with transaction.atomic(using=alias):
+        Tenant.objects.using(alias).filter(pk=tenant.pk).update(status=status, status_reason=reason)
         tenant.status, tenant.status_reason = status, reason
-        _invalidate_on_commit(tenant.subdomain)
+        _invalidate_on_commit(tenant.subdomain, alias)
     with tenant_scope(tenant):
         # The reason is operator-only (Tenant.status_reason, the console): the tenant's
         # log says what happened and which operator did it, not the internal why.
@@ -307,7 +316,9 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     try:
         tenant_provision(tenant=tenant)
         if registry.get("created_at"):
-            Tenant.objects.filter(pk=tenant.pk).update(created_at=registry["created_at"])
+            Tenant.objects.using(control_alias(f"restoring {tenant.subdomain}")).filter(
+                pk=tenant.pk
+            ).update(created_at=registry["created_at"])
     except BaseException:
         _tenant_remove_unfinished(tenant)
         raise
@@ -337,7 +348,9 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     # Refuse the hosts first, and wait out the registry's staleness bound: after
     # it, no process starts a request for this tenant, so the backup below is
     # the tenant's last state.
-    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
+    Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}")).filter(
+        pk=tenant.pk
+    ).update(status=TenantStatus.DELETING)
     resolvers.invalidate(tenant.subdomain)
     time.sleep(resolvers.max_age())
     backend = backend_for(tenant)
@@ -362,7 +375,12 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
                         f'DELETE FROM "{model._meta.db_table}" WHERE tenant_id = %s', [tenant.pk]
                     )
     reserved_until = None
-    with transaction.atomic():
+    # The registry and the reservation are the operator role's to write; the tenant's
+    # move records are under RLS, so only that role sees them to cascade.
+    with (
+        dangerously_unscoped(f"deleting tenant {tenant.subdomain}"),
+        transaction.atomic(using=control_alias(f"deleting tenant {tenant.subdomain}")),
+    ):
         # In one transaction with the delete: the name is never free in between.
         if reserve:
             reserved_until = subdomain_reserve(

@@ -23,7 +23,11 @@ from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: 
 # transaction: they are other databases, committed for real and dropped at
 # session end. Django's TestCase refuses any registered alias it was not told
 # about; let these through, and only these.
-_DYNAMIC_ALIASES = ("tenant_", "placement_owner_")
+#
+# The `operator` alias too: control-plane rows (registry, plans, servers) are the
+# operator role's to write, so they are committed for real, visible to the app
+# role's test transaction, and removed after each test (control_plane_cleanup).
+_DYNAMIC_ALIASES = ("tenant_", "placement_owner_", "operator")
 _original_patch = testcases.SimpleTestCase.ensure_connection_patch_method.__func__
 
 
@@ -61,6 +65,8 @@ def _add_databases_failures(cls):
 
 def _remove_databases_failures(cls):
     for conn in _dynamic_connections():
+        if conn.alias in cls.databases:  # the original leaves those alone
+            continue
         for name, _ in cls._disallowed_connection_methods:
             method = getattr(conn, name)
             if not isinstance(method, testcases._DatabaseFailure):
@@ -68,6 +74,16 @@ def _remove_databases_failures(cls):
     _original_remove_failures(cls)
 
 
+_original_databases_names = testcases.TransactionTestCase._databases_names.__func__
+
+
+def _databases_names(cls, include_mirrors=True):
+    # Never wrapped in the test's transaction, even when a test names it: what the
+    # operator role writes (the control plane) must be visible to the app role.
+    return [a for a in _original_databases_names(cls, include_mirrors) if a != "operator"]
+
+
+testcases.TransactionTestCase._databases_names = classmethod(_databases_names)
 testcases.SimpleTestCase._add_databases_failures = classmethod(_add_databases_failures)
 testcases.SimpleTestCase._remove_databases_failures = classmethod(_remove_databases_failures)
 
@@ -122,6 +138,62 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
         drop_database_and_placements(name)  # with the tenant databases moves created
         _drop_tenant_databases(name)
+
+
+# Control-plane rows committed by the previous test, removed when the next one starts:
+# by then the previous test's own transaction has surely ended (deleting a tenant row
+# while that transaction still holds a key lock on it would wait for ever).
+_committed_by_earlier_tests: dict[str, list] = {"tenants": [], "plans": [], "operators": []}
+
+
+def _remove_committed_control_plane_rows() -> None:
+    from billing.models import Plan
+    from operators.models import Operator
+    from tenants.models import Tenant
+
+    pending = _committed_by_earlier_tests
+    Tenant.objects.using("operator").filter(pk__in=pending["tenants"]).delete()
+    Operator.objects.filter(pk__in=pending["operators"]).delete()
+    for plan in Plan.objects.using("operator").filter(pk__in=pending["plans"]):
+        try:
+            plan.delete(using="operator")
+        except Exception:  # still referenced by a committed test's rows: keep it
+            continue
+    for ids in pending.values():
+        ids.clear()
+
+
+@pytest.fixture(autouse=True)
+def control_plane_cleanup(request):
+    """Remove the tenants, plans and operators tests commit through the operator role."""
+    uses_db = "django_db_setup" in request.fixturenames or request.node.get_closest_marker(
+        "django_db"
+    )
+    if not uses_db:
+        yield
+        return
+    from django.utils import timezone
+
+    from billing.models import Plan
+    from operators.models import Operator
+    from tenants.models import Tenant
+
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    started = timezone.now()
+    with blocker.unblock():
+        _remove_committed_control_plane_rows()
+        last_plan = Plan.objects.using("operator").order_by("-pk").values_list("pk", flat=True)
+        last_plan = last_plan.first() or 0
+    yield
+    with blocker.unblock():
+        pending = _committed_by_earlier_tests
+        tenants = Tenant.objects.using("operator").filter(created_at__gte=started)
+        pending["tenants"] += list(tenants.values_list("pk", flat=True))
+        operators = Operator.objects.filter(created_at__gte=started)
+        pending["operators"] += list(operators.values_list("pk", flat=True))
+        plans = Plan.objects.using("operator").filter(pk__gt=last_plan)
+        pending["plans"] += list(plans.values_list("pk", flat=True))
 
 
 @pytest.fixture

@@ -71,6 +71,7 @@ class LiveServer:
             # libpq names every connection the server opens: pg_stat_activity
             # can tell this process's connections from the test's own.
             PGAPPNAME=f"live-{self.port}",
+            TENANT_GUARD_AT_START="1",  # the start-up RLS check, as in production
         )
         env.update(extra_env or {})
         self.env = env

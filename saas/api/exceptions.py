@@ -7,11 +7,13 @@ and answered with a bare 500 body (no traceback, no internals).
 from __future__ import annotations
 
 import logging
+import re
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404
+from psycopg.errors import ForeignKeyViolation
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -52,6 +54,19 @@ def _fields(detail) -> dict:
     return {"non_field_errors": [str(x) for x in detail]}
 
 
+MISSING_REFERENCE = "Does not exist."
+
+
+def _fk_field(error) -> str:
+    """The field of a violated same-tenant key, from its name "<table>_<column>_same_tenant".
+
+    (PostgreSQL leaves the key's values out of the message: the tables are under RLS.)
+    """
+    table, name = error.diag.table_name or "", error.diag.constraint_name or ""
+    match = re.fullmatch(rf"{re.escape(table)}_(\w+?)(?:_id)?_same_tenant", name)
+    return match.group(1) if match else "non_field_errors"
+
+
 def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
@@ -71,6 +86,14 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", " ".join(exc.messages), fields), status=400)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, IntegrityError) and isinstance(exc.__cause__, ForeignKeyViolation):
+        # A reference to a row that is not this tenant's: another tenant's id and an id
+        # that exists nowhere fail the same same-tenant key, and get the same answer.
+        field = _fk_field(exc.__cause__)
+        return Response(
+            error_body("invalid", "The request is invalid.", {field: [MISSING_REFERENCE]}),
+            status=400,
+        )
     if isinstance(exc, IntegrityError):
         logger.info("integrity error answered as 409: %s", exc)
         return Response(error_body("conflict", "This conflicts with existing data."), status=409)

@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "tenants.middleware.TenantMiddleware",
     # Inside the tenant middleware: a pool timeout is "busy", not "database down".
     "saas.middleware.DatabaseBusyMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "operators.middleware.SessionMiddleware",  # Django's, operator sessions apart
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -295,6 +295,9 @@ TENANT_DB_MAX_POOLS = int(os.environ.get("TENANT_DB_MAX_POOLS", "10"))
 # One thread (a request, a task, a command) keeps at most this many tenant
 # connections checked out; older ones go back to their pools.
 TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "2"))
+# Server start (saas.wsgi/asgi) checks every placement for row-level security
+# (tenants.guards): unsafe pooled tables stop the start, unsafe placements are refused.
+TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "1") == "1"
 TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
 TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
 # Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long

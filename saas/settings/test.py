@@ -41,3 +41,7 @@ SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "0"))
 FAIR_SHARE_KEY_PREFIX = f"test-{_worker}:"
 # A live server test may serve extra test views on tenant hosts (tests/observability/slow_urls.py).
 TENANT_URLCONF = os.environ.get("TEST_TENANT_URLCONF", TENANT_URLCONF)  # noqa: F405
+
+# Importing saas.wsgi in-process (tests that inspect it) must not scan the database;
+# real servers (tests/live.py) turn the start-up check on like production.
+TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "0") == "1"

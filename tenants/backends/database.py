@@ -91,12 +91,17 @@ def template_name() -> str:
 
 def default_server():
     """The registry entry for the main server (DATABASE_URL), created on first use."""
+    from tenants.control import control_alias
     from tenants.models import DatabaseServer
 
-    server, _ = DatabaseServer.objects.get_or_create(
-        name="main",
-        defaults={"url": settings.DATABASE_URL, "region": settings.TENANT_DEFAULT_REGION},
-    )
+    server = DatabaseServer.objects.filter(name="main").first()
+    if server is None:
+        server, _ = DatabaseServer.objects.using(
+            control_alias("registering the main database server")
+        ).get_or_create(
+            name="main",
+            defaults={"url": settings.DATABASE_URL, "region": settings.TENANT_DEFAULT_REGION},
+        )
     return server
 
 

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
-from tenants import resolvers
+from tenants import guards, resolvers
 from tenants.backends import backend_for
 from tenants.backends.migrate import (
     apply_compiled,
@@ -30,6 +30,7 @@ from tenants.backends.migrate import (
     read_state,
     state_digest,
 )
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 
 logger = logging.getLogger("tenants.fleet")
@@ -142,12 +143,17 @@ def migrate_tenants(
             if progress:
                 progress(outcomes[pk], done, len(tenants))
 
-    # 4. Record each tenant's state; drop cached copies of the ones that changed.
+    # 4. The RLS guarantee, verified in every placement (migrated now or found current):
+    #    a placement that fails it, or cannot be inspected, is recorded as failed.
+    unsafe, shared = _verify_rls(tenants, outcomes, parallel)
+
+    # 5. Record each tenant's state; drop cached copies of the ones that changed.
     now, target = timezone.now(), code_state()
     ok = [t for t in tenants if outcomes[t.pk].ok]
     stale_ok = [t.pk for t in ok if t.migration_state != target or t.migration_error]
+    alias = control_alias("migrate_tenants: recording migration states")
     if stale_ok:
-        Tenant.objects.filter(pk__in=stale_ok).update(
+        Tenant.objects.using(alias).filter(pk__in=stale_ok).update(
             migration_state=target, migration_error="", migrated_at=now
         )
     for t in tenants:
@@ -156,11 +162,41 @@ def migrate_tenants(
             # The real state when it could be read; "unknown" otherwise: a placement
             # we could not verify is refused service rather than served on trust.
             state = state_digest(applied_by_tenant[t.pk]) if t.pk in applied_by_tenant else ""
+            if t.pk in unsafe:
+                state = guards.UNSAFE_STATE
             fields = {"migration_error": outcome.error[:2000], "migration_state": state}
-            Tenant.objects.filter(pk=t.pk).update(**fields)
+            Tenant.objects.using(alias).filter(pk=t.pk).update(**fields)
     changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
     resolvers.invalidate_many(changed)
-    return [outcomes[t.pk] for t in tenants]
+    return [*shared, *(outcomes[t.pk] for t in tenants)]
+
+
+def _verify_rls(tenants, outcomes, parallel: int) -> tuple[set, list[TenantOutcome]]:
+    """Fail the outcome of every placement that fails the RLS check.
+
+    Returns the ids of the unsafe tenants, and failed outcomes for the pooled
+    tables and the templates (every tenant, or every new one, depends on them).
+    """
+    scan = guards.scan(databases=True, parallel=parallel)
+    shared = [
+        TenantOutcome(label, Isolation.SHARED, error="row-level security: " + "; ".join(texts))
+        for label, texts in (
+            ("(pooled tables)", [f.text for f in scan.pooled]),
+            ("(templates)", [f.text for f in scan.templates]),
+        )
+        if texts
+    ]
+    unsafe = set()
+    for t in tenants:
+        outcome = outcomes[t.pk]
+        if not outcome.ok:
+            continue
+        if t in scan.tenants:
+            outcome.error = "row-level security: " + "; ".join(f.text for f in scan.tenants[t])
+            unsafe.add(t.pk)
+        elif t in scan.unreachable:
+            outcome.error = f"cannot verify row-level security: {scan.unreachable[t]}"
+    return unsafe, shared
 
 
 def _migrate_templates(db_tenants) -> None:

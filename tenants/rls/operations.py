@@ -61,10 +61,18 @@ class AddSameTenantForeignKey(_TenantTableOperation):
         return self.__class__.__name__, [self.model_name, self.field], {}
 
     def _statements(self, app_label, state):
+        from django.db import models
+
         model = self._model(app_label, state)
         field = model._meta.get_field(self.field)
+        if field.remote_field.on_delete is models.CASCADE:
+            on_delete = "CASCADE"
+        elif field.remote_field.on_delete is models.SET_NULL:
+            on_delete = f"SET NULL ({sql.qn(field.column)})"
+        else:  # PROTECT, DO_NOTHING…: the database refuses the delete
+            on_delete = "NO ACTION"
         return sql.same_tenant_fk(
-            model._meta.db_table, field.column, field.related_model._meta.db_table
+            model._meta.db_table, field.column, field.related_model._meta.db_table, on_delete
         )
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):

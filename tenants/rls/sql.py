@@ -47,12 +47,20 @@ def disable_rls(table: str) -> list[str]:
     ]
 
 
-def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str], list[str]]:
+def same_tenant_fk(
+    table: str, column: str, target_table: str, on_delete: str = "CASCADE"
+) -> tuple[list[str], list[str]]:
     """A composite FK (col, tenant_id) → target(id, tenant_id).
 
     Foreign-key checks run with the table owner's rights and ignore RLS, so a
     plain FK would let a row point at another tenant's row whose id it knows.
-    This one makes cross-tenant references impossible in the database.
+    This one makes cross-tenant references impossible in the database, and is
+    the only key on the column (the field says db_constraint=False): another
+    tenant's id and an id that exists nowhere fail the same constraint with
+    the same error, so the error tells nothing about other tenants.
+
+    `on_delete` is CASCADE, or SET NULL for a nullable reference: only the
+    column is cleared (PostgreSQL 15's column list), never tenant_id.
 
     The target's unique key is (id, tenant_id), not (tenant_id, id): it is
     unique through id alone, and leaves the tenant-led indexes to the ones
@@ -65,24 +73,45 @@ def same_tenant_fk(table: str, column: str, target_table: str) -> tuple[list[str
         f"AND conrelid = '{qn(target_table)}'::regclass) THEN "
         f"ALTER TABLE {qn(target_table)} ADD CONSTRAINT {qn(uniq)} UNIQUE (id, {TENANT_COLUMN}); "
         "END IF; END $$",
+        # Re-runnable: migrate_tenants may apply a migration again in a placement.
+        f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}",
         f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(fk)} "
         f"FOREIGN KEY ({qn(column)}, {TENANT_COLUMN}) "
-        f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE CASCADE "
+        f"REFERENCES {qn(target_table)} (id, {TENANT_COLUMN}) ON DELETE {on_delete} "
         "DEFERRABLE INITIALLY DEFERRED",
     ]
     backwards = [f"ALTER TABLE {qn(table)} DROP CONSTRAINT IF EXISTS {qn(fk)}"]
     return forwards, backwards
 
 
-# One query that reports, for the given tables in the given schemas, whether
-# RLS is enabled and forced and whether our policy has USING and WITH CHECK.
-STATUS_QUERY = """
+# A policy in the canonical form: for every command, for PUBLIC, USING and WITH
+# CHECK both comparing tenant_id with app.current_tenant.
+_CANONICAL = """p.polcmd = '*' AND p.polroles = '{0}'::oid[]
+       AND p.polqual IS NOT NULL AND p.polwithcheck IS NOT NULL
+       AND pg_get_expr(p.polqual, p.polrelid) = pg_get_expr(p.polwithcheck, p.polrelid)
+       AND pg_get_expr(p.polqual, p.polrelid) LIKE '(tenant_id = ( SELECT%%'
+       AND pg_get_expr(p.polqual, p.polrelid)
+           LIKE '%%current_setting(''app.current_tenant''::text, true)%%'"""
+
+# Every table (in the schemas matching %(schemas)s, LIKE patterns) that has a
+# tenant_id column, found in the catalog rather than from the models: a table
+# created by hand, by a raw migration or by a model that is not TenantOwned is
+# seen too. For each: RLS enabled and forced, our policy in the canonical form,
+# and any other permissive policy not in that form (permissive policies are
+# OR-ed: one would widen what is visible).
+CATALOG_QUERY = f"""
 SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
        pg_get_userbyid(c.relowner) AS owner,
        EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
-               AND p.polname = %(policy)s AND p.polqual IS NOT NULL
-               AND p.polwithcheck IS NOT NULL AND p.polcmd = '*') AS has_policy
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND c.relname = ANY(%(tables)s)
-  AND (n.nspname = 'public' OR n.nspname LIKE 't\\_%%')
+               AND p.polname = %(policy)s AND p.polpermissive AND {_CANONICAL}) AS has_policy,
+       ARRAY(SELECT p.polname::text FROM pg_policy p WHERE p.polrelid = c.oid
+             AND p.polpermissive AND p.polname <> %(policy)s AND NOT ({_CANONICAL})
+             ORDER BY 1) AS other_policies,
+       has_table_privilege(%(app)s, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS app_writes
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id'
+     AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p') AND n.nspname LIKE ANY(%(schemas)s)
+ORDER BY 1, 2
 """

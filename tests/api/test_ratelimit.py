@@ -89,7 +89,7 @@ def test_redis_down_degrades_to_the_local_limiter():
 
 @pytest.mark.django_db
 def test_api_answers_429_with_headers(db):
-    plan = Plan.objects.create(
+    plan = Plan.objects.using("operator").create(
         code=f"rl-{uuid.uuid4().hex[:6]}",
         name="Tiny",
         features=["api_access"],
@@ -112,7 +112,7 @@ def test_api_answers_429_with_headers(db):
 
 @pytest.mark.django_db
 def test_refused_calls_count_and_carry_the_headers(db):
-    plan = Plan.objects.create(
+    plan = Plan.objects.using("operator").create(
         code=f"rl-{uuid.uuid4().hex[:6]}",
         name="Tiny",
         features=["api_access"],
@@ -139,7 +139,7 @@ def _wait_for_fresh_window(margin: float = 15) -> None:
 @pytest.mark.slow
 def test_limit_holds_across_two_server_processes(committed_db, test_database_url):
     rpm = 5
-    plan = Plan.objects.create(
+    plan = Plan.objects.using("operator").create(
         code=f"rl2-{uuid.uuid4().hex[:6]}",
         name="Two-process test",
         features=["api_access"],

@@ -314,7 +314,7 @@ def test_plan_limit_exceeded_through_the_api(db):
 
 
 def test_plan_without_api_access_is_feature_not_in_plan(db):
-    plan = Plan.objects.create(
+    plan = Plan.objects.using("operator").create(
         code=f"noapi-{uuid.uuid4().hex[:6]}", name="No API", features=[], sort_order=0
     )
     tenant = TenantFactory(plan=plan)

@@ -29,7 +29,8 @@ def private_plan(**limits) -> Plan:
         sort_order=0,
     )
     defaults.update(limits)
-    return Plan.objects.create(code=f"test-{uuid.uuid4().hex[:10]}", **defaults)
+    # Plans are the operator role's to write.
+    return Plan.objects.using("operator").create(code=f"test-{uuid.uuid4().hex[:10]}", **defaults)
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ from tenants.services import tenant_provision
 class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
+        # The registry is the operator role's to write: the row is committed for
+        # real (outside the test's transaction) and removed after the test
+        # (tests/conftest.py, control_plane_cleanup).
+        database = "operator"
 
     name = factory.Sequence(lambda n: f"Org {n}")
     subdomain = factory.LazyFunction(lambda: f"org-{uuid.uuid4().hex[:12]}")
@@ -25,6 +29,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         tenant = super()._create(model_class, *args, **kwargs)
+        tenant._state.db = "default"  # read back as the app reads the registry
         return tenant_provision(tenant=tenant)
 
 

@@ -46,14 +46,16 @@ def test_a_rolled_back_transaction_queues_nothing(committed_db, redis_broker):
     with pytest.raises(Rollback), transaction.atomic():
         job = job_start(kind="tenant_export", tenant=tenant)
         raise Rollback
-    assert not Job.objects.filter(pk=job.pk).exists()
+    with tenant_scope(tenant):  # job rows are under RLS
+        assert not Job.objects.filter(pk=job.pk).exists()
     assert _queue_length() == 0
 
     with transaction.atomic():
         job = job_start(kind="tenant_export", tenant=tenant)
         assert _queue_length() == 0, "nothing is sent before the commit"
     assert _queue_length() == 1
-    assert Job.objects.get(pk=job.pk).status == JobStatus.QUEUED
+    with tenant_scope(tenant):
+        assert Job.objects.get(pk=job.pk).status == JobStatus.QUEUED
     redis_broker.control.purge()
 
 
@@ -66,7 +68,8 @@ def test_broker_down_fails_cleanly_and_leaves_no_queued_job(committed_db, broker
         job_start(kind="tenant_export", tenant=tenant, requested_by="test")
     elapsed = time.monotonic() - started
     assert elapsed < 15, f"queueing against a dead broker took {elapsed:.1f}s"
-    job = Job.objects.get(tenant_id=tenant.pk)
+    with tenant_scope(tenant):
+        job = Job.objects.get(tenant_id=tenant.pk)
     assert job.status == JobStatus.FAILED and "unavailable" in job.message
     assert job.finished_at is not None
 
@@ -81,7 +84,8 @@ def test_export_view_reports_a_down_broker_as_503(committed_db, broker_at):
     response = client.post("/exports/", HTTP_HOST=_host(tenant))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "queue_unavailable"
-    assert not Job.objects.filter(tenant_id=tenant.pk, status=JobStatus.QUEUED).exists()
+    with tenant_scope(tenant):
+        assert not Job.objects.filter(tenant_id=tenant.pk, status=JobStatus.QUEUED).exists()
 
 
 def test_job_kinds_check_their_tenant_requirement(db, tenant_a):
@@ -150,7 +154,8 @@ def test_members_cannot_see_or_start_exports(exported, tenant_a):
         client.get(f"/exports/{exported}/download/", HTTP_HOST=_host(tenant_a)).status_code == 404
     )
     assert client.post("/exports/", HTTP_HOST=_host(tenant_a)).status_code == 404
-    assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
+    with tenant_scope(tenant_a):
+        assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
 
 
 def test_anonymous_is_sent_to_login(exported, tenant_a):
@@ -232,10 +237,13 @@ def test_a_job_whose_tenant_was_deleted_fails_instead_of_hanging(
     tenant = TenantFactory(subdomain=unique_subdomain("gone"))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job = job_start(kind="tenant_export", tenant=tenant)
-    type(tenant).objects.filter(pk=tenant.pk).delete()  # no rows yet: the registry row can go
+    type(tenant).objects.using("operator").filter(
+        pk=tenant.pk
+    ).delete()  # no rows yet: the registry row can go
     for callback in callbacks:
         callback()
-    job.refresh_from_db()
+    with tenant_scope(tenant):  # the row keeps its tenant's id: RLS shows it in that scope
+        job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "no longer exists" in job.message
 
 
@@ -248,7 +256,8 @@ def test_operator_move_job_moves_the_tenant_with_progress(committed_db, settings
     tenant = make_tenant("shared", "mv")
     ProjectFactory(tenant=tenant, name="moving-row")
     job = job_start(kind="tenant_move", tenant=tenant, params={"to": "schema"}, requested_by="op")
-    job.refresh_from_db()  # eager here: it ran when job_start's transaction committed
+    with tenant_scope(tenant):
+        job.refresh_from_db()  # eager here: it ran when job_start's transaction committed
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert (job.progress, job.result["to"], job.attempts) == (100, "schema", 1)
     moved = Tenant.objects.select_related("plan").get(pk=tenant.pk)
@@ -267,6 +276,7 @@ def test_start_job_command_with_params(committed_db, settings, capsys):
 
     tenant = make_tenant("shared", "cmdmv")
     call_command("start_job", "tenant_move", tenant=tenant.subdomain, param=["to=schema"])
-    job = Job.objects.get(tenant_id=tenant.pk)
+    with tenant_scope(tenant):
+        job = Job.objects.get(tenant_id=tenant.pk)
     assert (job.kind, job.status, job.params) == ("tenant_move", "succeeded", {"to": "schema"})
     assert str(job.pk) in capsys.readouterr().out

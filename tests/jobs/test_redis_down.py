@@ -15,6 +15,7 @@ from django.conf import settings
 
 from jobs.models import Job, JobStatus
 from saas.cache import FailSoftRedisCache
+from tenants.context import tenant_scope
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
 from tests.factories.accounts import PASSWORD
@@ -138,7 +139,8 @@ def test_web_keeps_serving_when_redis_stops_and_queueing_fails_cleanly(
             assert b"queue_unavailable" in body
             assert time.monotonic() - started < 10
 
-    jobs = list(Job.objects.filter(tenant_id=tenant.pk).order_by("created_at"))
+    with tenant_scope(tenant):  # job rows are under RLS
+        jobs = list(Job.objects.filter(tenant_id=tenant.pk).order_by("created_at"))
     assert [j.status for j in jobs] == [JobStatus.QUEUED, JobStatus.FAILED]
     assert "unavailable" in jobs[1].message
 

@@ -99,14 +99,22 @@ def _wait_for(predicate, timeout=60, step=0.2):
     raise AssertionError("condition not met in time")
 
 
+def _job(tenant, job, status=None):
+    """The job's row, read in its tenant's scope (job rows are under RLS)."""
+    with tenant_scope(tenant):
+        rows = Job.objects.filter(pk=job.pk)
+        return (rows.filter(status=status) if status else rows).first()
+
+
 def _effects(tenant, job):
     with tenant_scope(tenant):
         return Project.objects.filter(name=f"effect-{job.pk}").count()
 
 
-def _killed_child_pid(job) -> int:
+def _killed_child_pid(tenant, job) -> int:
     def running_pid():
-        j = Job.objects.get(pk=job.pk)
+        with tenant_scope(tenant):
+            j = Job.objects.get(pk=job.pk)
         if j.status == JobStatus.RUNNING and j.message.startswith("pid="):
             return int(j.message.split()[0][4:])
         return None
@@ -117,10 +125,10 @@ def _killed_child_pid(job) -> int:
 def test_worker_killed_mid_task_retries_and_the_effect_happens_once(worker):
     tenant = TenantFactory(subdomain=unique_subdomain("kill"))
     job = job_start(kind="test_slow_effect", tenant=tenant, params={"sleep_before": 30})
-    pid = _killed_child_pid(job)
+    pid = _killed_child_pid(tenant, job)
     os.kill(pid, signal.SIGKILL)  # the pool child dies mid-task, its message unacknowledged
 
-    done = _wait_for(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first())
+    done = _wait_for(lambda: _job(tenant, job, JobStatus.SUCCEEDED))
     assert done.attempts == 2, "the redelivered message ran a second attempt"
     assert done.result["pid"] != pid
     assert _effects(tenant, job) == 1
@@ -131,14 +139,14 @@ def test_worker_killed_after_the_effect_committed_does_not_repeat_it(worker):
     job = job_start(kind="test_slow_effect", tenant=tenant, params={"sleep_after": 30})
 
     def committed_pid():
-        j = Job.objects.get(pk=job.pk)
+        j = _job(tenant, job)
         return int(j.message.split()[0][4:]) if j.message.endswith("committed") else None
 
     pid = _wait_for(committed_pid)
     os.kill(pid, signal.SIGKILL)  # effect committed, message not yet acknowledged
     # The redelivered message finds the job finished and does nothing.
     _wait_for(lambda: "{'skipped': 'already finished'}" in worker.log.read_text())
-    job.refresh_from_db()
+    job = _job(tenant, job)
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
     assert _effects(tenant, job) == 1
 
@@ -147,7 +155,7 @@ def test_export_job_on_a_worker_writes_exactly_the_tenants_rows(worker, settings
     a = _tenant_with_projects("xa", ["xa-1", "xa-2"])
     _tenant_with_projects("xb", ["xb-1"])
     job = job_start(kind="tenant_export", tenant=a, requested_by="test")
-    done = _wait_for(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first())
+    done = _wait_for(lambda: _job(a, job, JobStatus.SUCCEEDED))
     assert done.progress == 100 and done.result["rows"]["projects.Project"] == 2
     from jobs.kinds import export_path
 

@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from projects.models import Project, Task
 from saas.db import admin_conninfo
 from tenants.backends.move import tenant_move
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import MovePhase, TenantMove, TenantStatus
 from tenants.services import tenant_get
 from tests.conftest import MODES, make_tenant
@@ -73,7 +73,8 @@ def test_move_between_every_pair_of_modes(committed_db, src, dst):
     assert (moved.isolation, moved.status) == (dst, TenantStatus.ACTIVE)
     assert snapshot(moved) == before
     assert not source_exists(src, source), "the source copy should be gone"
-    move = TenantMove.objects.get(tenant=tenant)
+    with dangerously_unscoped("test: reading the move record"):
+        move = TenantMove.objects.get(tenant=tenant)
     assert move.phase == MovePhase.DONE
     assert move.counts["projects_task"] == 12
     # and the moved tenant still works: writes land in the new placement
@@ -95,8 +96,11 @@ def test_interrupted_move_can_be_resumed(committed_db):
     populate(tenant)
     before = snapshot(tenant)
     # What a crash right after "moving" was recorded looks like:
-    TenantMove.objects.create(tenant=tenant, source_isolation="shared", target_isolation="schema")
-    tenant_get(tenant.subdomain).__class__.objects.filter(pk=tenant.pk).update(
+    with dangerously_unscoped("test: a crashed move's record"):
+        TenantMove.objects.create(
+            tenant=tenant, source_isolation="shared", target_isolation="schema"
+        )
+    tenant_get(tenant.subdomain).__class__.objects.using("operator").filter(pk=tenant.pk).update(
         status=TenantStatus.MOVING
     )
     with pytest.raises(CommandError, match="in progress"):
@@ -111,8 +115,13 @@ def test_interrupted_move_can_be_rolled_back(committed_db):
     tenant = make_tenant("schema", "rollback")
     populate(tenant)
     before = snapshot(tenant)
-    TenantMove.objects.create(tenant=tenant, source_isolation="schema", target_isolation="shared")
-    tenant.__class__.objects.filter(pk=tenant.pk).update(status=TenantStatus.MOVING)
+    with dangerously_unscoped("test: a crashed move's record"):
+        TenantMove.objects.create(
+            tenant=tenant, source_isolation="schema", target_isolation="shared"
+        )
+    tenant.__class__.objects.using("operator").filter(pk=tenant.pk).update(
+        status=TenantStatus.MOVING
+    )
     call_command("move_tenant", tenant.subdomain, "--rollback")
     back = tenant_get(tenant.subdomain)
     assert (back.isolation, back.status) == ("schema", TenantStatus.ACTIVE)
@@ -132,7 +141,9 @@ def test_tenant_is_refused_while_moving(committed_db):
     from django.test import Client
 
     tenant = make_tenant("shared", "busy")
-    tenant.__class__.objects.filter(pk=tenant.pk).update(status=TenantStatus.MOVING)
+    tenant.__class__.objects.using("operator").filter(pk=tenant.pk).update(
+        status=TenantStatus.MOVING
+    )
     from tenants import resolvers
 
     resolvers.invalidate(tenant.subdomain)
@@ -146,7 +157,10 @@ def test_move_function_reports_progress(committed_db):
     tenant = make_tenant("shared", "progress")
     populate(tenant)
     seen = []
-    tenant_move(
-        tenant=tenant_get(tenant.subdomain), to="schema", progress=lambda pct, msg: seen.append(pct)
-    )
+    with dangerously_unscoped("test: an operator's move"):
+        tenant_move(
+            tenant=tenant_get(tenant.subdomain),
+            to="schema",
+            progress=lambda pct, msg: seen.append(pct),
+        )
     assert seen[0] < seen[-1] == 100

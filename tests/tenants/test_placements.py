@@ -35,7 +35,9 @@ def closed_port_url() -> str:
 
 def flaky_server() -> DatabaseServer:
     """A second registry entry for the main server, whose URL a test can break."""
-    return DatabaseServer.objects.create(
+    return DatabaseServer.objects.using(
+        "operator"
+    ).create(  # the registry: operator role
         name=f"flaky-{uuid.uuid4().hex[:8]}", url=settings.DATABASE_URL, region="default"
     )
 
@@ -70,7 +72,7 @@ def test_migrate_tenants_survives_an_unreachable_database_and_resumes(committed_
     )
     for tenant in [*lagging, down]:
         regress(tenant)
-    DatabaseServer.objects.filter(pk=flaky.pk).update(url=closed_port_url())
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=closed_port_url())
 
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 placement"):
@@ -100,7 +102,7 @@ def test_migrate_tenants_survives_an_unreachable_database_and_resumes(committed_
     assert Client().get("/accounts/login/", HTTP_HOST=host(lagging[0])).status_code == 200
 
     # Repair the server and re-run: only what is behind is done.
-    DatabaseServer.objects.filter(pk=flaky.pk).update(url=settings.DATABASE_URL)
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=settings.DATABASE_URL)
     out = io.StringIO()
     call_command("migrate_tenants", "--json", stdout=out)
     report = {row["subdomain"]: row for row in json.loads(out.getvalue())}
@@ -124,7 +126,7 @@ def test_tenant_database_down_gives_503_and_others_keep_working(committed_db):
     client = Client()
     assert client.get("/probe/", HTTP_HOST=host(down)).json()["names"] == [f"{down.subdomain}-p"]
 
-    DatabaseServer.objects.filter(pk=flaky.pk).update(url=closed_port_url())
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=closed_port_url())
     resolvers.invalidate(down.subdomain)
     for _ in range(2):  # the first attempt trips the breaker, the second is refused at once
         response = client.get("/probe/", HTTP_HOST=host(down))
@@ -137,7 +139,7 @@ def test_tenant_database_down_gives_503_and_others_keep_working(committed_db):
 
 
 def test_provisioning_is_idempotent_and_finishes_a_half_done_job(committed_db):
-    tenant = Tenant.objects.create(
+    tenant = Tenant.objects.using("operator").create(  # the registry: operator role
         name="Half",
         subdomain=unique_subdomain("half"),
         plan=Plan.objects.get(code="pro"),

@@ -17,8 +17,8 @@ def test_upgrade_to_enterprise_moves_the_tenant_to_its_own_database(committed_db
     tenant = make_tenant("shared", "upgrade")
     ProjectFactory(tenant=tenant, name="keeps")
     subscription_change_plan(tenant=tenant, plan_code="enterprise")
-    job = Job.objects.filter(tenant_id=tenant.pk, kind="tenant_move").get()
-    job.refresh_from_db()
+    with tenant_scope(tenant):  # job rows are under RLS
+        job = Job.objects.filter(tenant_id=tenant.pk, kind="tenant_move").get()
     # Without REDIS_URL (or in eager mode) the job has run by now; with a worker, wait for it.
     assert job.params == {"to": "database"}
     assert job.status == "succeeded", (job.status, job.message)
@@ -37,4 +37,5 @@ def test_upgrade_to_enterprise_moves_the_tenant_to_its_own_database(committed_db
 def test_plan_change_without_isolation_requirement_starts_no_job(committed_db):
     tenant = make_tenant("shared", "noop")
     subscription_change_plan(tenant=tenant, plan_code="free")
-    assert not Job.objects.filter(tenant_id=tenant.pk).exists()
+    with tenant_scope(tenant):
+        assert not Job.objects.filter(tenant_id=tenant.pk).exists()

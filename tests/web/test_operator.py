@@ -11,6 +11,7 @@ from django.test import Client
 
 from operators.models import Operator
 from operators.services import operator_create
+from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, UserFactory
 from tests.factories.accounts import PASSWORD
 from tests.web.conftest import host, signed_in
@@ -114,7 +115,8 @@ def test_operator_starts_a_move_job_and_sees_its_status(tenant_a, operator):
     # The job is queued after commit; the test transaction never commits, so it stays queued.
     response = ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"job": "move_database"}, follow=True)
     assert response.status_code == 200
-    job = Job.objects.get(tenant_id=tenant_a.pk)
+    with tenant_scope(tenant_a):  # job rows are under RLS
+        job = Job.objects.get(tenant_id=tenant_a.pk)
     assert (job.kind, job.params, job.requested_by) == (
         "tenant_move",
         {"to": "database"},
@@ -123,7 +125,8 @@ def test_operator_starts_a_move_job_and_sees_its_status(tenant_a, operator):
     body = response.content.decode()
     assert "tenant_move → database" in body and "Queued" in body
     assert ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"job": "rm -rf"}).status_code == 302
-    assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
+    with tenant_scope(tenant_a):
+        assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
 
 
 def test_operator_login_is_throttled(operator, settings):

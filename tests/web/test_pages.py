@@ -28,7 +28,8 @@ def factory_name(prefix):
 
 def on_plan(tenant, code):
     tenant.plan = Plan.objects.get(code=code)
-    tenant.save(update_fields=["plan"])
+    tenant.save(update_fields=["plan"], using="operator")  # the registry: operator role
+    tenant._state.db = "default"  # read back as the app does
     tenant.__dict__.pop("context_prefix", None)
 
 

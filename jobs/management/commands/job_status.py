@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from jobs.models import Job
+from jobs.services import job_rows
 
 
 class Command(BaseCommand):
@@ -13,10 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=20)
 
     def handle(self, *args, **opts):
-        jobs = Job.objects.all()
-        if opts["job_id"]:
-            jobs = jobs.filter(pk=opts["job_id"])
-        for job in jobs[: opts["limit"]]:
+        with job_rows():  # every tenant's jobs: the operator role reads them
+            jobs = Job.objects.all()
+            if opts["job_id"]:
+                jobs = jobs.filter(pk=opts["job_id"])
+            jobs = list(jobs[: opts["limit"]])
+        for job in jobs:
             self.stdout.write(
                 f"{job.pk} {job.kind:<16} {job.status:<9} {job.progress:>3}% "
                 f"tenant={job.tenant_id or '-'} attempts={job.attempts} {job.message}"

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jobs.models import Job
 from jobs.registry import kinds
-from jobs.services import JobError, job_start
+from jobs.services import JobError, job_rows, job_start
 from tenants.services import TenantError, tenant_get
 
 
@@ -37,7 +37,8 @@ class Command(BaseCommand):
         self.stdout.write(f"job {job.pk} {job.status}")
         while opts["wait"] and not job.is_finished:
             time.sleep(1)
-            job = Job.objects.get(pk=job.pk)
+            with job_rows():  # an operator command: the operator role reads the row
+                job = Job.objects.get(pk=job.pk)
             self.stdout.write(f"  {job.status} {job.progress}% {job.message}")
         if job.status in ("failed", "refused"):
             raise CommandError(job.message)

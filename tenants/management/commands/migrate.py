@@ -12,8 +12,9 @@ class Command(DjangoMigrate):
         "Creates the database roles and the database if needed, then applies "
         "migrations as the owner role (the app role owns no table)."
     )
-    # The system checks inspect the live database as the app role: they run after the roles
-    # and the database exist, so a first migrate does not warn about what it is about to create.
+    # The system checks inspect the live database as the app role: they run after the
+    # migrations, so neither a first migrate nor an upgrade is refused for lacking what
+    # it is about to create (a table's RLS, a grant).
     requires_system_checks = []
 
     def add_arguments(self, parser):
@@ -31,8 +32,9 @@ class Command(DjangoMigrate):
             if roles.ensure_database(settings.DATABASE_URL, dbname) and options["verbosity"]:
                 self.stdout.write(f"Created database {dbname}")
             roles.grant_database(settings.DATABASE_URL, dbname)
-        if not options["skip_checks"]:
-            self.check(databases=[DEFAULT_DB_ALIAS, alias])
+        run_checks = not options["skip_checks"]
         super().handle(*args, **options)
         if alias == "owner":
             roles.grant_schema_privileges(settings.DATABASE_URL, dbname, "public")
+        if run_checks:
+            self.check(databases=[DEFAULT_DB_ALIAS, alias])

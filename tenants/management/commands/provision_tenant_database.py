@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant
 from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get, tenant_provision
@@ -37,7 +38,9 @@ class Command(BaseCommand):
                         "the tenant already has a database on another server; "
                         "use move_tenant to move it"
                     )
-                Tenant.objects.filter(pk=tenant.pk).update(database_server=server)
+                Tenant.objects.using(
+                    control_alias(f"placing {tenant.subdomain} on {server.name}")
+                ).filter(pk=tenant.pk).update(database_server=server)
                 tenant.database_server = server
             tenant_provision(tenant=tenant)
         except (TenantError, PlacementError) as exc:
