@@ -71,8 +71,9 @@ class RequestLimitsMiddleware:
 def _has_nul(request) -> bool:
     if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
         return True
-    forms = ("application/x-www-form-urlencoded", "multipart/form-data")
-    if request.method == "POST" and request.content_type in forms:
+    # Urlencoded forms only: parsing a multipart body here would consume the upload
+    # stream (and turn a malformed one into a logged error before any view).
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
         return any("\x00" in v for values in request.POST.lists() for v in values[1])
     return False
 

@@ -15,6 +15,7 @@ from jobs.models import JobStatus
 from jobs.services import job_start
 from saas.celery import app
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.models import OutboxMessage, OutboxStatus, Tenant, TenantStatus
 from tenants.outbox import outbox_drain
 from tenants.routers import data_alias
@@ -33,7 +34,7 @@ def _rows(tenant):
 
 
 def _set_status(tenant, status):
-    Tenant.objects.filter(pk=tenant.pk).update(status=status)
+    Tenant.objects.using(control_alias("test")).filter(pk=tenant.pk).update(status=status)
 
 
 def test_the_row_commits_with_the_change_and_a_rollback_leaves_neither(
@@ -98,7 +99,8 @@ def test_a_suspended_tenants_job_is_refused_with_the_reason(db, django_capture_o
     _set_status(tenant, TenantStatus.SUSPENDED)
     with django_capture_on_commit_callbacks(execute=True):
         job = job_start(kind="tenant_export", tenant=tenant)  # eager: runs at commit
-    job.refresh_from_db()
+    with tenant_scope(tenant):
+        job.refresh_from_db()
     assert job.status == JobStatus.REFUSED and "suspended" in job.message
     assert job.is_finished
 

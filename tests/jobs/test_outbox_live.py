@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
@@ -152,14 +153,21 @@ def test_a_moving_tenants_job_waits_on_a_real_worker_and_runs_after_the_move(
     from tenants.models import Tenant
 
     tenant = TenantFactory(subdomain=unique_subdomain("omv"))
-    Tenant.objects.filter(pk=tenant.pk).update(status="moving")
+    Tenant.objects.using(control_alias("test")).filter(pk=tenant.pk).update(status="moving")
     job = job_start(kind="tenant_export", tenant=tenant, requested_by="test")
+
+    def read():  # job rows are the tenant's (RLS)
+        with tenant_scope(tenant):
+            return Job.objects.get(pk=job.pk)
+
     with Worker(test_database_url):
-        waiting = _wait_for(lambda: "moving" in Job.objects.get(pk=job.pk).message)
-        assert waiting and Job.objects.get(pk=job.pk).status == "queued"
-        Tenant.objects.filter(pk=tenant.pk).update(status="active")  # the move is over
+        waiting = _wait_for(lambda: "moving" in read().message)
+        assert waiting and read().status == "queued"
+        Tenant.objects.using(control_alias("test")).filter(pk=tenant.pk).update(
+            status="active"
+        )  # the move is over
         # The retried message (30 s later) still names the tenant: the export runs in it.
-        done = _wait_for(lambda: Job.objects.get(pk=job.pk).status == "succeeded", timeout=90)
-    job.refresh_from_db()
+        done = _wait_for(lambda: read().status == "succeeded", timeout=90)
+    job = read()
     assert done, (job.status, job.message)
     assert job.attempts == 1

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from billing.models import Plan
+from tenants.control import control_alias
 from tenants.models import Tenant, TenantMove
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory
@@ -24,7 +25,7 @@ def test_an_unreachable_destination_gives_the_tenant_back_at_once(committed_db):
         call_command("move_tenant", tenant.subdomain, "--to", "database", "--database-url", url)
     fresh = Tenant.objects.get(pk=tenant.pk)
     assert (fresh.status, fresh.isolation) == ("active", "shared")
-    assert TenantMove.objects.get(tenant=tenant).phase == "rolled_back"
+    assert TenantMove.objects.using(control_alias("test")).get(tenant=tenant).phase == "rolled_back"
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     assert Client().get("/accounts/login/", HTTP_HOST=host).status_code == 200
 

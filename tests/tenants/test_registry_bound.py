@@ -18,6 +18,7 @@ from django.conf import settings
 
 from projects.models import Project
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.models import Tenant
 from tests.api.conftest import mint
 from tests.billing.conftest import private_plan
@@ -85,7 +86,7 @@ def test_suspension_from_another_process_holds_within_the_bound(
         assert manage(test_database_url, "reactivate_tenant", tenant.subdomain).returncode == 0
         assert http("GET", server.url + "/accounts/login/", host)[0] == 200
         # Without waiting in the command, the change is seen within the bound.
-        Tenant.objects.filter(pk=tenant.pk).update(status="suspended")
+        Tenant.objects.using(control_alias("test")).filter(pk=tenant.pk).update(status="suspended")
         seen = _wait_for(server, host, 403, BOUND + 1.5)
         if listen == "1":
             assert seen < 1.0, f"the listener took {seen:.2f}s"
