@@ -22,7 +22,9 @@ def test_nul_bytes_in_queries_and_forms_are_a_400(tenant_a):
     host = host_of(tenant_a)
     assert Client(HTTP_HOST=host).get("/projects/?q=%00").status_code == 400
     response = Client(HTTP_HOST=host).post(
-        "/accounts/login/", {"email": "a\x00@b.c", "password": "x"}
+        "/accounts/login/",
+        "email=a%00%40b.c&password=x",
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 400
     api = ApiTestClient(host, mint(tenant_a, ["read"]))
