@@ -130,6 +130,13 @@ class Tenant(models.Model):
 
         return backend_for(self).context_prefix(self, self._plan_statement_timeout())
 
+    @cached_property
+    def operator_context_prefix(self) -> tuple[str, int]:
+        """The context as the operator role sends it (no fence check: tenants.fence)."""
+        from tenants.backends import backend_for
+
+        return backend_for(self).operator_context_prefix(self)
+
 
 class SubdomainReservation(models.Model):
     """A deleted tenant's subdomain, held back for the retention period.

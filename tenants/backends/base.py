@@ -19,9 +19,26 @@ def enter_tenant_sql(
 class IsolationBackend:
     mode: str = ""
 
+    def search_path(self, tenant) -> str:
+        """The transaction's search_path for this tenant ("" keeps the connection's)."""
+        return ""
+
     def context_prefix(self, tenant, timeout_ms: int | None) -> tuple[str, int]:
         """The statement that enters `tenant` at the start of each transaction (see tenants.fence)."""
-        return enter_tenant_sql(tenant.context_id, self.placement_key(tenant), "", timeout_ms)
+        return enter_tenant_sql(
+            tenant.context_id, self.placement_key(tenant), self.search_path(tenant), timeout_ms
+        )
+
+    def operator_context_prefix(self, tenant) -> tuple[str, int]:
+        """The same context for the BYPASSRLS operator role, without the fence check.
+
+        Fences stop stale app processes; operator paths (a move's own progress, billing
+        and job rows written during it) are the ones moving the tenant.
+        """
+        parts = [f"SET LOCAL app.current_tenant = '{tenant.context_id}'"]
+        if path := self.search_path(tenant):
+            parts.append(f"SET LOCAL search_path TO {path}")
+        return "; ".join(parts), len(parts)
 
     def placement_key(self, tenant) -> str:
         """The tenant's placement as its fences name it (Placement.fence_key)."""

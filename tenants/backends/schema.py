@@ -12,7 +12,7 @@ from django.db import connections
 from psycopg import sql
 
 from saas.db import APP_ROLE, OPERATOR_ROLE
-from tenants.backends.base import IsolationBackend, enter_tenant_sql
+from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
 
 TEMPLATE_SCHEMA = "tenant_template"
@@ -74,9 +74,8 @@ def ensure_template(*, force: bool = False) -> None:
 class SchemaBackend(IsolationBackend):
     mode = "schema"
 
-    def context_prefix(self, tenant, timeout_ms):
-        schema = tenant.schema_name
-        return enter_tenant_sql(tenant.context_id, schema, f'"{schema}", public', timeout_ms)
+    def search_path(self, tenant) -> str:
+        return f'"{tenant.schema_name}", public'
 
     def placement(self, tenant) -> Placement:
         return _main(tenant.schema_name)

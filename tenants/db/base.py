@@ -19,6 +19,8 @@ from psycopg import pq, sql
 
 from tenants.context import get_current_tenant, search_path_override
 
+OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
+
 _INTRANS = pq.TransactionStatus.INTRANS
 _INERROR = pq.TransactionStatus.INERROR
 _UNKNOWN = object()  # state after a savepoint rollback: re-send before the next statement
@@ -149,7 +151,13 @@ class DatabaseWrapper(pg.DatabaseWrapper):
     def tenant_prefix(self):
         """(sql, statement count) to send before the next statement, or None."""
         tenant = get_current_tenant()
-        wanted = tenant.context_prefix if tenant is not None else None
+        wanted = None
+        if tenant is not None:
+            wanted = (
+                tenant.operator_context_prefix
+                if self.alias == OPERATOR_ALIAS
+                else tenant.context_prefix
+            )
         schema = search_path_override()
         if schema is not None:
             wanted = _override_prefix(schema, tenant)

@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from billing.models import Plan
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.services import tenant_suspend
 from tests.factories import UserFactory
 
@@ -110,7 +111,7 @@ def test_needs_the_admin_scope(tenant_a, api_for, scopes):
 
 def test_needs_the_plan_feature(tenant_a, api_for):
     tenant_a.plan = Plan.objects.get(code="free")
-    tenant_a.save(update_fields=["plan"])
+    tenant_a.save(update_fields=["plan"], using=control_alias("test: a tenant on Free"))
     response = api_for(tenant_a, ["admin"]).get(URL)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "feature_not_in_plan"

@@ -1,5 +1,7 @@
 """Plan changes: upgrades at once, downgrades below usage refused, and every side effect."""
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -152,12 +154,14 @@ def test_no_invalidation_when_the_change_rolls_back(
     free_tenant, django_capture_on_commit_callbacks
 ):
     resolvers.clear_local()
+    from tests.billing.conftest import private_plan
+
+    # Created (and its registry notification heard) before the tenant is cached.
+    tiny = private_plan(max_projects=1)
+    time.sleep(0.5)
     cached = resolvers.tenant_for_subdomain(free_tenant.subdomain)
     for _ in range(4):
         ProjectFactory(tenant=free_tenant)  # already over Free: a move to a tiny plan fails
-    from tests.billing.conftest import private_plan
-
-    tiny = private_plan(max_projects=1)
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(PlanChangeRefused),

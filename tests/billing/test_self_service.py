@@ -15,6 +15,7 @@ from billing.models import Plan
 from billing.services import plan_self_service_refusal
 from jobs.models import Job
 from operators.services import operator_create
+from tenants.control import control_alias
 from tenants.models import Isolation, Tenant
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def hidden_plan() -> Plan:
-    return Plan.objects.create(
+    return Plan.objects.using(control_alias("test")).create(
         code=f"hidden-{uuid.uuid4().hex[:6]}", name="Hidden deal", is_public=False
     )
 

@@ -256,7 +256,8 @@ def test_operator_move_job_moves_the_tenant_with_progress(committed_db, settings
     tenant = make_tenant("shared", "mv")
     ProjectFactory(tenant=tenant, name="moving-row")
     job = job_start(kind="tenant_move", tenant=tenant, params={"to": "schema"}, requested_by="op")
-    with tenant_scope(tenant):
+    # The old instance names the placement the tenant left (fenced): read with a fresh one.
+    with tenant_scope(Tenant.objects.select_related("plan").get(pk=tenant.pk)):
         job.refresh_from_db()  # eager here: it ran when job_start's transaction committed
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert (job.progress, job.result["to"], job.attempts) == (100, "schema", 1)
@@ -276,7 +277,9 @@ def test_start_job_command_with_params(committed_db, settings, capsys):
 
     tenant = make_tenant("shared", "cmdmv")
     call_command("start_job", "tenant_move", tenant=tenant.subdomain, param=["to=schema"])
-    with tenant_scope(tenant):
+    from tenants.models import Tenant
+
+    with tenant_scope(Tenant.objects.select_related("plan").get(pk=tenant.pk)):  # moved: fresh
         job = Job.objects.get(tenant_id=tenant.pk)
     assert (job.kind, job.status, job.params) == ("tenant_move", "succeeded", {"to": "schema"})
     assert str(job.pk) in capsys.readouterr().out

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from billing.models import Plan
 from observability.fairness import _Local, tenant_slot
+from tenants.control import control_alias
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory
 from tests.jobs.conftest import REDIS_URL
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.slow
 
 def _capped_plan(limit: int) -> Plan:
     code = unique_subdomain("cap")[:32]
-    return Plan.objects.create(code=code, name=code, is_public=False, max_concurrent_requests=limit)
+    return Plan.objects.using(control_alias("test")).create(
+        code=code, name=code, is_public=False, max_concurrent_requests=limit
+    )
 
 
 def test_heavy_tenant_is_capped_across_processes_while_a_light_one_is_served(

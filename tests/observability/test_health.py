@@ -8,6 +8,7 @@ import os
 import pytest
 from django.conf import settings
 
+from tenants.control import control_alias
 from tenants.models import DatabaseServer
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory
@@ -36,7 +37,7 @@ def test_readyz_reports_stopped_redis_and_unreachable_server_while_healthz_stays
     committed_db, test_database_url
 ):
     closed = free_port()
-    server_row = DatabaseServer.objects.create(
+    server_row = DatabaseServer.objects.using(control_alias("test")).create(
         name=unique_subdomain("down"), url=f"postgresql://postgres@127.0.0.1:{free_port()}/x"
     )
     tenant = TenantFactory(subdomain=unique_subdomain("ready"))

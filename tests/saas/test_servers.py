@@ -24,6 +24,7 @@ from billing.models import Plan
 from saas.db import APP_ROLE, admin_conninfo
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tests.api.conftest import mint
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory
@@ -96,7 +97,7 @@ class ConnectionSampler:
 
 @pytest.fixture
 def fast_plan(committed_db):
-    return Plan.objects.create(
+    return Plan.objects.using(control_alias("test")).create(
         code=f"load-{uuid.uuid4().hex[:6]}",
         name="Load test",
         features=["api_access"],

@@ -17,7 +17,8 @@ def test_upgrade_to_enterprise_moves_the_tenant_to_its_own_database(committed_db
     tenant = make_tenant("shared", "upgrade")
     ProjectFactory(tenant=tenant, name="keeps")
     subscription_change_plan(tenant=tenant, plan_code="enterprise")
-    with tenant_scope(tenant):  # job rows are under RLS
+    # Job rows are under RLS; the old instance names the placement the tenant left.
+    with tenant_scope(tenant_get(tenant.subdomain)):
         job = Job.objects.filter(tenant_id=tenant.pk, kind="tenant_move").get()
     # Without REDIS_URL (or in eager mode) the job has run by now; with a worker, wait for it.
     assert job.params == {"to": "database"}
