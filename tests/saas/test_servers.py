@@ -42,6 +42,10 @@ SERVER_ENV = {
     "DB_POOL_MAX_SIZE": str(POOL["max"]),
     "DB_POOL_MAX_IDLE": "1",
     "TENANT_DB_POOL_MAX_SIZE": str(TENANT_POOL_MAX),
+    # 16 clients queue for 4 connections: on a loaded 2-core CI machine a wait can pass
+    # the production 5 s; the bound, not the wait, is what this test measures.
+    "DB_POOL_TIMEOUT": "30",
+    "TENANT_DB_POOL_TIMEOUT": "30",
 }
 
 
