@@ -9,6 +9,7 @@ through the operator role (`dangerously_unscoped`, logged).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import router, transaction
@@ -166,26 +167,14 @@ def job_finish(*, job: Job, result: dict | None = None, error: str = "") -> bool
     return bool(done)
 
 
-def job_effect_once(job: Job):
+@contextmanager
+def job_effect_once(job: Job) -> Iterator[bool]:
     """A transaction holding the job's row lock, for a kind's final effect.
 
-    Inside it, `job.is_finished` (re-read) tells whether an earlier attempt
-    already committed the effect; commit the effect and `job_finish` together.
+    Yields whether an earlier attempt already committed the effect (the job's
+    status, re-read under the lock); commit the effect and `job_finish` together.
+    Entered with `with` only: a failure while taking the lock unwinds the transaction.
     """
-    return _EffectOnce(job)
-
-
-class _EffectOnce:
-    def __init__(self, job: Job):
-        self.job = job
-        self._atomic = transaction.atomic(using=router.db_for_write(Job))
-
-    def __enter__(self) -> bool:
-        self._atomic.__enter__()
-        status = (
-            Job.objects.select_for_update().values_list("status", flat=True).get(pk=self.job.pk)
-        )
-        return status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
-
-    def __exit__(self, *exc):
-        return self._atomic.__exit__(*exc)
+    with transaction.atomic(using=router.db_for_write(Job)):
+        status = Job.objects.select_for_update().values_list("status", flat=True).get(pk=job.pk)
+        yield status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
