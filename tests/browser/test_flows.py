@@ -8,6 +8,7 @@ import re
 import pytest
 from django.conf import settings
 from django.urls import Resolver404, resolve
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from operators.services import operator_create
@@ -61,9 +62,9 @@ def test_signup_to_dashboard(site, page, shot, committed_db):
     page.get_by_role("button", name="Create organisation").click()
     # Handed off to the new host, signed in as the owner.
     page.wait_for_url(site.url(sub, "/"))
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
-    assert page.get_by_text("Welcome to Rocket Labs").is_visible()
-    assert page.get_by_text("founder@rocket.test · Owner").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_text("Welcome to Rocket Labs")).to_be_visible()
+    expect(page.get_by_text("founder@rocket.test · Owner")).to_be_visible()
     copy_to_docs(shot(page), "dashboard.png")
     # The availability check now says taken.
     page.goto(site.url(None, "/signup/"))
@@ -79,8 +80,8 @@ def test_invite_and_accept(site, browser, page, shot, committed_db):
     page.get_by_label("Email").fill("colleague@example.test")
     page.get_by_label("Role", exact=True).select_option("admin")
     page.get_by_role("button", name="Send invitation").click()
-    assert page.get_by_text("Invitation sent to colleague@example.test").is_visible()
-    assert page.get_by_text("colleague@example.test as admin").is_visible()
+    expect(page.get_by_text("Invitation sent to colleague@example.test")).to_be_visible()
+    expect(page.get_by_text("colleague@example.test as admin")).to_be_visible()
     copy_to_docs(shot(page, "members"), "members.png")
 
     link = site.link_in_last_mail("colleague@example.test", r"http://\S+/invitations/accept/\S+/")
@@ -89,33 +90,33 @@ def test_invite_and_accept(site, browser, page, shot, committed_db):
     try:
         other = newcomer.new_page()
         other.goto(link)
-        assert other.get_by_text("You were invited as admin").is_visible()
+        expect(other.get_by_text("You were invited as admin")).to_be_visible()
         other.get_by_label("Your name").fill("Cleo")
         other.get_by_label("Password").fill("a-good-long-password")
         other.get_by_role("button", name=re.compile("^Join")).click()
         other.wait_for_url(site.url(tenant.subdomain, "/"))
-        assert other.get_by_text("colleague@example.test · Admin").is_visible()
+        expect(other.get_by_text("colleague@example.test · Admin")).to_be_visible()
         shot(other)
     finally:
         newcomer.close()
     page.reload()
-    assert page.get_by_role("cell", name="colleague@example.test", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="colleague@example.test", exact=True)).to_be_visible()
 
 
 def test_create_project(site, page, shot, committed_db):
     tenant = new_org(**{"mia@example.test": Role.MEMBER})
     sign_in(page, site, tenant, "mia@example.test")
     page.get_by_role("link", name="Projects").first.click()
-    assert page.get_by_text("No projects yet").is_visible()
+    expect(page.get_by_text("No projects yet")).to_be_visible()
     page.get_by_role("link", name="New project").click()
     page.get_by_label("Name").fill("Apollo")
     page.get_by_label("Description").fill("Land on the moon")
     page.get_by_role("button", name="Create project").click()
-    assert page.get_by_role("heading", name="Apollo").is_visible()
+    expect(page.get_by_role("heading", name="Apollo")).to_be_visible()
     page.get_by_label("Title").fill("Build the rocket")
     page.get_by_label("Assignee").select_option(label="mia@example.test")
     page.get_by_role("button", name="Add task").click()
-    assert page.get_by_role("cell", name="Build the rocket", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="Build the rocket", exact=True)).to_be_visible()
     copy_to_docs(shot(page), "project.png")
     # Search filters live (htmx) on the list page.
     page.get_by_role("link", name="Projects").first.click()
@@ -163,7 +164,7 @@ def test_hit_the_plan_limit_and_read_the_message(site, page, shot, committed_db)
         for i in range(3):
             project_create(tenant=tenant, name=f"Project {i}")
     sign_in(page, site, tenant, "max@example.test")
-    assert page.get_by_text("3 of 3 — limit reached").is_visible()
+    expect(page.get_by_text("3 of 3 — limit reached")).to_be_visible()
     page.goto(site.url(tenant.subdomain, "/projects/new/"))
     page.get_by_label("Name").fill("The fourth")
     page.get_by_role("button", name="Create project").click()
@@ -180,13 +181,13 @@ def test_hit_the_plan_limit_and_read_the_message(site, page, shot, committed_db)
     page.get_by_role("link", name="Billing", exact=True).click()
     copy_to_docs(shot(page, "billing"), "billing.png")
     page.get_by_role("button", name="Switch to Pro").click()
-    assert page.get_by_text("now on the Pro plan").is_visible()
+    expect(page.get_by_text("now on the Pro plan")).to_be_visible()
     page.goto(site.url(tenant.subdomain, "/projects/new/"))
     page.get_by_label("Name").fill("The fourth")
     page.get_by_role("button", name="Create project").click()
-    assert page.get_by_role("heading", name="The fourth").is_visible()
+    expect(page.get_by_role("heading", name="The fourth")).to_be_visible()
     page.get_by_role("link", name="Audit log", exact=True).click()
-    assert page.get_by_role("cell", name="plan.change", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="plan.change", exact=True)).to_be_visible()
     copy_to_docs(shot(page, "audit"), "audit.png")
 
 
@@ -196,8 +197,8 @@ def test_member_is_refused_the_tokens_page(site, page, shot, committed_db):
     assert page.get_by_role("link", name="API tokens").count() == 0
     response = page.goto(site.url(tenant.subdomain, "/tokens/"))
     assert response.status == 403
-    assert page.get_by_role("heading", name="Not allowed").is_visible()
-    assert page.get_by_text("Only owners and admins").is_visible()
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_text("Only owners and admins")).to_be_visible()
     shot(page)
 
 
@@ -229,12 +230,12 @@ def test_operator_suspends_a_tenant_and_its_users_are_refused(
             "unpaid invoices"
         )
         page.get_by_role("button", name=f"Suspend {tenant.subdomain}").click()
-        assert page.get_by_text("is suspended: its users are refused now").is_visible()
+        expect(page.get_by_text("is suspended: its users are refused now")).to_be_visible()
         shot(page)
 
         response = user_page.goto(site.url(tenant.subdomain, "/"))
         assert response.status == 403
-        assert user_page.get_by_text("suspended").first.is_visible()
+        expect(user_page.get_by_text("suspended").first).to_be_visible()
         shot(user_page, "user")
 
         page.get_by_role("button", name="Reactivate").click()
@@ -258,9 +259,9 @@ def test_core_flow_works_without_javascript(site, browser, shot, committed_db):
         page.goto(site.url(sub, "/projects/new/"))
         page.get_by_label("Name").fill("No script needed")
         page.get_by_role("button", name="Create project").click()
-        assert page.get_by_role("heading", name="No script needed").is_visible()
+        expect(page.get_by_role("heading", name="No script needed")).to_be_visible()
         page.goto(site.url(sub, "/projects/?q=script"))
-        assert page.get_by_role("link", name="No script needed").is_visible()
+        expect(page.get_by_role("link", name="No script needed")).to_be_visible()
         shot(page)
     finally:
         ctx.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from accounts.models import Role
 from accounts.services import token_create
@@ -34,13 +35,13 @@ def test_removing_a_member_asks_first_even_without_javascript(site, browser, sho
         sign_in(page, site, tenant, f"owner@{tenant.subdomain}.test")
         page.goto(site.url(tenant.subdomain, "/members/"))
         page.get_by_role("link", name="Remove leo@example.test").click()
-        assert page.get_by_role("heading", name="Remove leo@example.test?").is_visible()
+        expect(page.get_by_role("heading", name="Remove leo@example.test?")).to_be_visible()
         shot(page, "confirm")
         page.get_by_role("link", name="Cancel").click()  # nothing happened
-        assert page.get_by_role("cell", name="leo@example.test", exact=True).is_visible()
+        expect(page.get_by_role("cell", name="leo@example.test", exact=True)).to_be_visible()
         page.get_by_role("link", name="Remove leo@example.test").click()
         page.get_by_role("button", name="Remove member").click()
-        assert page.get_by_text("leo@example.test was removed.").is_visible()
+        expect(page.get_by_text("leo@example.test was removed.")).to_be_visible()
         assert page.get_by_role("cell", name="leo@example.test", exact=True).count() == 0
     finally:
         context.close()
@@ -57,16 +58,16 @@ def test_deleting_a_task_and_revoking_a_token_ask_first(site, page, shot, commit
 
     page.goto(site.url(tenant.subdomain, f"/projects/{project.pk}/"))
     page.get_by_role("link", name="Delete Fuel the rocket").click()
-    assert page.get_by_role("heading", name="Delete the task “Fuel the rocket”?").is_visible()
+    expect(page.get_by_role("heading", name="Delete the task “Fuel the rocket”?")).to_be_visible()
     page.get_by_role("button", name="Delete task").click()
-    assert page.get_by_text("Task “Fuel the rocket” deleted.").is_visible()
+    expect(page.get_by_text("Task “Fuel the rocket” deleted.")).to_be_visible()
 
     page.goto(site.url(tenant.subdomain, "/tokens/"))
     page.get_by_role("link", name="Revoke nightly").click()
-    assert page.get_by_role("heading", name="Revoke the token “nightly”?").is_visible()
+    expect(page.get_by_role("heading", name="Revoke the token “nightly”?")).to_be_visible()
     shot(page, "token")
     page.get_by_role("button", name="Revoke token").click()
-    assert page.get_by_text("was revoked; it stops working now").is_visible()
+    expect(page.get_by_text("was revoked; it stops working now")).to_be_visible()
     assert violations == []
 
 
@@ -74,8 +75,8 @@ def test_not_found_page_is_styled_and_leads_to_sign_in(site, page, shot, committ
     tenant = new_org()
     response = page.goto(site.url(tenant.subdomain, "/no/such/page/"))
     assert response.status == 404
-    assert page.get_by_role("heading", name="Page not found").is_visible()
-    assert page.get_by_role("link", name=tenant.name).is_visible()
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+    expect(page.get_by_role("link", name=tenant.name)).to_be_visible()
     # The stylesheet applied: the card has its shadow, not the browser's bare page.
     shadow = page.locator(".card").evaluate("e => getComputedStyle(e).boxShadow")
     assert shadow != "none"
@@ -87,7 +88,7 @@ def test_not_found_page_is_styled_and_leads_to_sign_in(site, page, shot, committ
     assert page.url == site.url(tenant.subdomain, "/accounts/login/")
     apex = page.goto(site.url(None, "/nothing-here/"))
     assert apex.status == 404
-    assert page.get_by_role("link", name="Create an organisation").is_visible()
+    expect(page.get_by_role("link", name="Create an organisation")).to_be_visible()
 
 
 def test_tables_fit_a_390px_screen_with_their_actions_in_view(site, browser, shot, committed_db):

@@ -6,6 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from observability.models import LATENCY_BOUNDS_MS
 from observability.recorder import write_rows
@@ -61,6 +62,6 @@ def test_operator_sees_breaches_first_and_a_tenant_latency_chart(site, page, sho
 
     page.get_by_role("link", name=slow.subdomain).click()
     chart = page.get_by_role("img", name="p95 latency per hour, 48 h")
-    assert chart.is_visible()
+    expect(chart).to_be_visible()
     assert page.locator("svg polyline.p95").count() == 2
     copy_to_docs(shot(page, "tenant"), "sla-tenant.png")
