@@ -22,6 +22,7 @@ import psycopg
 
 from saas.db import OPERATOR_ROLE
 from tenants.backends.placement import Placement
+from tenants.sqlstate import has_sqlstate
 
 logger = logging.getLogger("tenants.fence")
 
@@ -34,12 +35,8 @@ class FenceTimeout(Exception):
 
 
 def is_fence_error(exc: BaseException | None) -> bool:
-    """True for the error saas_enter_tenant() raises (Django wraps psycopg's as __cause__)."""
-    while exc is not None:
-        if getattr(exc, "sqlstate", None) == SQLSTATE:
-            return True
-        exc = exc.__cause__
-    return False
+    """True for the refusal saas_enter_tenant() raises on a fenced placement."""
+    return has_sqlstate(exc, SQLSTATE)
 
 
 def _connect(placement: Placement) -> psycopg.Connection:

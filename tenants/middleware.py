@@ -13,6 +13,7 @@ from tenants import resolvers
 from tenants.backends.database import TenantDatabaseUnavailable, mark_down
 from tenants.backends.migrate import code_state
 from tenants.context import clean_scope, tenant_scope
+from tenants.fair_share import is_busy_error
 from tenants.fence import is_fence_error
 from tenants.models import TenantStatus
 from tenants.responses import refusal
@@ -119,6 +120,8 @@ class TenantMiddleware:
             return None
         if is_fence_error(exception):
             return fenced_refusal(request, tenant)
+        if is_busy_error(exception):
+            return busy_refusal(request)
         if not tenant.has_own_placement:
             return None
         if isinstance(exception, OperationalError) and tenant.isolation == "database":
@@ -147,6 +150,17 @@ def fenced_refusal(request, tenant):
         503,
         "tenant_moved",
         "This organisation's data just moved. Please retry.",
+        {"Retry-After": "1"},
+    )
+
+
+def busy_refusal(request):
+    """The tenant already runs its share of transactions on its server (tenants.fair_share)."""
+    return refusal(
+        request,
+        503,
+        "tenant_busy",
+        "This organisation is running a lot of work right now. Please retry shortly.",
         {"Retry-After": "1"},
     )
 

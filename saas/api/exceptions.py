@@ -21,8 +21,9 @@ from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
 from saas.middleware import BUSY_RETRY_AFTER, pool_exhausted
 from tenants.domains import DomainError
+from tenants.fair_share import is_busy_error
 from tenants.fence import is_fence_error
-from tenants.middleware import fenced_refusal
+from tenants.middleware import busy_refusal, fenced_refusal
 
 logger = logging.getLogger("saas.api")
 
@@ -101,6 +102,8 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", "A value is out of range or malformed."), status=400)
     if is_fence_error(exc):
         return fenced_refusal(context["request"]._request, context["request"].tenant)
+    if is_busy_error(exc):
+        return busy_refusal(context["request"]._request)
     if pool_exhausted(exc):
         # No pooled connection free within the pool's timeout: the process is at its bound.
         return Response(

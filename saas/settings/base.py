@@ -395,6 +395,13 @@ MIDDLEWARE.insert(
 )
 FAIR_QUEUE_SECONDS = float(os.environ.get("FAIR_QUEUE_SECONDS", "0.25"))
 FAIR_SHARE_KEY_PREFIX = os.environ.get("FAIR_SHARE_KEY_PREFIX", "tenantry:")
+# Fair share of a database server (tenants.fair_share): a tenant's transactions may hold at
+# most TENANT_DB_SHARE of the server's cores at once (at least one); one over waits up to
+# TENANT_DB_SLOT_WAIT_MS, then gets 503 tenant_busy. 0 turns it off. Cores default to this
+# machine's; set TENANT_DB_SERVER_CORES when PostgreSQL runs elsewhere.
+TENANT_DB_SHARE = float(os.environ.get("TENANT_DB_SHARE", "0.5"))
+TENANT_DB_SERVER_CORES = int(os.environ.get("TENANT_DB_SERVER_CORES", "0"))
+TENANT_DB_SLOT_WAIT_MS = int(os.environ.get("TENANT_DB_SLOT_WAIT_MS", "2000"))
 LOGGING["loggers"]["observability"] = {
     "level": os.environ.get("ACCESS_LOG_LEVEL") or os.environ.get("LOG_LEVEL", "INFO")
 }

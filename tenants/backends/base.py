@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from django.db import DEFAULT_DB_ALIAS
 
+from tenants.fair_share import statement_slots
+
 
 def enter_tenant_sql(
     tenant_id: str, placement_key: str, search_path: str, timeout_ms: int | None
 ) -> tuple[str, int]:
-    # Every value is ours (a uuid, a schema name derived from it, an int): no user input.
+    # Every value is ours (a uuid, a schema name derived from it, ints): no user input.
+    slots, wait_ms = statement_slots()
     return (
         f"SELECT public.saas_enter_tenant('{tenant_id}', '{placement_key}', "
-        f"'{search_path}', {int(timeout_ms or 0)})",
+        f"'{search_path}', {int(timeout_ms or 0)}, {slots}, {wait_ms})",
         1,
     )
 

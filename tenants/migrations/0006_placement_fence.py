@@ -22,6 +22,7 @@ SQL = (
 REVERSE = (
     "DO $$ BEGIN IF current_schema() = 'public' THEN "
     "DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer); "
+    "DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer, integer, integer); "
     "DROP TABLE IF EXISTS public.tenants_fence; END IF; END $$"
 )
 

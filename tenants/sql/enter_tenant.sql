@@ -30,10 +30,14 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.tenants_fence TO __OPERATOR__;
 -- sets the context (transaction-local), takes the tenant's shared advisory
 -- lock (a fence waits for transactions holding it), and refuses a fenced
 -- placement with SQLSTATE 55T01 (the app re-resolves the tenant).
+DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer);
 EXECUTE $fn$
 CREATE OR REPLACE FUNCTION public.saas_enter_tenant(
-    p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer
+    p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer,
+    p_slots integer DEFAULT 0, p_wait_ms integer DEFAULT 0
 ) RETURNS void LANGUAGE plpgsql VOLATILE AS $body$
+DECLARE
+    v_deadline timestamptz;
 BEGIN
     PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
     IF p_search_path <> '' THEN
@@ -47,6 +51,25 @@ BEGIN
                WHERE f.tenant_id = p_tenant::uuid AND f.placement = p_placement) THEN
         RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
             USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
+    END IF;
+    -- Fair share of the server: a tenant's transactions hold at most p_slots
+    -- of its slot locks (keys 1..p_slots) at once; a transaction that finds
+    -- none free waits up to p_wait_ms (sleeping, not spinning), then is
+    -- refused with 55T02. Re-entering the same tenant in one transaction
+    -- finds the slot it already holds (advisory locks are re-entrant).
+    IF p_slots > 0 THEN
+        v_deadline := pg_catalog.clock_timestamp() + p_wait_ms * interval '1 millisecond';
+        LOOP
+            FOR i IN 1..p_slots LOOP
+                IF pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(p_tenant, i)) THEN
+                    RETURN;
+                END IF;
+            END LOOP;
+            EXIT WHEN pg_catalog.clock_timestamp() >= v_deadline;
+            PERFORM pg_catalog.pg_sleep(0.005);
+        END LOOP;
+        RAISE EXCEPTION 'this tenant already runs % transactions on its server', p_slots
+            USING ERRCODE = '55T02', HINT = 'fair share: retry shortly';
     END IF;
 END
 $body$

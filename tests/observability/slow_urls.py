@@ -2,6 +2,7 @@
 
 import time
 
+from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
 
@@ -13,4 +14,15 @@ def slow(request):
     return JsonResponse({"slept": True})
 
 
-urlpatterns = [path("test-slow/", slow, name="test_slow"), *tenant_urlpatterns]
+def db_sleep(request):
+    """A statement that holds one of the tenant's database slots for `s` seconds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s)", [min(float(request.GET.get("s", "1")), 5)])
+    return JsonResponse({"slept": True})
+
+
+urlpatterns = [
+    path("test-slow/", slow, name="test_slow"),
+    path("test-db-sleep/", db_sleep, name="test_db_sleep"),
+    *tenant_urlpatterns,
+]
