@@ -38,7 +38,9 @@ def _setup(size) -> str:
 
     admin_url = os.environ.get("DATABASE_URL") or embedded.url() or embedded.ensure_running()
     os.environ["BENCH_ADMIN_URL"] = admin_url
-    os.environ["DATABASE_URL"] = replace_dbname(admin_url, f"bench_{size.name}")
+    # BENCH_DB_NAME lets two checkouts on one server measure without sharing a data set.
+    name = os.environ.get("BENCH_DB_NAME") or f"bench_{size.name}"
+    os.environ["DATABASE_URL"] = replace_dbname(admin_url, name)
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
     import django
 

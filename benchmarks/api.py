@@ -31,6 +31,7 @@ from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_CREATE_PATH, API_LIST_PATH, MODES, mode_available
 from saas.db import admin_conninfo
 from tenants.context import tenant_scope
+from tenants.fair_share import is_busy_error
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 2
@@ -305,7 +306,7 @@ def _cleanup_created(tenants=()) -> None:
 HEAVY_SQL = (
     # A large tenant's expensive report: a self-join over its tasks. RLS scopes both sides;
     # the plan's statement_timeout (sent with the context) bounds each run.
-    "SELECT a.status, count(*) FROM projects_task a JOIN projects_task b "
+    "SELECT /* bench-heavy */ a.status, count(*) FROM projects_task a JOIN projects_task b "
     "ON a.status = b.status AND a.id <> b.id GROUP BY a.status"
 )
 
@@ -314,7 +315,7 @@ class Noise:
     def __init__(self, tenant, streams: int):
         self.tenant, self.streams = tenant, streams
         self.stop = threading.Event()
-        self.runs = self.timeouts = 0
+        self.runs = self.timeouts = self.refused = 0
 
     def _loop(self):
         try:
@@ -325,8 +326,11 @@ class Noise:
                             cur.execute(HEAVY_SQL)
                             cur.fetchall()
                         self.runs += 1
-                    except DatabaseError:  # statement timeout: the plan's cap worked
-                        self.timeouts += 1
+                    except DatabaseError as exc:
+                        if is_busy_error(exc):  # at its share of the server: wait, retry
+                            self.refused += 1
+                        else:  # statement timeout: the plan's cap worked
+                            self.timeouts += 1
         finally:
             connection.close()
 
@@ -347,7 +351,8 @@ class Noise:
         ) as c:
             c.execute(
                 "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query LIKE 'SET LOCAL app.current_tenant%%a.status%%'"
+                "WHERE datname = current_database() AND query LIKE '%%bench-heavy%%' "
+                "AND pid <> pg_backend_pid()"
             )
         for t in self.threads:
             t.join(30)
@@ -382,6 +387,7 @@ def run_noisy(size, admin_url: str) -> dict:
             "heavy_streams": NOISY_STREAMS,
             "heavy_queries_completed": noise.runs,
             "heavy_queries_timed_out": noise.timeouts,
+            "heavy_transactions_refused_busy": noise.refused,
             "large_tenant_statement_timeout_ms": big.plan.statement_timeout_ms,
             "rounds": len(pairs),
         },
