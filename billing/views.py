@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from accounts.permissions import admin_required
 from billing.limits import LIMIT_LABELS, usage_summary
 from billing.models import Feature, Invoice, Plan
-from billing.services import BillingError, plan_self_service_refusal, subscription_change_plan
+from billing.subscriptions import BillingError, plan_self_service_refusal, subscription_change_plan
 from observability.selectors import tenant_month_service
 
 

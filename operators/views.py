@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import throttle
 from billing.limits import usage_summary
 from billing.models import Plan
-from billing.services import BillingError, subscription_change_plan
+from billing.subscriptions import BillingError, subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.actors import operator_actor

@@ -7,7 +7,7 @@ import pytest
 from audit.models import AuditEvent
 from billing import money
 from billing.models import Invoice, InvoiceLine
-from billing.services import (
+from billing.subscriptions import (
     BillingError,
     invoice_add_line,
     invoice_create,

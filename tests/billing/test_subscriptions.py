@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from billing.models import PlanChange, Subscription, UsageRecord
-from billing.services import (
+from billing.subscriptions import (
     BillingError,
     add_months,
     month_bounds,

@@ -19,7 +19,7 @@ from tenants.context import get_current_tenant, tenant_scope
 
 def _billing_services():
     try:
-        return importlib.import_module("billing.services")
+        return importlib.import_module("billing.subscriptions")
     except ImportError:
         return None
 
@@ -51,7 +51,7 @@ def test_fleet_tasks_run_with_no_tenant_even_when_queued_inside_one(db, tenant_a
         plan_compliance_run=lambda **kw: seen.append(("compliance", get_current_tenant(), kw)),
     )
     if BILLING is None:
-        monkeypatch.setitem(sys.modules, "billing.services", fake)
+        monkeypatch.setitem(sys.modules, "billing.subscriptions", fake)
     else:
         monkeypatch.setattr(BILLING, "usage_rollup_all", fake.usage_rollup_all, raising=False)
         monkeypatch.setattr(BILLING, "plan_compliance_run", fake.plan_compliance_run, raising=False)
@@ -89,7 +89,7 @@ def test_plan_compliance_task_runs_the_billing_service(committed_db):
     from django.utils import timezone
 
     from billing.models import Subscription, SubscriptionStatus
-    from billing.services import subscription_start
+    from billing.subscriptions import subscription_start
 
     subscription_start(tenant=tenant_a, now=timezone.now() - timedelta(days=40))
     with tenant_scope(tenant_a):

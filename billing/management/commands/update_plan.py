@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.models import Feature
-from billing.services import BillingError, plan_update
+from billing.subscriptions import BillingError, plan_update
 
 
 def _limit(value: str):
