@@ -4,9 +4,10 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts.permissions import admin_required
+from billing.errors import BillingError
 from billing.limits import LIMIT_LABELS, usage_summary
 from billing.models import Feature, Invoice, Plan
-from billing.subscriptions import BillingError, plan_self_service_refusal, subscription_change_plan
+from billing.subscriptions import plan_self_service_refusal, subscription_change_plan
 from observability.selectors import tenant_month_service
 
 

@@ -87,7 +87,7 @@ def job_run(self, job_id: str):
 @fleet_task(name="billing.usage_rollup", autoretry_for=(Exception,), max_retries=3)
 def usage_rollup(period_start: str | None = None, period_end: str | None = None):
     """Roll usage up for the current billing period, every tenant (idempotent upserts)."""
-    from billing.subscriptions import usage_rollup_all  # written by the billing issue
+    from billing.usage import usage_rollup_all  # written by the billing issue
 
     return _jsonable(usage_rollup_all(period_start=period_start, period_end=period_end))
 
@@ -95,7 +95,7 @@ def usage_rollup(period_start: str | None = None, period_end: str | None = None)
 @fleet_task(name="billing.plan_compliance", autoretry_for=(Exception,), max_retries=3)
 def plan_compliance():
     """Nightly: expired trials, tenants over their plan's limits."""
-    from billing.subscriptions import plan_compliance_run
+    from billing.compliance import plan_compliance_run
 
     return _jsonable(plan_compliance_run())
 

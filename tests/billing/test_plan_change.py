@@ -6,16 +6,11 @@ import pytest
 from django.db import connection
 
 from audit.models import AuditEvent
+from billing.errors import BillingError, PlanChangeRefused
 from billing.limits import PlanLimitExceeded
 from billing.models import PlanChange, Subscription, SubscriptionStatus
 from billing.signals import plan_changed
-from billing.subscriptions import (
-    BillingError,
-    PlanChangeRefused,
-    isolation_target,
-    subscription_change_plan,
-    subscription_start,
-)
+from billing.subscriptions import isolation_target, subscription_change_plan, subscription_start
 from projects.services import project_create
 from tenants import resolvers
 from tenants.context import tenant_scope
