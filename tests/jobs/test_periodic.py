@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from billing import compliance, usage
+from billing.tasks import plan_compliance, usage_rollup
 
 # Importing the task modules registers their tasks (a worker does it by autodiscovery).
 from idempotency.tasks import purge_expired  # noqa: F401
-from jobs.tasks import plan_compliance, usage_rollup
 from observability.tasks import sla_rollup_task  # noqa: F401
 from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
