@@ -161,9 +161,28 @@ def invoice_void(*, tenant, invoice: Invoice, actor=None) -> Invoice:
 
 
 def invoice_for_period(*, tenant, tax_rate, actor=None) -> Invoice:
-    """An open invoice for the subscription's current period at its plan's monthly price."""
+    """An open invoice for the subscription's current period at its plan's monthly price.
+
+    One live (not void) invoice per period: issuing again is refused, so a re-run never
+    bills twice.
+    """
     with billing_atomic(tenant):
+        # The subscription's row lock serialises two issuers of the same period.
         subscription = subscription_locked(tenant)
+        covering = (
+            Invoice.objects.filter(
+                tenant_id=tenant.pk,
+                period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end,
+            )
+            .exclude(status=InvoiceStatus.VOID)
+            .first()
+        )
+        if covering is not None:
+            raise BillingError(
+                f"Invoice {covering.number} ({covering.status}) already covers this period: "
+                "void it first to issue another."
+            )
         plan = subscription.plan
         invoice = invoice_create(
             tenant=tenant,
