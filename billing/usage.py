@@ -7,6 +7,7 @@ import logging
 from django.utils import timezone
 
 from billing.errors import BillingError
+from billing.meters import usage_count
 from billing.models import UsageMetric, UsageRecord
 from billing.periods import month_bounds
 from billing.transactions import billing_atomic
@@ -16,18 +17,15 @@ logger = logging.getLogger("billing")
 
 
 def _usage_counts(tenant) -> dict[str, int]:
-    from accounts.models import User
-    from projects.models import Project, Task
-
-    return {
-        UsageMetric.MEMBERS: User.objects.filter(tenant_id=tenant.pk, is_active=True).count(),
-        UsageMetric.PROJECTS: Project.objects.filter(tenant_id=tenant.pk).count(),
-        UsageMetric.TASKS: Task.objects.filter(tenant_id=tenant.pk).count(),
-    }
+    # The same counting rule as the plan limits (billing.meters); tasks tenant-wide.
+    return {metric: usage_count(tenant=tenant, resource=metric) for metric in UsageMetric.values}
 
 
 def usage_rollup(*, tenant, period_start, period_end) -> list[UsageRecord]:
     """Snapshot members, projects and tasks into the period's usage records (an upsert).
+
+    Counted by the same rules as the plan limits (billing.meters): members include
+    pending invitations.
 
     Running it again for the same period overwrites the quantities: the last
     run of a period holds its final figure, and retries never double-count.
