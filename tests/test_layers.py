@@ -59,12 +59,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
         "the 503 of an exhausted pool is one rule for pages and the API; it moves out of saas "
         "with the API plumbing"
     ),
-    ("tenants.apps", "billing.signals"): "plan change → move wiring, to move out of tenancy",
-    (
-        "tenants.receivers",
-        "billing.subscriptions",
-    ): "plan change → move wiring, to move out of tenancy",
-    ("tenants.receivers", "jobs.services"): "plan change → move wiring, to move out of tenancy",
     ("tenants.management.commands.seed_demo", "accounts.models"): "the demo seed, to move out",
     ("tenants.management.commands.seed_demo", "operators.models"): "the demo seed, to move out",
     ("tenants.management.commands.seed_demo", "operators.services"): "the demo seed, to move out",

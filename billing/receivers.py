@@ -1,10 +1,10 @@
-"""Reactions of the tenancy layer to events elsewhere."""
+"""What follows a plan change outside billing's own rows: the move a plan's placement asks for."""
 
 from __future__ import annotations
 
 import logging
 
-logger = logging.getLogger("tenants.receivers")
+logger = logging.getLogger("billing.receivers")
 
 
 def move_when_plan_requires_another_placement(sender, *, tenant, old_plan, new_plan, **kwargs):
