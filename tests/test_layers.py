@@ -59,10 +59,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
         "the 503 of an exhausted pool is one rule for pages and the API; it moves out of saas "
         "with the API plumbing"
     ),
-    ("tenants.management.commands.seed_demo", "accounts.models"): "the demo seed, to move out",
-    ("tenants.management.commands.seed_demo", "operators.models"): "the demo seed, to move out",
-    ("tenants.management.commands.seed_demo", "operators.services"): "the demo seed, to move out",
-    ("tenants.management.commands.seed_demo", "projects.services"): "the demo seed, to move out",
     ("tenants.backends.database", "saas.db"): _DB_CONFIG,
     ("tenants.backends.migrate", "saas.db"): _DB_CONFIG,
     ("tenants.backends.placement", "saas.db"): _DB_CONFIG,
