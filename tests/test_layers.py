@@ -110,9 +110,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
     frozenset({"jobs.services", "jobs.tasks"}): (
         "Celery's shape: the service queues the task, the task records through the services"
     ),
-    frozenset({"tenants.registry_listener", "tenants.resolvers"}): (
-        "the resolver starts the listener, the listener drops the resolver's entries"
-    ),
     frozenset({"tenants.backup", "tenants.services"}): (
         "restoring a backup re-creates the tenant; deleting one writes the backup"
     ),
