@@ -51,14 +51,6 @@ _ONBOARDING = (
     "it belongs with the apps it creates"
 )
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    (
-        "observability.health",
-        "saas.celery",
-    ): "/readyz pings the workers of the project's Celery app",
-    ("saas.api.exceptions", "saas.middleware"): (
-        "the 503 of an exhausted pool is one rule for pages and the API; it moves out of saas "
-        "with the API plumbing"
-    ),
     ("tenants.backends.database", "saas.db"): _DB_CONFIG,
     ("tenants.backends.migrate", "saas.db"): _DB_CONFIG,
     ("tenants.backends.placement", "saas.db"): _DB_CONFIG,
