@@ -310,6 +310,30 @@ def test_no_import_cycles():
     assert not gone, f"fixed, remove from KNOWN_CYCLES: {gone}"
 
 
+def test_the_check_reads_imports_inside_functions_and_finds_cycles(tmp_path):
+    source = tmp_path / "models.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from projects.models import Project\n"
+        "def plan():\n"
+        "    from billing.models import Plan\n"
+        "    from . import context\n"
+    )
+    modules = {m: source for m in ("tenants.models", "tenants.context", "billing.models")}
+    modules["projects.models"] = source
+    assert imports_of("tenants.models", source, modules) == {"billing.models", "tenants.context"}
+    graph = {"tenants.models": {"billing.models"}, "billing.models": {"tenants.models"}}
+    assert violations(graph) == {
+        ("tenants.models", "billing.models"): "tenants imports a project package"
+    }
+    assert cycles(graph) == [frozenset(graph)]
+    assert violations({"operators.views": {"saas.api.views"}, "saas.api.views": set()}) == {}
+    assert set(violations({"projects.api": {"saas.celery"}, "saas.celery": set()})) == {
+        ("projects.api", "saas.celery")
+    }
+
+
 def report() -> str:
     graph = import_graph()
     arrows, up = package_arrows(graph)
