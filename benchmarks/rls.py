@@ -5,7 +5,7 @@ every round):
 
 * `rls`: the app role through tenants.db, `Model.unscoped` (no app-level
   filter) inside `tenant_scope`: only the policy restricts the rows. This is
-  the issue's figure, `rls_overhead_ratio`.
+  the figure reported as `rls_overhead_ratio`.
 * `rls_filter`: the same plus `.filter(tenant_id=…)`: what the project's
   selectors and services actually send (house rule), RLS still enforcing.
 * `filter`: the `plain` alias (stock backend, BYPASSRLS operator role) with

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import Count
 
+from billing.meters import usage_count, usage_count_fullest
 from tenants.routers import data_alias
 
 
@@ -78,36 +78,23 @@ class LimitUsage:
     usage: int
 
 
+# The resource (billing.meters) each limit is counted on.
+LIMIT_RESOURCES = {
+    "max_members": "members",
+    "max_projects": "projects",
+    "max_tasks_per_project": "tasks",  # per project
+}
+PER_PARENT_LIMITS = {"max_tasks_per_project"}
+
+
 def _count(tenant, limit: str, parent=None) -> int:
-    from accounts.models import Invitation, User
-    from projects.models import Project, Task
-
-    if limit == "max_members":
-        from django.utils import timezone
-
-        # A pending invitation holds its seat: accepting it skips the check.
-        pending = Invitation.objects.filter(
-            tenant_id=tenant.pk,
-            accepted_at__isnull=True,
-            revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        ).count()
-        return User.objects.filter(tenant_id=tenant.pk, is_active=True).count() + pending
-    if limit == "max_projects":
-        return Project.objects.filter(tenant_id=tenant.pk).count()
-    if limit == "max_tasks_per_project":
-        if parent is None:
-            # Tenant-wide: the fullest project is what a plan's limit must fit.
-            top = (
-                Task.objects.filter(tenant_id=tenant.pk)
-                .values("project")
-                .annotate(n=Count("id"))
-                .order_by("-n")
-                .first()
-            )
-            return top["n"] if top else 0
-        return Task.objects.filter(tenant_id=tenant.pk, project=parent).count()
-    raise ValueError(f"unknown limit {limit!r}")
+    if limit not in LIMIT_RESOURCES:
+        raise ValueError(f"unknown limit {limit!r}")
+    resource = LIMIT_RESOURCES[limit]
+    if limit in PER_PARENT_LIMITS and parent is None:
+        # Tenant-wide: the fullest project is what a plan's limit must fit.
+        return usage_count_fullest(tenant=tenant, resource=resource)
+    return usage_count(tenant=tenant, resource=resource, parent=parent)
 
 
 def _plan(tenant):

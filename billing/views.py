@@ -4,9 +4,11 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 
 from accounts.permissions import admin_required
+from billing.errors import BillingError
 from billing.limits import LIMIT_LABELS, usage_summary
-from billing.models import Feature, Invoice, Plan
-from billing.services import BillingError, plan_self_service_refusal, subscription_change_plan
+from billing.models import Feature
+from billing.selectors import invoice_list, plan_list
+from billing.subscriptions import plan_self_service_refusal, subscription_change_plan
 from observability.selectors import tenant_month_service
 
 
@@ -28,10 +30,6 @@ def usage_bars(summary: dict) -> list[dict]:
     return bars
 
 
-def _invoices(tenant):
-    return list(Invoice.objects.filter(tenant_id=tenant.pk).order_by("-created_at")[:24])
-
-
 @admin_required
 def billing(request):
     refused = None
@@ -51,7 +49,7 @@ def billing(request):
             )
             return redirect("billing")
     summary = usage_summary(tenant=request.tenant)
-    plans = list(Plan.objects.filter(is_public=True))
+    plans = list(plan_list(public_only=True))
     for plan in plans:
         plan.feature_labels = [Feature(f).label for f in plan.features if f in Feature.values]
         plan.self_service = plan_self_service_refusal(tenant=request.tenant, plan=plan) is None
@@ -60,7 +58,7 @@ def billing(request):
         "current": request.tenant.plan_id,
         "bars": usage_bars(summary),
         "refused": refused,
-        "invoices": _invoices(request.tenant),
+        "invoices": list(invoice_list(tenant=request.tenant)[:24]),
         "service": tenant_month_service(tenant=request.tenant),
     }
     return render(request, "billing/billing.html", context, status=400 if refused else 200)

@@ -1,4 +1,4 @@
-"""The task that runs every job, and the periodic fleet tasks (schedule in saas/celery.py)."""
+"""The task that runs every job."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from jobs.services import (
     job_report,
     job_waiting,
 )
-from tenants.celery import TenantTask, fleet_task, inactive_reason
+from tenants.celery import TenantTask, inactive_reason
 from tenants.context import dangerously_unscoped, get_current_tenant
 
 logger = logging.getLogger("jobs")
@@ -82,25 +82,3 @@ def job_run(self, job_id: str):
         return {"failed": str(exc)}
     job_finish(job=job, result=result or {})
     return {"succeeded": True}
-
-
-@fleet_task(name="billing.usage_rollup", autoretry_for=(Exception,), max_retries=3)
-def usage_rollup(period_start: str | None = None, period_end: str | None = None):
-    """Roll usage up for the current billing period, every tenant (idempotent upserts)."""
-    from billing.services import usage_rollup_all  # written by the billing issue
-
-    return _jsonable(usage_rollup_all(period_start=period_start, period_end=period_end))
-
-
-@fleet_task(name="billing.plan_compliance", autoretry_for=(Exception,), max_retries=3)
-def plan_compliance():
-    """Nightly: expired trials, tenants over their plan's limits."""
-    from billing.services import plan_compliance_run
-
-    return _jsonable(plan_compliance_run())
-
-
-def _jsonable(value):
-    if value is None or isinstance(value, (int, float, str, bool, list, dict)):
-        return value
-    return str(value)

@@ -52,7 +52,8 @@ def _check_redis(url: str) -> None:
 
 
 def _check_broker() -> None:
-    from saas.celery import app
+    # The process's Celery app (the project's, loaded with the project package).
+    from celery import current_app as app
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=READY_TIMEOUT)

@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import throttle
+from billing.errors import BillingError
 from billing.limits import usage_summary
 from billing.models import Plan
-from billing.services import BillingError, subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.actors import operator_actor

@@ -16,7 +16,7 @@ urlpatterns = [
     path("exports/", include("jobs.urls")),
 ]
 
-# --- Web UI (issue 7) ------------------------------------------------------------------------
+# --- Web UI: the tenant's server-rendered pages ------------------------------------------------
 from accounts import views as account_views  # noqa: E402
 from audit import views as audit_views  # noqa: E402
 from billing import views as billing_views  # noqa: E402

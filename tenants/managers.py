@@ -5,11 +5,7 @@ from django.db import models
 from tenants.context import require_current_tenant
 
 
-class TenantQuerySet(models.QuerySet):
-    pass
-
-
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+class TenantManager(models.Manager):
     """Filters on the current tenant explicitly (index use, readable SQL) on top of RLS.
 
     With no tenant in context it raises NoTenantContext instead of returning
@@ -21,5 +17,5 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         return super().get_queryset().filter(tenant_id=tenant.pk)
 
 
-class UnscopedManager(models.Manager.from_queryset(TenantQuerySet)):
+class UnscopedManager(models.Manager):
     """No app-level filter. Row-level security in PostgreSQL still applies."""

@@ -24,6 +24,16 @@ logger = logging.getLogger("tenants.registry_listener")
 CHANNEL = "tenant_registry"
 _state = {"pid": None, "connected": False}
 _lock = threading.Lock()
+# The caches that hold registry state (tenants.resolvers subscribes at import): the
+# listener tells them, it does not know them.
+_subscribers: list[tuple] = []
+
+
+def subscribe(*, reset, change) -> None:
+    """`reset()` when this process starts listening (after a fork too: the parent's entries
+    are not ours to trust); `change(payload)` per notification, `*` meaning everything."""
+    if (reset, change) not in _subscribers:
+        _subscribers.append((reset, change))
 
 
 def ensure_running() -> None:
@@ -35,9 +45,8 @@ def ensure_running() -> None:
         if _state["pid"] == pid:
             return
         _state.update(pid=pid, connected=False)
-        from tenants import resolvers
-
-        resolvers.clear_local()  # forked from a parent: its entries are not ours to trust
+        for reset, _ in _subscribers:
+            reset()  # forked from a parent: its entries are not ours to trust
         threading.Thread(target=_run, args=(pid,), name="tenant-registry", daemon=True).start()
 
 
@@ -56,12 +65,8 @@ def _conninfo() -> dict:
 
 
 def _apply(payload: str) -> None:
-    from tenants import resolvers
-
-    if payload == "*":
-        resolvers.forget_local(None)
-    else:
-        resolvers.invalidate(payload)
+    for _, change in _subscribers:
+        change(payload)
 
 
 def _run(pid: int) -> None:

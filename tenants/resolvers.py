@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
+from tenants import registry_listener
+
 logger = logging.getLogger("tenants.resolvers")
 
 APEX, TENANT, OPERATOR, INVALID, UNKNOWN, CUSTOM = (
@@ -160,8 +162,6 @@ def tenant_for_domain(domain: str):
 
 
 def _lookup(key: str, where: dict):
-    from tenants import registry_listener
-
     registry_listener.ensure_running()
     now = time.time()
     bound = settings.TENANT_REGISTRY_MAX_AGE
@@ -262,3 +262,13 @@ def clear_local() -> None:
 
 def local_size() -> int:
     return len(_l1)
+
+
+def _registry_changed(payload: str) -> None:
+    if payload == "*":
+        forget_local(None)
+    else:
+        invalidate(payload)
+
+
+registry_listener.subscribe(reset=clear_local, change=_registry_changed)

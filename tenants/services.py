@@ -67,7 +67,7 @@ def tenant_create(
                 action="tenant.create",
                 data={"plan": tenant.plan.code, "isolation": tenant.isolation},
             )
-            from billing.services import subscription_start
+            from billing.subscriptions import subscription_start
 
             subscription_start(tenant=tenant, plan=tenant.plan)
             if owner_email:

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from accounts.services import AccountError
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
-from saas.middleware import BUSY_RETRY_AFTER, pool_exhausted
+from tenants.capacity import BUSY_RETRY_AFTER, pool_exhausted
 from tenants.domains import DomainError
 from tenants.fair_share import is_busy_error
 from tenants.fence import is_fence_error

@@ -353,7 +353,7 @@ SPECTACULAR_SETTINGS = {
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
 CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
 
-# --- Web UI (issue 7) ------------------------------------------------------------------------
+# --- Web UI: the console app, CSP, login throttling, sign-up hand-off, mail -----------------
 INSTALLED_APPS += ["operators"]
 # After SecurityMiddleware: adds CSP (with frame-ancestors 'none') to every response.
 MIDDLEWARE.insert(1, "saas.security.ContentSecurityPolicyMiddleware")
@@ -371,7 +371,7 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" /
 PASSWORD_RESET_TIMEOUT = 3600
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("saas.context_processors.nav")
 
-# --- Observability and per-tenant SLAs (issue 14) --------------------------------------------
+# --- Observability and per-tenant SLAs ------------------------------------------------------
 INSTALLED_APPS += ["observability"]
 # Outermost: request id, timing, per-tenant recording and the access log cover every response.
 MIDDLEWARE.insert(0, "observability.middleware.RequestObservabilityMiddleware")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import connections
@@ -132,15 +132,6 @@ def _applies_to_placement(operation) -> bool:
     if hints is not None:
         return bool(hints.get("tenant_placed", False))
     return True
-
-
-@dataclass
-class Outcome:
-    placement: Placement
-    applied: int = 0
-    error: str = ""
-    state: str = ""
-    tenants: list = field(default_factory=list)
 
 
 def read_schema_states(server_url: str, dbname: str, like: str = "t\\_%") -> dict[str, frozenset]:

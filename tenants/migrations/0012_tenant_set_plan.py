@@ -5,7 +5,7 @@ from tenants.rls.sql import CURRENT_TENANT, qn
 
 # The one registry write the app role may make, and only for the tenant in its
 # context: a plan change commits in the same transaction as the subscription,
-# the PlanChange row and the plan lock (billing.services), while the table
+# the PlanChange row and the plan lock (billing.subscriptions), while the table
 # itself stays read-only for the app role.
 FORWARDS = f"""
 CREATE OR REPLACE FUNCTION public.saas_tenant_set_plan(p_plan bigint) RETURNS integer

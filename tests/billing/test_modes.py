@@ -6,9 +6,11 @@ import pytest
 from django.db import connections
 
 from audit.models import AuditEvent
+from billing.invoices import invoice_for_period
 from billing.limits import PlanLimitExceeded
 from billing.models import PlanChange, Subscription, UsageRecord
-from billing.services import invoice_for_period, subscription_change_plan, usage_rollup
+from billing.subscriptions import subscription_change_plan
+from billing.usage import usage_rollup
 from projects.models import Project
 from projects.services import project_create
 from tenants.context import tenant_scope

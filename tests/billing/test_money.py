@@ -6,17 +6,17 @@ import pytest
 
 from audit.models import AuditEvent
 from billing import money
-from billing.models import Invoice, InvoiceLine
-from billing.services import (
-    BillingError,
+from billing.errors import BillingError
+from billing.invoices import (
     invoice_add_line,
     invoice_create,
     invoice_finalize,
     invoice_for_period,
     invoice_mark_paid,
     invoice_void,
-    subscription_start,
 )
+from billing.models import Invoice, InvoiceLine
+from billing.subscriptions import subscription_start
 from tenants.context import tenant_scope
 
 

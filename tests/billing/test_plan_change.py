@@ -6,16 +6,11 @@ import pytest
 from django.db import connection
 
 from audit.models import AuditEvent
+from billing.errors import BillingError, PlanChangeRefused
 from billing.limits import PlanLimitExceeded
 from billing.models import PlanChange, Subscription, SubscriptionStatus
-from billing.services import (
-    BillingError,
-    PlanChangeRefused,
-    isolation_target,
-    subscription_change_plan,
-    subscription_start,
-)
 from billing.signals import plan_changed
+from billing.subscriptions import isolation_target, subscription_change_plan, subscription_start
 from projects.services import project_create
 from tenants import resolvers
 from tenants.context import tenant_scope
@@ -191,15 +186,15 @@ def test_isolation_target_for_dedicated_database_plans(db):
 
 @pytest.fixture
 def without_move_receiver():
-    """Billing's own contract: it signals, it does not move (tenants/receivers.py does,
+    """The plan change's own contract: it signals, it does not move (billing/receivers.py does,
     tested with committed data in tests/tenants/test_plan_move.py)."""
+    from billing.receivers import move_when_plan_requires_another_placement
     from billing.signals import plan_changed
-    from tenants.receivers import move_when_plan_requires_another_placement
 
-    plan_changed.disconnect(dispatch_uid="tenants.move_on_plan_change")
+    plan_changed.disconnect(dispatch_uid="billing.move_on_plan_change")
     yield
     plan_changed.connect(
-        move_when_plan_requires_another_placement, dispatch_uid="tenants.move_on_plan_change"
+        move_when_plan_requires_another_placement, dispatch_uid="billing.move_on_plan_change"
     )
 
 

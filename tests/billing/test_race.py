@@ -13,8 +13,9 @@ from django.db import connection, connections
 
 from accounts.models import Invitation, User
 from accounts.services import invitation_create, user_create
+from billing.errors import PlanChangeRefused
 from billing.limits import PlanLimitExceeded
-from billing.services import PlanChangeRefused, subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from projects.models import Project, Task
 from projects.services import project_create, task_create
 from tenants.context import tenant_scope

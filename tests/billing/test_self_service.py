@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from billing.models import Plan
-from billing.services import plan_self_service_refusal
+from billing.subscriptions import plan_self_service_refusal
 from jobs.models import Job
 from operators.services import operator_create
 from tenants.control import control_alias

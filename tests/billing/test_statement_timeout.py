@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError, connections, transaction
 from psycopg.errors import QueryCanceled
 
-from billing.services import subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from tenants import resolvers
 from tenants.context import tenant_scope
 from tests.billing.conftest import plan, private_plan

@@ -6,17 +6,13 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from billing.compliance import plan_compliance_run
+from billing.errors import BillingError
 from billing.models import PlanChange, Subscription, UsageRecord
-from billing.services import (
-    BillingError,
-    add_months,
-    month_bounds,
-    plan_compliance_run,
-    plan_update,
-    subscription_cancel,
-    usage_rollup,
-    usage_rollup_all,
-)
+from billing.periods import add_months, month_bounds
+from billing.plans import plan_update
+from billing.subscriptions import subscription_cancel
+from billing.usage import usage_rollup, usage_rollup_all
 from tenants.context import tenant_scope
 from tenants.services import tenant_create, tenant_suspend
 from tests.billing.conftest import private_plan

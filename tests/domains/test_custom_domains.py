@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from billing.services import subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from tenants.context import tenant_scope
 from tenants.models import Domain
 from tests.api.conftest import mint

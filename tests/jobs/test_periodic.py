@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-
 import pytest
+
+from billing import compliance, usage
+from billing.tasks import plan_compliance, usage_rollup
 
 # Importing the task modules registers their tasks (a worker does it by autodiscovery).
 from idempotency.tasks import purge_expired  # noqa: F401
-from jobs.tasks import plan_compliance, usage_rollup
 from observability.tasks import sla_rollup_task  # noqa: F401
 from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
-
-
-def _billing_services():
-    try:
-        return importlib.import_module("billing.services")
-    except ImportError:
-        return None
-
-
-BILLING = _billing_services()
-BILLING_MERGED = BILLING is not None and all(
-    hasattr(BILLING, name) for name in ("usage_rollup_all", "plan_compliance_run")
-)
 
 
 def test_beat_schedules_the_fleet_tasks():
@@ -46,15 +31,16 @@ def test_beat_schedules_the_fleet_tasks():
 
 def test_fleet_tasks_run_with_no_tenant_even_when_queued_inside_one(db, tenant_a, monkeypatch):
     seen = []
-    fake = types.SimpleNamespace(
-        usage_rollup_all=lambda **kw: seen.append(("rollup", get_current_tenant(), kw)) or 3,
-        plan_compliance_run=lambda **kw: seen.append(("compliance", get_current_tenant(), kw)),
+    monkeypatch.setattr(
+        usage,
+        "usage_rollup_all",
+        lambda **kw: seen.append(("rollup", get_current_tenant(), kw)) or 3,
     )
-    if BILLING is None:
-        monkeypatch.setitem(sys.modules, "billing.services", fake)
-    else:
-        monkeypatch.setattr(BILLING, "usage_rollup_all", fake.usage_rollup_all, raising=False)
-        monkeypatch.setattr(BILLING, "plan_compliance_run", fake.plan_compliance_run, raising=False)
+    monkeypatch.setattr(
+        compliance,
+        "plan_compliance_run",
+        lambda **kw: seen.append(("compliance", get_current_tenant(), kw)),
+    )
     with tenant_scope(tenant_a):
         rolled = usage_rollup.apply_async(kwargs={"period_start": "2026-11-01"})
         plan_compliance.apply_async()
@@ -89,7 +75,7 @@ def test_plan_compliance_task_runs_the_billing_service(committed_db):
     from django.utils import timezone
 
     from billing.models import Subscription, SubscriptionStatus
-    from billing.services import subscription_start
+    from billing.subscriptions import subscription_start
 
     subscription_start(tenant=tenant_a, now=timezone.now() - timedelta(days=40))
     with tenant_scope(tenant_a):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from billing.services import subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from jobs.models import Job
 from projects.models import Project
 from tenants.context import tenant_scope

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from billing.models import Plan
-from billing.services import subscription_change_plan
+from billing.subscriptions import subscription_change_plan
 from tenants import context
 from tenants.backends.database import TenantDatabaseUnavailable, mark_down
 from tests.conftest import make_tenant

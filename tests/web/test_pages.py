@@ -291,7 +291,7 @@ def test_plan_change_takes_effect_on_the_next_request(tenant_a, owner):
 
 
 def test_billing_invoices_empty_state_then_rows(tenant_a, owner):
-    from billing.services import invoice_create
+    from billing.invoices import invoice_create
 
     client = signed_in(tenant_a, owner)
     assert "No invoices yet" in client.get("/billing/").content.decode()

@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.services import BillingError, PlanChangeRefused, subscription_change_plan
+from billing.errors import BillingError, PlanChangeRefused
+from billing.subscriptions import subscription_change_plan
 from tenants.actors import add_actor_argument, command_actor
 from tenants.services import TenantError, tenant_get
 

@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from billing.errors import BillingError
 from billing.models import Feature
-from billing.services import BillingError, plan_update
+from billing.plans import plan_update
 
 
 def _limit(value: str):

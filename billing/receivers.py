@@ -1,10 +1,10 @@
-"""Reactions of the tenancy layer to events elsewhere."""
+"""What follows a plan change outside billing's own rows: the move a plan's placement asks for."""
 
 from __future__ import annotations
 
 import logging
 
-logger = logging.getLogger("tenants.receivers")
+logger = logging.getLogger("billing.receivers")
 
 
 def move_when_plan_requires_another_placement(sender, *, tenant, old_plan, new_plan, **kwargs):
@@ -13,7 +13,7 @@ def move_when_plan_requires_another_placement(sender, *, tenant, old_plan, new_p
     The move runs as a background job (it copies data); the tenant keeps being
     served in its current placement until the job switches it.
     """
-    from billing.services import isolation_target
+    from billing.subscriptions import isolation_target
     from jobs.services import QueueUnavailable, job_start
 
     target = isolation_target(tenant=tenant, old_plan=old_plan, new_plan=new_plan)
