@@ -2,6 +2,7 @@
 
 import time
 
+from django.db import connection
 from django.http import JsonResponse
 from django.urls import path
 
@@ -13,4 +14,19 @@ def slow(request):
     return JsonResponse({"slept": True})
 
 
-urlpatterns = [path("test-slow/", slow, name="test_slow"), *tenant_urlpatterns]
+# A literal in the statement text: the console must show it as `?`.
+SLOW_SQL = "SELECT pg_sleep(%s) WHERE 'slow-marker-literal' <> ''"
+
+
+def slow_sql(request):
+    """A slow statement of the request's tenant (its context rides with it)."""
+    with connection.cursor() as cur:
+        cur.execute(SLOW_SQL, [min(float(request.GET.get("s", "0.3")), 5)])
+    return JsonResponse({"slept": True})
+
+
+urlpatterns = [
+    path("test-slow/", slow, name="test_slow"),
+    path("test-slow-sql/", slow_sql, name="test_slow_sql"),
+    *tenant_urlpatterns,
+]
