@@ -73,7 +73,7 @@ def _route(request) -> str:
 
 
 _STRING = re.compile(r"(?:\b[eEbBxXuU]&?)?'(?:[^']|'')*'")
-_DOLLAR = re.compile(r"\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.DOTALL)
+_DOLLAR = re.compile(r"\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$", re.DOTALL)
 _NUMBER = re.compile(r"(?<![\w$.\"])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w\"])")
 _SPACE = re.compile(r"\s+")
 

@@ -93,11 +93,11 @@ def test_a_slow_statement_of_a_request_shows_on_its_tenant_page_and_no_other(
 def test_literals_become_placeholders():
     text = (
         "SELECT * FROM t WHERE a = 'x''y' AND b = E'z' AND c = 42 AND d = -1.5e3 "
-        'AND e = $tag$body$tag$ AND "col2" = %s AND t1.x = $1'
+        'AND e = $tag$body$tag$ AND f = $$x$$ AND "col2" = %s AND t1.x = $1'
     )
     assert slow_statements.normalise(text) == (
-        'SELECT * FROM t WHERE a = ? AND b = ? AND c = ? AND d = ? AND e = ? AND "col2" = %s '
-        "AND t1.x = $1"
+        "SELECT * FROM t WHERE a = ? AND b = ? AND c = ? AND d = ? AND e = ? AND f = ? "
+        'AND "col2" = %s AND t1.x = $1'
     )
 
 
