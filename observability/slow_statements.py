@@ -36,12 +36,13 @@ current_request: contextvars.ContextVar = contextvars.ContextVar(
 )
 
 
-def observe(statement: str, seconds: float) -> None:
+def observe(query, seconds: float) -> None:
     """Called by tenants.db after a slow statement; must be cheap and never raise."""
     try:
         tenant = get_current_tenant()
         if tenant is None:  # the control plane's own statements belong to no tenant
             return
+        statement = _text(query)
         from observability.logs import current_request_id
         from observability.recorder import recorder
 
@@ -59,6 +60,15 @@ def observe(statement: str, seconds: float) -> None:
         recorder.ensure_writer()
     except Exception:  # a measurement must never fail the statement's caller
         logger.exception("slow statement not noted")
+
+
+def _text(query) -> str:
+    if isinstance(query, str):
+        return query
+    if isinstance(query, bytes):
+        return query.decode(errors="replace")
+    as_string = getattr(query, "as_string", None)  # psycopg.sql.Composable
+    return as_string(None) if as_string is not None else str(query)
 
 
 def _route(request) -> str:

@@ -34,10 +34,11 @@ RESET_CONTEXT = (
 )
 
 
-# Observers of slow statements, called as observer(statement text, seconds) after a
-# statement of TenantCursor.execute took at least SLOW_STATEMENT_SECONDS (failed ones
-# too). Registered by the app that records them (observability); they must be cheap
-# and must not raise. Below the threshold the cost is two clock reads.
+# Observers of slow statements, called as observer(query, seconds) after a statement of
+# TenantCursor.execute took at least SLOW_STATEMENT_SECONDS (failed ones too; `query` as
+# the caller gave it: str, bytes or a psycopg Composable). Registered by the app that
+# records them (observability); they must be cheap and must not raise: they run in a
+# `finally`. Below the threshold the cost is two clock reads.
 slow_statement_observers: list = []
 SLOW_STATEMENT_SECONDS = 0.2  # the registering app sets it from its settings
 
@@ -91,7 +92,7 @@ class TenantCursor(pg.Cursor):
             seconds = perf_counter() - started
             if seconds >= SLOW_STATEMENT_SECONDS:
                 for observer in slow_statement_observers:
-                    observer(_as_text(query, self), seconds)
+                    observer(query, seconds)
 
     def _execute(self, query, params=None, **kwargs):
         db = self.db
