@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 
-from observability import logs, metrics
+from observability import logs, metrics, slow_statements
 from observability.recorder import recorder
 
 # Probes and scrapes say nothing about a tenant's service.
@@ -43,13 +43,18 @@ class RequestObservabilityMiddleware:
         started = time.perf_counter()
         request_id = logs.accepted_request_id(request.headers.get("X-Request-ID"))
         request.request_id = request_id
-        with logs.request_id_scope(request_id):
-            response = self.get_response(request)
-            duration_ms = (time.perf_counter() - started) * 1000
-            response["X-Request-ID"] = request_id
-            route = route_of(request)
-            record(request, route, response.status_code, duration_ms)
-            logs.log_request(request, response, route=route, duration_ms=duration_ms)
+        # The request a slow statement is attributed to (set and reset inline: per request).
+        token = slow_statements.current_request.set(request)
+        try:
+            with logs.request_id_scope(request_id):
+                response = self.get_response(request)
+                duration_ms = (time.perf_counter() - started) * 1000
+                response["X-Request-ID"] = request_id
+                route = route_of(request)
+                record(request, route, response.status_code, duration_ms)
+                logs.log_request(request, response, route=route, duration_ms=duration_ms)
+        finally:
+            slow_statements.current_request.reset(token)
         return response
 
 

@@ -52,3 +52,28 @@ class SlaRollup(TenantOwned):
         ]
         # The fleet view and the retention job scan one period and time range across tenants.
         indexes = [models.Index(fields=["period", "start"], name="sla_rollup_period_start")]
+
+
+class SlowStatement(TenantOwned):
+    """One statement of a tenant that took at least SLOW_STATEMENT_MS, with where it came from.
+
+    The text is normalised before it is stored (literals replaced by `?`, bound
+    parameters never included), and only the tenant's own page shows it. Kept in the
+    main database for the same reasons as SlaRollup; bounded per tenant (see rollups).
+    """
+
+    tenant_placed = False
+    export_fields = ()
+    in_operator_backup = False
+
+    id = models.BigAutoField(primary_key=True)
+    tenant_id = tenant_id_field(db_index=False)
+    at = models.DateTimeField()
+    duration_ms = models.FloatField()
+    statement = models.TextField()
+    # URL pattern of the request (or `task:<name>`) and its X-Request-ID, when there was one.
+    route = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id", "-at"], name="slow_statement_tenant_at")]

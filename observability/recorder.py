@@ -55,6 +55,11 @@ class Recorder:
         if self._pid != os.getpid():
             self._start()
 
+    def ensure_writer(self) -> None:
+        """Start this process's flush thread if it is not running (cheap when it is)."""
+        if self._pid != os.getpid():
+            self._start()
+
     def drain(self) -> dict:
         with self._lock:
             rows, self._rows = self._rows, {}
@@ -85,6 +90,13 @@ class Recorder:
             return 0
         return len(rows)
 
+    def flush_all(self) -> None:
+        """Request figures and the slow statements noted beside them."""
+        from observability import slow_statements
+
+        self.flush()
+        slow_statements.flush()
+
     def _start(self) -> None:
         # Lazily, in the process that records (gunicorn forks workers after import).
         with self._lock:
@@ -95,7 +107,7 @@ class Recorder:
             return  # 0: no background writer (the test process; callers flush() themselves)
         thread = threading.Thread(target=self._run, name="sla-flush", daemon=True)
         thread.start()
-        atexit.register(self.flush)
+        atexit.register(self.flush_all)
 
     def _interval(self) -> float:
         return settings.SLA_FLUSH_SECONDS if self.flush_seconds is None else self.flush_seconds
@@ -107,7 +119,7 @@ class Recorder:
         while True:
             self._wake.wait(interval)
             self._wake.clear()
-            self.flush()
+            self.flush_all()
             # This thread's connections are never closed by a request cycle: do it here.
             for conn in connections.all(initialized_only=True):
                 conn.close_if_unusable_or_obsolete()

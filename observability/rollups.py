@@ -1,4 +1,4 @@
-"""Minute rows into hour and day rows, and retention: a fleet job (every few minutes)."""
+"""Minute rows into hour and day rows, and retention (slow statements too): a fleet job."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.db import connections
 from django.utils import timezone
 
+from observability import slow_statements
 from tenants.context import dangerously_unscoped
 from tenants.routers import data_alias
 
@@ -82,4 +83,5 @@ def sla_rollup(*, now: datetime | None = None) -> dict:
                 [period, now - keep],
             )
             done[f"pruned_{period}"] = cur.rowcount
+        done["pruned_slow_statements"] = slow_statements.prune(cur, now=now)
     return done

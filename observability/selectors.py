@@ -9,7 +9,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from observability.models import LATENCY_BOUNDS_MS, SlaRollup
+from observability.models import LATENCY_BOUNDS_MS, SlaRollup, SlowStatement
 from tenants.context import dangerously_unscoped
 from tenants.routers import data_alias
 
@@ -273,3 +273,9 @@ def tenant_series_unscoped(*, tenant, period: str, since: datetime) -> list[dict
     with dangerously_unscoped(f"SLA chart of tenant {tenant.pk}"):
         rows = SlaRollup.unscoped.filter(tenant_id=tenant.pk, period=period, start__gte=since)
         return _series(rows)
+
+
+def tenant_slow_statements_unscoped(*, tenant, limit: int = 50) -> list[SlowStatement]:
+    """The operator's view of one tenant's latest slow statements (logged bypass)."""
+    with dangerously_unscoped(f"slow statements of tenant {tenant.pk}"):
+        return list(SlowStatement.unscoped.filter(tenant_id=tenant.pk).order_by("-at")[:limit])

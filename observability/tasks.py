@@ -11,5 +11,5 @@ def sla_rollup_task():
     from observability.rollups import sla_rollup
 
     # A worker measures no requests, but a beat run in a web process may have some pending.
-    recorder.flush()
+    recorder.flush_all()
     return sla_rollup()

@@ -1,10 +1,12 @@
-"""Operator console SLA pages: the fleet's breaches, a tenant's latency chart, monthly CSV."""
+"""Operator console SLA pages: the fleet's breaches, a tenant's latency charts and slow
+statements, monthly CSV."""
 
 from __future__ import annotations
 
 import csv
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -18,6 +20,7 @@ from observability.selectors import (
     tenant_daily_report,
     tenant_series_unscoped,
     tenant_sla_figures,
+    tenant_slow_statements_unscoped,
 )
 from operators.views import operator_required
 from tenants.context import dangerously_unscoped
@@ -61,6 +64,8 @@ def sla_tenant(request, tenant_id):
             daily, objective_ms=verdict.p95_objective_ms, title="p95 latency per day, this month"
         ),
         "month": month_start(now),
+        "slow_statements": tenant_slow_statements_unscoped(tenant=tenant),
+        "slow_statement_ms": settings.SLOW_STATEMENT_MS,
     }
     return render(request, "operators/sla_tenant.html", context)
 

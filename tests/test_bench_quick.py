@@ -63,6 +63,7 @@ def test_quick_mode_writes_every_key(tmp_path):
         "provision_ms_django_tenants",
         "migrate_noop_s_django_tenants",
         "migrate_one_s_django_tenants",
+        "sla_recording_us",
     ):
         assert isinstance(results[key], int | float), (key, results[key])
     for key in ("api_p50_ratio", "api_p95_ratio", "provision_ms"):

@@ -377,6 +377,11 @@ INSTALLED_APPS += ["observability"]
 MIDDLEWARE.insert(0, "observability.middleware.RequestObservabilityMiddleware")
 # Per-tenant measurements are aggregated in process and written this often (seconds).
 SLA_FLUSH_SECONDS = float(os.environ.get("SLA_FLUSH_SECONDS", "15"))
+# Statements of a tenant at least this slow are kept for the operator console: the latest
+# SLOW_STATEMENTS_KEPT per tenant, for SLOW_STATEMENT_RETENTION_DAYS (docs/sla.md).
+SLOW_STATEMENT_MS = float(os.environ.get("SLOW_STATEMENT_MS", "250"))
+SLOW_STATEMENTS_KEPT = int(os.environ.get("SLOW_STATEMENTS_KEPT", "50"))
+SLOW_STATEMENT_RETENTION_DAYS = int(os.environ.get("SLOW_STATEMENT_RETENTION_DAYS", "14"))
 # /metrics: with a token, scrapers send `Authorization: Bearer <token>`; without one, only
 # loopback and private addresses may scrape.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

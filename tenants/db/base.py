@@ -13,6 +13,7 @@ PgBouncer. And it costs no extra round trip.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from time import perf_counter
 
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
@@ -32,6 +33,14 @@ RESET_CONTEXT = (
     3,
 )
 
+
+# Observers of slow statements, called as observer(query, seconds) after a statement of
+# TenantCursor.execute took at least SLOW_STATEMENT_SECONDS (failed ones too; `query` as
+# the caller gave it: str, bytes or a psycopg Composable). Registered by the app that
+# records them (observability); they must be cheap and must not raise: they run in a
+# `finally`. Below the threshold the cost is two clock reads.
+slow_statement_observers: list = []
+SLOW_STATEMENT_SECONDS = 0.2  # the registering app sets it from its settings
 
 _override_cache: dict[tuple, tuple[str, int]] = {}
 _switch_cache: dict[tuple, tuple[str, int]] = {}
@@ -76,6 +85,16 @@ class TenantCursor(pg.Cursor):
     db: DatabaseWrapper | None = None
 
     def execute(self, query, params=None, **kwargs):
+        started = perf_counter()
+        try:
+            return self._execute(query, params, **kwargs)
+        finally:
+            seconds = perf_counter() - started
+            if seconds >= SLOW_STATEMENT_SECONDS:
+                for observer in slow_statement_observers:
+                    observer(query, seconds)
+
+    def _execute(self, query, params=None, **kwargs):
         db = self.db
         prefix = db.tenant_prefix() if db is not None else None
         if prefix is None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from observability import slow_statements
 from observability.models import LATENCY_BOUNDS_MS
 from observability.recorder import write_rows
 from observability.rollups import sla_rollup
@@ -47,6 +49,21 @@ def test_operator_sees_breaches_first_and_a_tenant_latency_chart(site, page, sho
     fine = TenantFactory(subdomain=unique_subdomain("fineco"))
     _history(slow, typical_ms=350, hours=40, seed=1)
     _history(fine, typical_ms=40, hours=40, seed=2)
+    now = time.time()
+    slow_statements.write_statements(
+        [
+            (
+                slow.pk,
+                now - 600,
+                1840.0,
+                'SELECT "projects_task"."status", COUNT(*) FROM "projects_task" '
+                'WHERE "projects_task"."tenant_id" = %s GROUP BY 1',
+                "/api/v1/projects/<uuid:project_id>/tasks/",
+                "req-7f3c2a",
+            ),
+            (slow.pk, now - 3000, 612.5, "SELECT pg_sleep(0.6)", "/projects/", "req-51d0e9"),
+        ]
+    )
     email = f"ops-{slow.subdomain}@tenantry.test"
     operator_create(email=email, password="operator-password-1")
 
@@ -64,4 +81,6 @@ def test_operator_sees_breaches_first_and_a_tenant_latency_chart(site, page, sho
     chart = page.get_by_role("img", name="p95 latency per hour, 48 h")
     expect(chart).to_be_visible()
     assert page.locator("svg polyline.p95").count() == 2
+    expect(page.locator("tr.slow-statement").first).to_contain_text("1840 ms")
+    expect(page.locator("#slow-statements")).to_contain_text("pg_sleep(?)")
     copy_to_docs(shot(page, "tenant"), "sla-tenant.png")

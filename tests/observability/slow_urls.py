@@ -21,8 +21,20 @@ def db_sleep(request):
     return JsonResponse({"slept": True})
 
 
+# A literal in the statement text: the console must show it as `?`.
+SLOW_SQL = "SELECT pg_sleep(%s) WHERE 'slow-marker-literal' <> ''"
+
+
+def slow_sql(request):
+    """A slow statement of the request's tenant (its context rides with it)."""
+    with connection.cursor() as cur:
+        cur.execute(SLOW_SQL, [min(float(request.GET.get("s", "0.3")), 5)])
+    return JsonResponse({"slept": True})
+
+
 urlpatterns = [
     path("test-slow/", slow, name="test_slow"),
     path("test-db-sleep/", db_sleep, name="test_db_sleep"),
+    path("test-slow-sql/", slow_sql, name="test_slow_sql"),
     *tenant_urlpatterns,
 ]
