@@ -1,17 +1,26 @@
-"""Tenant data exports on the tenant host: start, list, download. Owners and admins only."""
+"""Tenant data exports on the tenant host: request, follow, download. Owners and admins only.
+
+`/exports/` is a page for people (a browser asks for HTML) and JSON for programs (any other
+Accept); both start exports through the same job. Every id is looked up in the requesting
+tenant's jobs only, so another tenant's export answers exactly like one that never existed.
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
-from django.views.decorators.http import require_http_methods
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from jobs.display import POLL_SECONDS, job_sentence, job_title, jobs_unfinished
 from jobs.kinds import export_path
 from jobs.models import JobStatus
 from jobs.selectors import job_get_for_tenant, job_list_for_tenant
 from jobs.services import JobError, QueueUnavailable, job_start
 
 EXPORT = "tenant_export"
+PAGE_SIZE = 20
 
 
 def _as_dict(job) -> dict:
@@ -20,6 +29,8 @@ def _as_dict(job) -> dict:
         "status": job.status,
         "progress": job.progress,
         "message": job.message,
+        "summary": job_sentence(job),
+        "title": job_title(job),
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "download": f"/exports/{job.pk}/download/" if job.status == JobStatus.SUCCEEDED else None,
@@ -37,24 +48,60 @@ def _admin_only(view):
     return inner
 
 
+def _wants_page(request) -> bool:
+    # Programs (no Accept, */*, application/json) get JSON; browsers ask for text/html first.
+    return request.get_preferred_type(["application/json", "text/html"]) == "text/html"
+
+
+def _exports_context(request) -> dict:
+    jobs = list(job_list_for_tenant(tenant=request.tenant, kind=EXPORT)[:PAGE_SIZE])
+    return {"jobs": jobs, "polling": jobs_unfinished(jobs), "poll_seconds": POLL_SECONDS}
+
+
 @_admin_only
 @require_http_methods(["GET", "POST"])
 def exports(request):
+    page = _wants_page(request)
     if request.method == "POST":
-        try:
-            job = job_start(kind=EXPORT, tenant=request.tenant, requested_by=request.user.email)
-        except QueueUnavailable as exc:
-            return JsonResponse(
-                {"error": {"code": "queue_unavailable", "message": str(exc)}},
-                status=503,
-                headers={"Retry-After": "60"},
-            )
-        except JobError as exc:
-            return JsonResponse({"error": {"code": "job_refused", "message": str(exc)}}, status=400)
-        job.refresh_from_db()
-        return JsonResponse(_as_dict(job), status=202)
+        return _request_export(request, page)
+    if page:
+        context = {"nav": "exports", **_exports_context(request)}
+        return render(request, "jobs/exports.html", context)
     jobs = job_list_for_tenant(tenant=request.tenant, kind=EXPORT)[:50]
     return JsonResponse({"exports": [_as_dict(j) for j in jobs]})
+
+
+def _request_export(request, page: bool):
+    try:
+        job = job_start(kind=EXPORT, tenant=request.tenant, requested_by=request.user.email)
+    except QueueUnavailable as exc:
+        if page:
+            messages.error(request, str(exc))
+            return redirect("jobs:exports")
+        return JsonResponse(
+            {"error": {"code": "queue_unavailable", "message": str(exc)}},
+            status=503,
+            headers={"Retry-After": "60"},
+        )
+    except JobError as exc:
+        if page:
+            messages.error(request, str(exc))
+            return redirect("jobs:exports")
+        return JsonResponse({"error": {"code": "job_refused", "message": str(exc)}}, status=400)
+    if page:
+        messages.success(
+            request, "Export requested. Its progress is shown below; download it when it is ready."
+        )
+        return redirect("jobs:exports")
+    job.refresh_from_db()
+    return JsonResponse(_as_dict(job), status=202)
+
+
+@_admin_only
+@require_GET
+def export_progress(request):
+    """The export table alone: what the page polls while an export is unfinished."""
+    return render(request, "jobs/_export_jobs.html", _exports_context(request))
 
 
 @_admin_only
@@ -74,6 +121,8 @@ def export_download(request, job_id):
     if not path.is_file():
         raise Http404
     filename = f"{request.tenant.subdomain}-export-{job.created_at:%Y%m%d-%H%M%S}.jsonl"
-    return FileResponse(
+    response = FileResponse(
         path.open("rb"), as_attachment=True, filename=filename, content_type="application/x-ndjson"
     )
+    response["Cache-Control"] = "private, no-store"
+    return response

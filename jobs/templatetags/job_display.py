@@ -1,0 +1,9 @@
+"""Template filters that show a job in words (jobs.display)."""
+
+from django import template
+
+from jobs.display import job_sentence, job_title
+
+register = template.Library()
+register.filter("job_title", job_title)
+register.filter("job_sentence", job_sentence)

@@ -1,0 +1,84 @@
+"""The export page: browsers get a page (request, progress, download), programs keep the JSON."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from jobs.models import Job, JobStatus
+from jobs.services import job_claim, job_report
+from tenants.context import tenant_scope
+from tests.factories import ProjectFactory, UserFactory
+from tests.web.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+BROWSER = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def _exports(tenant) -> list[Job]:
+    with tenant_scope(tenant):
+        return list(Job.objects.filter(tenant_id=tenant.pk, kind="tenant_export"))
+
+
+def test_a_browser_gets_the_page_and_a_program_the_json(tenant_a, admin):
+    client = signed_in(tenant_a, admin)
+    page = client.get("/exports/", **BROWSER)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "Request an export" in html and "No export yet" in html
+    assert 'aria-current="page">Export</a>' in html
+    assert client.get("/exports/").json() == {"exports": []}
+
+
+def test_requesting_from_the_page_runs_the_export_and_offers_the_download(
+    tenant_a, admin, django_capture_on_commit_callbacks
+):
+    ProjectFactory(tenant=tenant_a, name="Apollo")
+    client = signed_in(tenant_a, admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/exports/", **BROWSER)
+    assert response.status_code == 302 and response["Location"] == "/exports/"
+    [job] = _exports(tenant_a)
+    assert (job.status, job.requested_by) == (JobStatus.SUCCEEDED, admin.email)
+    html = client.get("/exports/", **BROWSER).content.decode()
+    assert "Export requested." in html and "Succeeded" in html and "Finished." in html
+    assert f'href="/exports/{job.pk}/download/"' in html
+    assert 'data-polling="off"' in html and "hx-trigger" not in html
+    download = client.get(f"/exports/{job.pk}/download/")
+    assert download.status_code == 200 and download["Cache-Control"] == "private, no-store"
+    assert b"Apollo" in b"".join(download.streaming_content)
+
+
+def test_an_unfinished_export_is_polled_and_reported_in_words(tenant_a, admin):
+    client = signed_in(tenant_a, admin)
+    client.post("/exports/", **BROWSER)  # never committed here: the job stays queued
+    [job] = _exports(tenant_a)
+    html = client.get("/exports/", **BROWSER).content.decode()
+    assert 'hx-get="/exports/progress/"' in html and 'hx-trigger="every 2s"' in html
+    assert "Waiting for a worker to start it." in html and "/download/" not in html
+    with tenant_scope(tenant_a):
+        job_claim(job_id=job.pk)
+        job_report(job=job, progress=40, message="exported tasks (4 of 10 tables)")
+    partial = client.get("/exports/progress/").content.decode()
+    assert "<html" not in partial and 'id="export-jobs"' in partial
+    assert 'value="40"' in partial and "Exported tasks (4 of 10 tables)." in partial
+    assert "Running" in partial and "hx-trigger" in partial
+
+
+def test_members_and_other_tenants_see_no_export(tenant_a, tenant_b, admin, member):
+    signed_in(tenant_a, admin).post("/exports/", **BROWSER)
+    [job] = _exports(tenant_a)
+    with tenant_scope(tenant_a):
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
+    as_member = signed_in(tenant_a, member)
+    for path in ("/exports/", "/exports/progress/", f"/exports/{job.pk}/download/"):
+        assert as_member.get(path, **BROWSER).status_code == 404, path
+    other = signed_in(tenant_b, UserFactory(tenant=tenant_b, email="o@b.test", role="owner"))
+    assert str(job.pk) not in other.get("/exports/progress/").content.decode()
+    theirs = other.get(f"/exports/{job.pk}/download/", **BROWSER)
+    nowhere = other.get(f"/exports/{uuid.uuid4()}/download/", **BROWSER)
+    # No existence oracle: another tenant's export answers exactly like one that never was.
+    assert theirs.status_code == nowhere.status_code == 404
+    assert theirs.content == nowhere.content
