@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 
 import psycopg
@@ -138,6 +139,10 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
         drop_database_and_placements(name)  # with the tenant databases moves created
         _drop_tenant_databases(name)
+    # Exports and operator backups the tests (and the servers and commands they started)
+    # wrote: this worker's own directories, tenant data that must not outlive the run.
+    for directory in (settings.MEDIA_ROOT, settings.TENANT_BACKUP_DIR):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # Control-plane rows committed by the previous test, removed when the next one starts:
