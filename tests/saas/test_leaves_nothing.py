@@ -3,7 +3,8 @@
 Runs a small test session of its own in another process (moves into their own databases,
 delete and restore through commands, a live server, an export), as `make test` runs the
 whole suite, then looks for what that session created: databases (by oid: created after it
-started), its media and backup directories, processes carrying its worker name.
+started), its media and backup directories, processes carrying its worker name, its keys in
+the shared test Redis.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from tests.shell import ROOT
 pytestmark = pytest.mark.slow
 
 SESSION = [
-    "tests/tenants/test_move.py",
+    "tests/tenants/test_move.py::test_move_between_every_pair_of_modes",
+    "tests/tenants/test_move.py::test_keep_source_leaves_the_old_copy",
+    "tests/tenants/test_move.py::test_interrupted_move_can_be_rolled_back",
     "tests/tenants/test_delete_restore.py::test_delete_then_import_brings_the_tenant_back",
     "tests/jobs/test_jobs.py::test_admin_starts_lists_and_downloads_an_export",
+    "tests/jobs/test_worker.py::test_export_job_on_a_worker_writes_exactly_the_tenants_rows",
 ]
 
 
@@ -82,3 +86,9 @@ def test_a_test_session_leaves_no_database_file_or_process(committed_db):
     for directory in (ROOT / "artifacts" / "media" / tag, ROOT / "artifacts" / "backups" / tag):
         assert not directory.exists(), sorted(p.name for p in directory.rglob("*"))[:10]
     assert _processes_of(worker) == []
+    if redis_url := os.environ.get("TEST_REDIS_URL"):
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        keys = [*client.scan_iter(match=f"test-{tag}:*"), *client.scan_iter(match=f"*:{tag}:*")]
+        assert keys == [], keys[:10]
