@@ -41,5 +41,14 @@ def job_sentence(job: Job) -> str:
     return message if message.endswith((".", "!", "?")) else message + "."
 
 
+# What a tenant reads when its job failed: the recorded error is for operators (it may name
+# internals such as hosts or exception text); the console shows it in full.
+TENANT_FAILED = "It did not complete. Request it again; if it fails again, contact support."
+
+
+def job_sentence_for_tenant(job: Job) -> str:
+    return TENANT_FAILED if job.status == JobStatus.FAILED else job_sentence(job)
+
+
 def jobs_unfinished(jobs) -> bool:
     return any(not job.is_finished for job in jobs)

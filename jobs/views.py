@@ -13,7 +13,8 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jobs.display import POLL_SECONDS, job_sentence, job_title, jobs_unfinished
+from jobs.display import POLL_SECONDS, job_sentence_for_tenant, job_title, jobs_unfinished
+from jobs.fragments import polled_fragment
 from jobs.kinds import export_path
 from jobs.models import JobStatus
 from jobs.selectors import job_get_for_tenant, job_list_for_tenant
@@ -28,8 +29,8 @@ def _as_dict(job) -> dict:
         "id": str(job.pk),
         "status": job.status,
         "progress": job.progress,
-        "message": job.message,
-        "summary": job_sentence(job),
+        # Said to the tenant: a failure's recorded error is for operators (jobs.display).
+        "message": job_sentence_for_tenant(job),
         "title": job_title(job),
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
@@ -97,6 +98,7 @@ def _request_export(request, page: bool):
     return JsonResponse(_as_dict(job), status=202)
 
 
+@polled_fragment
 @_admin_only
 @require_GET
 def export_progress(request):

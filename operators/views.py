@@ -22,6 +22,7 @@ from accounts import throttle
 from billing.limits import usage_summary
 from billing.models import Plan
 from billing.services import BillingError, subscription_change_plan
+from jobs.fragments import polled_fragment
 from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.actors import operator_actor
@@ -121,6 +122,7 @@ def tenant_detail(request, tenant_id):
     return render(request, "operators/tenant_detail.html", context)
 
 
+@polled_fragment
 @operator_required
 @require_GET
 def tenant_jobs_view(request, tenant_id):

@@ -2,8 +2,9 @@
 
 from django import template
 
-from jobs.display import job_sentence, job_title
+from jobs.display import job_sentence, job_sentence_for_tenant, job_title
 
 register = template.Library()
 register.filter("job_title", job_title)
 register.filter("job_sentence", job_sentence)
+register.filter("job_sentence_for_tenant", job_sentence_for_tenant)

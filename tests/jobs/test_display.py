@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.display import job_sentence, job_title
+from jobs.display import TENANT_FAILED, job_sentence, job_sentence_for_tenant, job_title
 from jobs.models import Job, JobStatus
 
 
@@ -46,3 +46,12 @@ def test_title_never_shows_the_kind_or_its_parameters(kind, params, title):
 )
 def test_message_reads_as_a_sentence(status, message, sentence):
     assert job_sentence(Job(kind="tenant_move", status=status, message=message)) == sentence
+
+
+def test_a_tenant_reads_no_recorded_error_and_the_console_reads_it_whole():
+    error = 'OperationalError: connection to server at "10.0.0.5", port 5432 failed'
+    job = Job(kind="tenant_export", status=JobStatus.FAILED, message=error)
+    assert job_sentence_for_tenant(job) == TENANT_FAILED
+    assert job_sentence(job) == error + "."
+    running = Job(kind="tenant_export", status=JobStatus.RUNNING, message="copying rows")
+    assert job_sentence_for_tenant(running) == "Copying rows."

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from jobs.models import Job, JobStatus
-from jobs.services import job_claim, job_report
+from jobs.services import job_claim, job_finish, job_report
 from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, UserFactory
 from tests.web.conftest import signed_in
@@ -82,3 +82,31 @@ def test_members_and_other_tenants_see_no_export(tenant_a, tenant_b, admin, memb
     # No existence oracle: another tenant's export answers exactly like one that never was.
     assert theirs.status_code == nowhere.status_code == 404
     assert theirs.content == nowhere.content
+
+
+def test_a_poll_after_the_session_ended_moves_the_page_to_sign_in(tenant_a):
+    from django.test import Client
+
+    from tests.web.conftest import host
+
+    client = Client(HTTP_HOST=host(tenant_a))
+    polled = client.get("/exports/progress/", HTTP_HX_REQUEST="true")
+    assert polled.status_code == 204
+    assert polled["HX-Redirect"].startswith("/accounts/login/?next=/exports/progress/")
+    # Without htmx it is the ordinary redirect.
+    assert client.get("/exports/progress/").status_code == 302
+
+
+def test_a_failed_export_tells_the_tenant_what_to_do_not_the_error(tenant_a, admin):
+    client = signed_in(tenant_a, admin)
+    client.post("/exports/", **BROWSER)
+    [job] = _exports(tenant_a)
+    with tenant_scope(tenant_a):
+        claimed = job_claim(job_id=job.pk)
+        job_finish(job=claimed, error='OperationalError: server at "db-7.internal" closed')
+    for body in (
+        client.get("/exports/", **BROWSER).content.decode(),
+        client.get("/exports/").content.decode(),
+    ):
+        assert "db-7.internal" not in body and "OperationalError" not in body
+        assert "Request it again" in body
