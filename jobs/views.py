@@ -14,13 +14,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from jobs.display import POLL_SECONDS, job_sentence_for_tenant, job_title, jobs_unfinished
+from jobs.exports import EXPORT, tenant_export_request
 from jobs.fragments import polled_fragment
 from jobs.kinds import export_path
 from jobs.models import JobStatus
 from jobs.selectors import job_get_for_tenant, job_list_for_tenant
-from jobs.services import JobError, QueueUnavailable, job_start
+from jobs.services import JobError, QueueUnavailable
 
-EXPORT = "tenant_export"
 PAGE_SIZE = 20
 
 
@@ -74,7 +74,7 @@ def exports(request):
 
 def _request_export(request, page: bool):
     try:
-        job = job_start(kind=EXPORT, tenant=request.tenant, requested_by=request.user.email)
+        job, started = tenant_export_request(tenant=request.tenant, requested_by=request.user.email)
     except QueueUnavailable as exc:
         if page:
             messages.error(request, str(exc))
@@ -90,12 +90,17 @@ def _request_export(request, page: bool):
             return redirect("jobs:exports")
         return JsonResponse({"error": {"code": "job_refused", "message": str(exc)}}, status=400)
     if page:
-        messages.success(
-            request, "Export requested. Its progress is shown below; download it when it is ready."
-        )
+        if started:
+            messages.success(
+                request,
+                "Export requested. Its progress is shown below; download it when it is ready.",
+            )
+        else:
+            messages.info(request, "An export is already being prepared: follow it below.")
         return redirect("jobs:exports")
     job.refresh_from_db()
-    return JsonResponse(_as_dict(job), status=202)
+    # Not started now: the export under way, which the caller follows like a new one.
+    return JsonResponse(_as_dict(job), status=202 if started else 200)
 
 
 @polled_fragment

@@ -110,3 +110,21 @@ def test_a_failed_export_tells_the_tenant_what_to_do_not_the_error(tenant_a, adm
     ):
         assert "db-7.internal" not in body and "OperationalError" not in body
         assert "Request it again" in body
+
+
+def test_one_export_at_a_time_and_a_lost_one_does_not_block(tenant_a, admin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = signed_in(tenant_a, admin)
+    client.post("/exports/", **BROWSER)  # stays queued: never committed here
+    again = client.post("/exports/", follow=True, **BROWSER)
+    assert "An export is already being prepared" in again.content.decode()
+    [job] = _exports(tenant_a)
+    as_json = client.post("/exports/")
+    assert as_json.status_code == 200 and as_json.json()["id"] == str(job.pk)
+    with tenant_scope(tenant_a):  # a worker never came back for it
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    assert client.post("/exports/").status_code == 202
+    assert len(_exports(tenant_a)) == 2
