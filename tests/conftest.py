@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -143,6 +145,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
     # wrote: this worker's own directories, tenant data that must not outlive the run.
     for directory in (settings.MEDIA_ROOT, settings.TENANT_BACKUP_DIR):
         shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the parent too, once no other worker uses it
+            Path(directory).parent.rmdir()
     _forget_redis_keys()
 
 
