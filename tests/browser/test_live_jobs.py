@@ -24,6 +24,7 @@ from tenants.context import tenant_scope
 from tenants.export import CUSTOMER, export_models
 from tests.browser.conftest import copy_to_docs
 from tests.browser.test_flows import new_org, sign_in
+from tests.browser.test_newcomer import _csp_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,6 +51,7 @@ def test_console_job_table_follows_a_job_without_reload(site, page, shot, commit
     email = f"ops-{tenant.subdomain}@tenantry.test"
     operator_create(email=email, password="operator-password-1")
     job = _queued(tenant, "tenant_move", email, to="schema")
+    violations = _csp_violations(page)
 
     page.goto(f"http://admin.localhost:{site.port}/tenants/{tenant.pk}/")
     page.get_by_label("Email").fill(email)
@@ -77,6 +79,7 @@ def test_console_job_table_follows_a_job_without_reload(site, page, shot, commit
     # Finished: the table stops polling; and it was the same page all along.
     expect(page.locator("#tenant-jobs")).to_have_attribute("data-polling", "off")
     assert _same_document(page)
+    assert violations == []  # polling runs under the CSP (no inline script or style)
     shot(page)
 
 
@@ -85,6 +88,7 @@ def test_export_page_follows_an_export_and_offers_its_download(site, page, shot,
     with tenant_scope(tenant):
         project_create(tenant=tenant, name="Apollo")
     job = _queued(tenant, "tenant_export", f"owner@{tenant.subdomain}.test")
+    violations = _csp_violations(page)
     sign_in(page, site, tenant, f"owner@{tenant.subdomain}.test")
     page.get_by_role("link", name="Export", exact=True).click()
     expect(page.get_by_role("heading", name="Export your data")).to_be_visible()
@@ -104,7 +108,7 @@ def test_export_page_follows_an_export_and_offers_its_download(site, page, shot,
         job_finish(job=claimed, result=result)
     download_link = row.get_by_role("link", name=re.compile("Download"))
     expect(download_link).to_be_visible(timeout=LIVE)
-    assert _same_document(page)
+    assert _same_document(page) and violations == []
     copy_to_docs(shot(page), "export.png")
 
     with page.expect_download() as info:
