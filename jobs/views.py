@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from jobs.display import POLL_SECONDS, job_sentence_for_tenant, job_title, jobs_unfinished
@@ -67,9 +68,12 @@ def exports(request):
         return _request_export(request, page)
     if page:
         context = {"nav": "exports", **_exports_context(request)}
-        return render(request, "jobs/exports.html", context)
-    jobs = job_list_for_tenant(tenant=request.tenant, kind=EXPORT)[:50]
-    return JsonResponse({"exports": [_as_dict(j) for j in jobs]})
+        response = render(request, "jobs/exports.html", context)
+    else:
+        jobs = job_list_for_tenant(tenant=request.tenant, kind=EXPORT)[:50]
+        response = JsonResponse({"exports": [_as_dict(j) for j in jobs]})
+    patch_vary_headers(response, ["Accept"])  # one URL, two representations
+    return response
 
 
 def _request_export(request, page: bool):

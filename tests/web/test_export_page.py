@@ -30,6 +30,7 @@ def test_a_browser_gets_the_page_and_a_program_the_json(tenant_a, admin):
     assert "Request an export" in html and "No export yet" in html
     assert 'aria-current="page">Export</a>' in html
     assert client.get("/exports/").json() == {"exports": []}
+    assert "Accept" in page["Vary"]
 
 
 def test_requesting_from_the_page_runs_the_export_and_offers_the_download(
