@@ -33,9 +33,10 @@ run: install
 	echo "Serving http://demo.localhost:$(PORT)  (sign in: admin@demo.example / demo-password-1)" && \
 	PUBLIC_PORT=$${PUBLIC_PORT:-$(PORT)} $(PY) manage.py runserver 0.0.0.0:$(PORT)
 
+# A Redis that test-env.sh had to start is stopped again, whatever the outcome.
 test: install system-deps
 	@$(DB_ENV) && source scripts/test-env.sh && \
-	$(PY) -m pytest -n $${TEST_WORKERS:-2} $(ARGS)
+	{ $(PY) -m pytest -n $${TEST_WORKERS:-2} $(ARGS); status=$$?; source scripts/stop-redis.sh; exit $$status; }
 
 lint: install
 	$(PY) -m ruff check .
@@ -46,10 +47,12 @@ format: install
 	$(PY) -m ruff check --fix .
 
 bench: install system-deps
-	@$(DB_ENV) && source scripts/test-env.sh && $(PY) -m benchmarks $(ARGS)
+	@$(DB_ENV) && source scripts/test-env.sh && \
+	{ $(PY) -m benchmarks $(ARGS); status=$$?; source scripts/stop-redis.sh; exit $$status; }
 
 # Everything `make run`/`make test` create here: the embedded cluster, the generated role
 # secret and operator backups (.data/), exports (media/), collected static files, test output.
 clean:
 	-$(PY) -m saas.embedded stop
+	-@bash scripts/stop-redis.sh .data/redis/redis.pid
 	rm -rf .data artifacts media staticfiles

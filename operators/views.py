@@ -16,13 +16,14 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import throttle
 from billing.errors import BillingError
 from billing.limits import usage_summary
 from billing.models import Plan
 from billing.subscriptions import subscription_change_plan
+from jobs.fragments import polled_fragment
 from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.actors import operator_actor
@@ -117,17 +118,28 @@ def tenant_detail(request, tenant_id):
         "t": tenant,
         "usage": _usage(tenant),
         "plans": Plan.objects.all(),
-        "jobs": _jobs_for(tenant),
+        **_jobs_context(tenant),
     }
     return render(request, "operators/tenant_detail.html", context)
 
 
-def _jobs_for(tenant) -> list:
+@polled_fragment
+@operator_required
+@require_GET
+def tenant_jobs_view(request, tenant_id):
+    """The tenant's job table alone: what its page polls while a job is unfinished."""
+    tenant = get_object_or_404(Tenant, pk=tenant_id)
+    return render(request, "operators/_jobs.html", {"t": tenant, **_jobs_context(tenant)})
+
+
+def _jobs_context(tenant) -> dict:
+    from jobs.display import POLL_SECONDS, jobs_unfinished
     from jobs.selectors import job_list_for_tenant
 
     # In the tenant's scope, like the usage counts: RLS shows this tenant's jobs only.
     with tenant_scope(tenant):
-        return list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
+        jobs = list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
+    return {"jobs": jobs, "polling": jobs_unfinished(jobs), "poll_seconds": POLL_SECONDS}
 
 
 @operator_required

@@ -33,6 +33,11 @@ urlpatterns = [
         operator_views.tenant_job_start_view,
         name="operator_tenant_job",
     ),
+    path(
+        "tenants/<uuid:tenant_id>/jobs/table/",
+        operator_views.tenant_jobs_view,
+        name="operator_tenant_jobs",
+    ),
     path("sla/", sla_views.sla_fleet, name="operator_sla_fleet"),
     path("tenants/<uuid:tenant_id>/sla/", sla_views.sla_tenant, name="operator_sla_tenant"),
     path(

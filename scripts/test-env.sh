@@ -11,8 +11,11 @@ else
     if command -v redis-server >/dev/null 2>&1; then
       mkdir -p .data/redis
       redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-        --dir "$PWD/.data/redis" --logfile "$PWD/.data/redis/redis.log" >/dev/null
+        --dir "$PWD/.data/redis" --logfile "$PWD/.data/redis/redis.log" \
+        --pidfile "$PWD/.data/redis/redis.pid" >/dev/null
       sleep 0.5
+      # Started here, so stopped by the caller when it is done (scripts/stop-redis.sh).
+      export TEST_REDIS_STARTED="$PWD/.data/redis/redis.pid"
     fi
   fi
   export TEST_REDIS_URL="redis://127.0.0.1:6379/15"

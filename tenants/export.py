@@ -149,7 +149,11 @@ def tenant_export(
                 stream.write(json.dumps(record, cls=_Encoder) + "\n")
                 counts[label] += 1
             if progress is not None:
-                progress(int(100 * (index + 1) / len(models)), f"exported {label}")
+                # Said to people (the export page): the table's name, not its label.
+                progress(
+                    int(100 * (index + 1) / len(models)),
+                    f"exported {model._meta.verbose_name_plural} ({index + 1} of {len(models)} tables)",
+                )
     return counts
 
 

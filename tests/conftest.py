@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -138,6 +141,31 @@ def django_db_setup(django_test_environment, django_db_blocker):
 
         drop_database_and_placements(name)  # with the tenant databases moves created
         _drop_tenant_databases(name)
+    # Exports and operator backups the tests (and the servers and commands they started)
+    # wrote: this worker's own directories, tenant data that must not outlive the run.
+    for directory in (settings.MEDIA_ROOT, settings.TENANT_BACKUP_DIR):
+        shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the parent too, once no other worker uses it
+            Path(directory).parent.rmdir()
+    _forget_redis_keys()
+
+
+def _forget_redis_keys() -> None:
+    """Keys this worker left in the shared test Redis: its queues, leases and cache entries."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        return
+    import redis
+
+    namespace = settings.CELERY_NAMESPACE  # test-<checkout>-<worker>, also in cache prefixes
+    worker = namespace.removeprefix("test-")
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        for pattern in (f"{namespace}:*", f"*:{worker}:*"):
+            for key in client.scan_iter(match=pattern, count=1000):
+                client.delete(key)
+    except redis.RedisError:  # Redis down: nothing of ours is left in it either
+        return
 
 
 # Control-plane rows committed by the previous test, removed when the next one starts:

@@ -18,12 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def fresh_env(**extra: str) -> dict[str, str]:
-    """The environment of a new login shell: system PATH only (no .venv), nothing exported."""
+    """The environment of a new login shell: system PATH only (no .venv), nothing exported.
+
+    Except where tenant data goes (MEDIA_ROOT, TENANT_BACKUP_DIR): the test worker's own.
+    """
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
     }
+    # Where commands write tenant data (exports, operator backups): this test worker's
+    # directories, removed when the test session ends, never the checkout's media/ or .data/.
+    env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    env["TENANT_BACKUP_DIR"] = str(settings.TENANT_BACKUP_DIR)
     if "DATABASE_URL" in extra:
         # Naming a database server is configuring a deployment, which brings its own
         # SECRET_KEY (the embedded default generates one in .data/).
@@ -62,8 +69,8 @@ def fresh_database(prefix: str = "fresh") -> Iterator[str]:
 def drop_database_and_placements(name: str) -> None:
     """Drop database `name`, the tenant databases its registry names, and `<name>_*`.
 
-    Tenant databases are named `<name>_t_<hex>` when provisioned but `tenant_<hex>` when a move
-    created them; only the registry knows the latter, so it is read before the drop.
+    Tenant databases are named `<name>_t_<hex>`, provisioned or moved; the registry is read
+    too, for any database it names otherwise (an older deployment's names).
     """
     placed: set[str] = set()
     with contextlib.suppress(psycopg.Error), _admin(name) as c:

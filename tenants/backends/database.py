@@ -81,8 +81,10 @@ def mark_down(alias: str) -> None:
 
 def tenant_database_name(tenant_id, suffix: str = "") -> str:
     # Named after the main database, so one deployment's tenant databases are
-    # recognisable on a shared server (and a test run can drop its own).
-    return f"{connections['owner'].settings_dict['NAME']}_t_{tenant_id.hex}{suffix}"[:63]
+    # recognisable on a shared server (and a test run can drop its own). The id is
+    # shortened, never the suffix: a suffix is what tells two databases of one tenant apart.
+    name = f"{connections['owner'].settings_dict['NAME']}_t_{tenant_id.hex}"
+    return name[: 63 - len(suffix)] + suffix
 
 
 def template_name() -> str:

@@ -23,6 +23,7 @@ from django.db import transaction
 from tenants import fence, resolvers
 from tenants.backends import backend_for
 from tenants.backends.copy import checksums, copy_rows, delete_tenant_rows
+from tenants.backends.database import tenant_database_name
 from tenants.models import Isolation, MovePhase, Tenant, TenantMove, TenantStatus
 
 logger = logging.getLogger("tenants.move")
@@ -118,13 +119,15 @@ def tenant_move(
         to != Isolation.DATABASE or server is None or server.pk == tenant.database_server_id
     ):
         raise MoveError(f"{tenant.subdomain} is already in {to} mode there")
-    target_name = f"tenant_{tenant.id.hex}" if to == Isolation.DATABASE else ""
+    # Named like provisioned ones (after the main database): one deployment's, and one
+    # test run's, tenant databases are recognisable on a shared server.
+    target_name = tenant_database_name(tenant.id) if to == Isolation.DATABASE else ""
     if (
         to == Isolation.DATABASE
         and tenant.isolation == Isolation.DATABASE
         and tenant.database_name == target_name
     ):
-        target_name = f"tenant_{tenant.id.hex[:20]}_{int(time.time())}"
+        target_name = tenant_database_name(tenant.id, f"_{int(time.time())}")
     move = TenantMove.objects.create(
         tenant=tenant,
         source_isolation=tenant.isolation,

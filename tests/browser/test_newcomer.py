@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from accounts.services import token_create
+from jobs.services import job_start
 from tenants.context import tenant_scope
 from tests.browser.test_flows import new_org, sign_in
 from tests.factories import ProjectFactory, TaskFactory
@@ -97,6 +98,8 @@ def test_tables_fit_a_390px_screen_with_their_actions_in_view(site, browser, sho
     TaskFactory(tenant=tenant, project=project, title="Fuel the rocket")
     with tenant_scope(tenant):
         token_create(tenant=tenant, name="nightly", scopes=["read", "write"])
+    # An export that ran already (no worker here: it runs when the job is queued).
+    job_start(kind="tenant_export", tenant=tenant, requested_by=f"owner@{tenant.subdomain}.test")
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -106,6 +109,7 @@ def test_tables_fit_a_390px_screen_with_their_actions_in_view(site, browser, sho
             ("/tokens/", "Revoke nightly"),
             (f"/projects/{project.pk}/", "Delete Fuel the rocket"),
             ("/audit/", None),
+            ("/exports/", re.compile("Download the export of")),
         ]:
             page.goto(site.url(tenant.subdomain, path))
             width = page.evaluate("document.documentElement.scrollWidth")

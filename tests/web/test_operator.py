@@ -123,7 +123,10 @@ def test_operator_starts_a_move_job_and_sees_its_status(tenant_a, operator):
         operator.email,
     )
     body = response.content.decode()
-    assert "tenant_move → database" in body and "Queued" in body
+    assert "Move to a dedicated database" in body and "Queued" in body
+    assert "Waiting for a worker to start it." in body
+    # Unfinished: the table polls itself (htmx) for the job's progress.
+    assert f'hx-get="/tenants/{tenant_a.pk}/jobs/table/"' in body
     assert ops.post(f"/tenants/{tenant_a.pk}/jobs/", {"job": "rm -rf"}).status_code == 302
     with tenant_scope(tenant_a):
         assert Job.objects.filter(tenant_id=tenant_a.pk).count() == 1
