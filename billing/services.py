@@ -44,6 +44,7 @@ from tenants.control import control_alias
 from tenants.models import Tenant, TenantStatus
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
+from webhooks.events import event_record
 
 logger = logging.getLogger("billing")
 
@@ -265,6 +266,11 @@ def subscription_change_plan(
             action="plan.change",
             target=subscription,
             data={"from": old_plan.code, "to": new_plan.code, "isolation_move_to": move_to},
+        )
+        event_record(
+            tenant=tenant,
+            type="plan.changed",
+            data={"from": old_plan.code, "to": new_plan.code, "changed_at": now},
         )
         # The registry is read-only for the app role; this narrow function changes the
         # plan of the tenant in context only, in this transaction (under the plan lock).

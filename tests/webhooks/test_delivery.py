@@ -1,0 +1,166 @@
+"""Deliveries to a real HTTP receiver on loopback, through the outbox and the in-process Celery."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core import mail
+from django.db import connections
+
+from accounts.models import Role
+from audit.models import AuditEvent
+from projects.services import project_create, project_update
+from tenants.context import tenant_scope
+from tests.conftest import make_tenant
+from tests.factories import UserFactory
+from tests.webhooks.conftest import Receiver, documented_verifier, register
+from webhooks import services
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+pytestmark = pytest.mark.usefixtures("committed_db", "loopback_allowed")
+
+
+def _deliveries(tenant, endpoint):
+    with tenant_scope(tenant):
+        return list(WebhookDelivery.objects.filter(endpoint=endpoint).order_by("created_at"))
+
+
+def _attempts(tenant, delivery):
+    with tenant_scope(tenant):
+        return list(WebhookAttempt.objects.filter(delivery=delivery).order_by("number"))
+
+
+def test_the_receiver_verifies_the_signature_with_the_documented_algorithm(receiver):
+    tenant = make_tenant("shared", "whsig")
+    endpoint = register(tenant, receiver.url())
+    with tenant_scope(tenant):
+        project = project_create(tenant=tenant, name="Signed")
+    [request] = receiver.wait_for(1)
+    verify = documented_verifier()
+    assert verify(endpoint.secret, request["headers"], request["body"])
+    # Any change to body, id, timestamp or secret fails the check.
+    assert not verify(endpoint.secret, request["headers"], request["body"] + b" ")
+    forged = {**request["headers"], "webhook-id": "evt_other"}
+    assert not verify(endpoint.secret, forged, request["body"])
+    old = {
+        **request["headers"],
+        "webhook-timestamp": str(int(request["headers"]["webhook-timestamp"]) - 600),
+    }
+    assert not verify(endpoint.secret, old, request["body"])
+    other_secret = register(tenant, receiver.url("/other"), ["task.created"]).secret
+    assert not verify(other_secret, request["headers"], request["body"])
+
+    payload = json.loads(request["body"])
+    assert payload["type"] == "project.created"
+    assert payload["data"]["id"] == str(project.pk) and payload["data"]["name"] == "Signed"
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["headers"]["webhook-signature"].startswith("v1,")
+    [delivery] = _deliveries(tenant, endpoint)
+    assert request["headers"]["webhook-id"] == str(delivery.event_id)
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("succeeded", 1, 200)
+    # An endpoint receives only the events it lists.
+    assert len(receiver.requests) == 1
+    with tenant_scope(tenant):
+        project_update(tenant=tenant, project=project, name="Renamed")
+    [_, update] = receiver.wait_for(2)
+    body = json.loads(update["body"])
+    assert body["type"] == "project.updated" and body["data"]["changed"] == ["name"]
+
+
+def test_a_failing_receiver_is_retried_until_it_recovers():
+    tenant = make_tenant("shared", "whretry")
+    with Receiver(statuses=[500, 503]) as receiver:
+        endpoint = register(tenant, receiver.url())
+        with tenant_scope(tenant):
+            project_create(tenant=tenant, name="Retried")
+        requests = receiver.wait_for(3)
+    assert len(requests) == 3
+    # The same message each time: one webhook-id (receivers deduplicate on it).
+    assert len({r["headers"]["webhook-id"] for r in requests}) == 1
+    [delivery] = _deliveries(tenant, endpoint)
+    assert (delivery.status, delivery.attempts) == ("succeeded", 3)
+    attempts = _attempts(tenant, delivery)
+    assert [a.response_status for a in attempts] == [500, 503, 200]
+    assert len(attempts[0].response_body) <= 1000  # the log keeps a truncated body
+    with tenant_scope(tenant):
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert endpoint.is_enabled and endpoint.consecutive_failures == 0
+
+
+def test_a_receiver_that_keeps_failing_disables_the_endpoint_and_mails_the_owner(settings):
+    settings.WEBHOOKS_DISABLE_AFTER_FAILURES = 5
+    tenant = make_tenant("shared", "whdown")
+    UserFactory(tenant=tenant, email="owner@whdown.test", role=Role.OWNER)
+    UserFactory(tenant=tenant, email="member@whdown.test", role=Role.MEMBER)
+    mail.outbox.clear()
+    with Receiver(statuses=[500] * 100) as receiver:
+        endpoint = register(tenant, receiver.url("/hook?token=in-the-url"))
+        with tenant_scope(tenant):
+            project_create(tenant=tenant, name="One")  # 4 attempts (1 + 3 retries): failed
+            project_create(tenant=tenant, name="Two")  # the 5th attempt disables it
+            project_create(tenant=tenant, name="Three")  # a disabled endpoint gets nothing
+        requests = receiver.wait_for(5)
+    assert len(requests) == 5
+    with tenant_scope(tenant):
+        endpoint = WebhookEndpoint.objects.get(pk=endpoint.pk)
+        audit = list(AuditEvent.objects.filter(action="webhook.disable"))
+    assert not endpoint.is_enabled and "5 failed attempts in a row" in endpoint.disabled_reason
+    first, second = _deliveries(tenant, endpoint)
+    assert (first.status, first.attempts) == ("failed", 4)
+    assert (second.status, second.attempts) == ("failed", 1)
+    [message] = [m for m in mail.outbox if "disabled" in m.subject]
+    assert message.to == ["owner@whdown.test"]
+    assert "127.0.0.1" in message.body and f"/webhooks/{endpoint.pk}/" in message.body
+    assert endpoint.secret not in message.body and "in-the-url" not in message.body
+    [entry] = audit
+    assert entry.actor_label == "system" and endpoint.secret not in json.dumps(entry.data)
+    assert "in-the-url" not in json.dumps(entry.data)
+
+    # Enabled again, the failure run starts over; resend delivers the missed event.
+    with Receiver() as receiver, tenant_scope(tenant):
+        services.endpoint_update(
+            tenant=tenant, endpoint=endpoint, url=receiver.url(), is_enabled=True
+        )
+        services.delivery_resend(tenant=tenant, delivery=second)
+        [request] = receiver.wait_for(1)
+    assert request["headers"]["webhook-id"] == str(second.event_id)
+    assert _deliveries(tenant, endpoint)[-1].status == "succeeded"
+
+
+def test_secrets_stay_out_of_audit_entries_and_logs(receiver, caplog):
+    tenant = make_tenant("shared", "whsec")
+    with caplog.at_level("DEBUG"):
+        endpoint = register(tenant, receiver.url())
+        with tenant_scope(tenant):
+            services.endpoint_rotate_secret(tenant=tenant, endpoint=endpoint)
+            project_create(tenant=tenant, name="Quiet")
+        receiver.wait_for(1)
+    with tenant_scope(tenant):
+        entries = list(AuditEvent.objects.filter(action__startswith="webhook."))
+    assert {e.action for e in entries} == {"webhook.create", "webhook.rotate_secret"}
+    text = json.dumps([e.data for e in entries]) + caplog.text
+    assert endpoint.secret not in text and "whsec_" not in text
+
+
+def test_a_rolled_back_change_records_no_event(receiver):
+    from tenants.models import OutboxMessage
+    from tenants.transactions import tenant_atomic
+    from webhooks.models import WebhookEvent
+
+    tenant = make_tenant("shared", "whatomic")
+    register(tenant, receiver.url())
+    with tenant_scope(tenant):
+        with pytest.raises(RuntimeError), tenant_atomic():
+            project_create(tenant=tenant, name="Never")
+            assert WebhookEvent.objects.count() == 1  # recorded inside the transaction ...
+            raise RuntimeError("the change fails after the event was recorded")
+        assert WebhookEvent.objects.count() == 0  # ... and gone with it
+        assert not OutboxMessage.objects.filter(task="webhooks.dispatch").exists()
+    assert receiver.requests == []
+    with tenant_scope(tenant):
+        project_create(tenant=tenant, name="Kept")
+        assert WebhookEvent.objects.count() == 1
+    assert len(receiver.wait_for(1)) == 1
+    for conn in connections.all():
+        conn.close()
