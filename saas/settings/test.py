@@ -48,5 +48,5 @@ TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "0") == "1"
 # Webhook retries in tenths of a second (a test may set its own; live servers and workers
 # started by tests read the same variable).
 WEBHOOKS_RETRY_SCHEDULE = [
-    float(s) for s in os.environ.get("WEBHOOKS_RETRY_SCHEDULE", "0.1,0.2,0.4").split(",")
+    float(s) for s in os.environ.get("WEBHOOKS_RETRY_SCHEDULE", "0.1,0.2,0.4").split(",") if s
 ]

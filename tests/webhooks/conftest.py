@@ -12,6 +12,7 @@ import pytest
 
 from tenants.context import tenant_scope
 from tests.api.conftest import api_for  # noqa: F401
+from tests.jobs.conftest import broker_at, redis_broker  # noqa: F401
 from tests.web.conftest import _roomy_ip_throttle  # noqa: F401
 from webhooks import services
 from webhooks.models import EventType
