@@ -39,6 +39,7 @@ def test_beat_schedules_the_fleet_tasks():
         "operators.sla_breaches",
         "idempotency.purge_expired",
         "tenants.outbox_drain",
+        "webhooks.sweep",
     }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"
