@@ -12,7 +12,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from projects.services import project_create, project_update
 from tenants.context import tenant_scope
-from tests.conftest import make_tenant
+from tests.conftest import MODES, make_tenant
 from tests.factories import UserFactory
 from tests.webhooks.conftest import Receiver, documented_verifier, register
 from webhooks import services
@@ -143,12 +143,18 @@ def test_secrets_stay_out_of_audit_entries_and_logs(receiver, caplog):
     assert endpoint.secret not in text and "whsec_" not in text
 
 
-def test_a_rolled_back_change_records_no_event(receiver):
+@pytest.mark.parametrize("mode", MODES)
+def test_a_rolled_back_change_records_no_event(receiver, mode):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from tenants.models import OutboxMessage
+    from tenants.outbox import outbox_drain
     from tenants.transactions import tenant_atomic
     from webhooks.models import WebhookEvent
 
-    tenant = make_tenant("shared", "whatomic")
+    tenant = make_tenant(mode, "whatomic")
     register(tenant, receiver.url())
     with tenant_scope(tenant):
         with pytest.raises(RuntimeError), tenant_atomic():
@@ -156,11 +162,59 @@ def test_a_rolled_back_change_records_no_event(receiver):
             assert WebhookEvent.objects.count() == 1  # recorded inside the transaction ...
             raise RuntimeError("the change fails after the event was recorded")
         assert WebhookEvent.objects.count() == 0  # ... and gone with it
-        assert not OutboxMessage.objects.filter(task="webhooks.dispatch").exists()
+        # Where the outbox is in another database than the change (its own database),
+        # the row waits `held` for a release that never comes.
+        rows = OutboxMessage.objects.filter(task="webhooks.dispatch")
+        assert all(row.status == "held" for row in rows)
+    # Long after, the drain publishes a held row: its dispatch finds no event, sends nothing.
+    outbox_drain(tenants=[tenant], now=timezone.now() + timedelta(hours=1))
+    with tenant_scope(tenant):
+        assert all(row.status == "done" for row in rows.all())
     assert receiver.requests == []
     with tenant_scope(tenant):
         project_create(tenant=tenant, name="Kept")
         assert WebhookEvent.objects.count() == 1
     assert len(receiver.wait_for(1)) == 1
+    assert json.loads(receiver.requests[0]["body"])["data"]["name"] == "Kept"
     for conn in connections.all():
         conn.close()
+
+
+@pytest.mark.parametrize("mode", ["shared", "database"])
+def test_every_event_type_reaches_its_endpoint(receiver, mode):
+    from accounts.services import invitation_accept, invitation_create, member_remove
+    from billing.services import subscription_change_plan
+    from jobs.services import job_start
+    from projects.services import project_delete, task_create, task_delete, task_update
+    from webhooks.models import EventType
+
+    tenant = make_tenant(mode, "whall")
+    owner = UserFactory(tenant=tenant, email="owner@whall.test", role=Role.OWNER)
+    register(tenant, receiver.url())
+    with tenant_scope(tenant):
+        project = project_create(tenant=tenant, name="P")
+        project_update(tenant=tenant, project=project, description="d")
+        task = task_create(tenant=tenant, project=project, title="T")
+        task_update(tenant=tenant, task=task, status="done")
+        task_delete(tenant=tenant, task=task)
+        project_delete(tenant=tenant, project=project)
+        issued = invitation_create(tenant=tenant, email="new@whall.test", invited_by=owner)
+        member = invitation_accept(tenant=tenant, token=issued.token, password="long-enough-pw-1")
+        member_id = str(member.pk)
+        member_remove(tenant=tenant, member=member, actor=owner)
+    subscription_change_plan(
+        tenant=tenant, plan_code="enterprise" if mode == "database" else "free"
+    )
+    job_start(kind="tenant_export", tenant=tenant, requested_by="test")
+    requests = receiver.wait_for(len(EventType.values))
+    bodies = [json.loads(r["body"]) for r in requests]
+    assert sorted(b["type"] for b in bodies) == sorted(EventType.values)
+    by_type = {b["type"]: b["data"] for b in bodies}
+    assert by_type["task.updated"]["status"] == "done"
+    assert by_type["member.joined"]["email"] == "new@whall.test"
+    assert by_type["member.removed"]["id"] == member_id
+    assert by_type["plan.changed"]["from"] == "pro"
+    assert by_type["export.ready"]["download_url"].endswith(
+        f"/exports/{by_type['export.ready']['id']}/download/"
+    )
+    assert by_type["export.ready"]["rows"] > 0
