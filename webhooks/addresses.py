@@ -48,8 +48,11 @@ def parse(url: str) -> tuple[str, str, int, str]:
         raise AddressRefused(
             f"Enter an http:// or https:// URL of at most {MAX_URL_LENGTH} characters."
         )
+    url = url.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise AddressRefused("A webhook URL may not contain spaces or control characters.")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise AddressRefused("Enter a valid URL.") from None
@@ -71,7 +74,7 @@ def resolve(url: str) -> Target:
     scheme, host, port, path = parse(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
+    except (OSError, UnicodeError, ValueError):
         raise AddressRefused(f"{host} does not resolve.") from None
     addresses = []
     for *_, sockaddr in infos:

@@ -303,9 +303,13 @@ def _record(tenant, delivery: WebhookDelivery, outcome: transport.Outcome, final
     schedule = retry_schedule()
     now = timezone.now()
     with _both_atomic():
-        endpoint = WebhookEndpoint.objects.select_for_update().get(
-            tenant_id=tenant.pk, pk=delivery.endpoint_id
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update()
+            .filter(tenant_id=tenant.pk, pk=delivery.endpoint_id)
+            .first()
         )
+        if endpoint is None:
+            return "skipped: the endpoint was removed meanwhile"
         WebhookAttempt.objects.create(
             tenant_id=tenant.pk,
             delivery=delivery,
@@ -412,8 +416,8 @@ def deliveries_sweep(*, now=None) -> dict:
     queued = 0
     for tenant_id, rows in by_tenant.items():
         tenant = registry.get(tenant_id)
-        if tenant is None:
-            continue  # deleted: its rows go with it
+        if tenant is None or not tenant.is_active:
+            continue  # deleted (its rows go with it), or suspended/moving: they wait
         with tenant_scope(tenant):
             lost = [pk for pk, was_lost in rows if was_lost]
             if lost:

@@ -218,3 +218,62 @@ def test_every_event_type_reaches_its_endpoint(receiver, mode):
         f"/exports/{by_type['export.ready']['id']}/download/"
     )
     assert by_type["export.ready"]["rows"] > 0
+
+
+def test_the_sweep_sends_what_a_lost_message_or_a_dead_worker_left(receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEvent
+    from webhooks.tasks import sweep
+
+    tenant = make_tenant("shared", "whsweep")
+    suspended = make_tenant("shared", "whsweepoff", status="suspended")
+    endpoint = register(tenant, receiver.url())
+    long_ago = timezone.now() - timedelta(hours=1)
+    with tenant_scope(tenant):
+        event = WebhookEvent.objects.create(tenant_id=tenant.pk, type="plan.changed", data={})
+        # Never queued (the broker was down), and one whose worker died mid-send.
+        lost = WebhookDelivery.objects.create(
+            tenant_id=tenant.pk,
+            endpoint=endpoint,
+            event_id=event.pk,
+            event_type=event.type,
+            next_attempt_at=long_ago,
+        )
+        dead = WebhookDelivery.objects.create(
+            tenant_id=tenant.pk,
+            endpoint=endpoint,
+            event_id=event.pk,
+            event_type=event.type,
+            status="sending",
+            attempts=1,
+            last_attempt_at=long_ago,
+        )
+        # Due later: left alone.
+        later = WebhookDelivery.objects.create(
+            tenant_id=tenant.pk,
+            endpoint=endpoint,
+            event_id=event.pk,
+            event_type=event.type,
+            next_attempt_at=timezone.now() + timedelta(hours=1),
+        )
+    other = register(suspended, receiver.url("/suspended"))
+    with tenant_scope(suspended):
+        WebhookDelivery.objects.create(
+            tenant_id=suspended.pk,
+            endpoint=other,
+            event_id=event.pk,
+            event_type="plan.changed",
+            next_attempt_at=long_ago,
+        )
+    assert sweep.apply().get() == {"queued": 2}
+    receiver.wait_for(2)
+    assert len(receiver.requests) == 2
+    assert all(r["path"] == "/hook" for r in receiver.requests)
+    with tenant_scope(tenant):
+        assert WebhookDelivery.objects.get(pk=lost.pk).status == "succeeded"
+        dead = WebhookDelivery.objects.get(pk=dead.pk)
+        assert (dead.status, dead.attempts) == ("succeeded", 2)
+        assert WebhookDelivery.objects.get(pk=later.pk).status == "pending"
