@@ -123,6 +123,8 @@ class WebhookViewSet(
     serializer_class = EndpointSerializer
     required_scope = TokenScope.ADMIN
     lookup_value_regex = UUID_RE
+    # The signing secret is shown once: a replayed create or rotation answers it as null.
+    idempotency_redact = ("secret",)
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def tenant_queryset(self):

@@ -137,3 +137,23 @@ def test_the_admin_page_registers_an_endpoint_and_shows_its_secret_once(
     assert b"badge off" in browser.get(detail).content
     assert browser.post(detail + "delete/").status_code == 302
     assert browser.get(detail).status_code == 404
+
+
+def test_the_secret_is_never_stored_for_an_idempotent_replay(
+    db, tenant_a, api_for, loopback_allowed
+):
+    from idempotency.models import IdempotencyRecord
+
+    api = api_for(tenant_a)
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["task.created"]}
+    first = api.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="w1")
+    second = api.post("/api/v1/webhooks/", body, format="json", HTTP_IDEMPOTENCY_KEY="w1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["secret"].startswith("whsec_") and second.json()["secret"] is None
+    rotated = api.post(
+        f"/api/v1/webhooks/{first.json()['id']}/rotate-secret/", HTTP_IDEMPOTENCY_KEY="w2"
+    )
+    with tenant_scope(tenant_a):
+        stored = b"".join(bytes(r.body) for r in IdempotencyRecord.objects.all())
+    assert first.json()["secret"].encode() not in stored
+    assert rotated.json()["secret"].encode() not in stored
