@@ -52,6 +52,11 @@ app.conf.beat_schedule = {
         "task": "webhooks.sweep",
         "schedule": 60.0,
     },
+    # Webhook events and finished deliveries past WEBHOOKS_RETENTION_DAYS.
+    "webhooks-purge": {
+        "task": "webhooks.purge",
+        "schedule": crontab(hour=3, minute=41),
+    },
     # Per-tenant SLA figures: minutes into hours and days, retention.
     "sla-rollup": {
         "task": "observability.sla_rollup",

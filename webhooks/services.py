@@ -428,3 +428,19 @@ def deliveries_sweep(*, now=None) -> dict:
         _queue(tenant, [pk for pk, _ in rows])
         queued += len(rows)
     return {"queued": queued}
+
+
+def webhooks_purge(*, tenant, now=None) -> dict:
+    """Forget the tenant's events and finished deliveries older than WEBHOOKS_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_RETENTION_DAYS)
+    with tenant_atomic():
+        events, _ = WebhookEvent.objects.filter(tenant_id=tenant.pk, created_at__lt=cutoff).delete()
+    with transaction.atomic(using=_alias()):
+        finished = WebhookDelivery.objects.filter(
+            tenant_id=tenant.pk,
+            created_at__lt=cutoff,
+            status__in=[DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED],
+        )
+        WebhookAttempt.objects.filter(tenant_id=tenant.pk, delivery__in=finished).delete()
+        deliveries, _ = finished.delete()
+    return {"events": events, "deliveries": deliveries}

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.emails import webhook_disabled_email_send
 from accounts.models import Role, User
-from tenants.celery import fleet_task
+from tenants.celery import fleet_task, for_each_tenant
 from tenants.context import require_current_tenant
 from tenants.links import tenant_url
 from tenants.outbox import outbox_task
@@ -63,3 +63,13 @@ def send_endpoint_disabled_email(endpoint_id: str) -> str:
         ),
     )
     return "sent"
+
+
+@fleet_task(name="webhooks.purge")
+def purge() -> dict:
+    """Daily: each tenant's webhook events and finished deliveries past their retention."""
+    totals = {"events": 0, "deliveries": 0}
+    for tenant in for_each_tenant(statuses=("active", "suspended")):
+        for name, count in services.webhooks_purge(tenant=tenant).items():
+            totals[name] += count
+    return totals

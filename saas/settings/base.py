@@ -421,3 +421,5 @@ WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "5")
 # queued by the sweep, which takes a delivery this long after it was due.
 WEBHOOKS_COUNTDOWN_MAX_SECONDS = float(os.environ.get("WEBHOOKS_COUNTDOWN_MAX_SECONDS", "600"))
 WEBHOOKS_SWEEP_GRACE_SECONDS = float(os.environ.get("WEBHOOKS_SWEEP_GRACE_SECONDS", "60"))
+# Events (their payloads) and finished deliveries are kept this long for the log and resends.
+WEBHOOKS_RETENTION_DAYS = int(os.environ.get("WEBHOOKS_RETENTION_DAYS", "30"))

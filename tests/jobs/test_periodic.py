@@ -40,6 +40,7 @@ def test_beat_schedules_the_fleet_tasks():
         "idempotency.purge_expired",
         "tenants.outbox_drain",
         "webhooks.sweep",
+        "webhooks.purge",
     }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"

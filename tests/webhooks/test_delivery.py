@@ -277,3 +277,53 @@ def test_the_sweep_sends_what_a_lost_message_or_a_dead_worker_left(receiver):
         dead = WebhookDelivery.objects.get(pk=dead.pk)
         assert (dead.status, dead.attempts) == ("succeeded", 2)
         assert WebhookDelivery.objects.get(pk=later.pk).status == "pending"
+
+
+@pytest.mark.parametrize("mode", ["shared", "database"])
+def test_purge_forgets_old_events_and_finished_deliveries_only(receiver, mode):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks.models import WebhookEvent
+    from webhooks.tasks import purge
+
+    tenant, other = make_tenant(mode, "whpurge"), make_tenant(mode, "whkeep")
+    old = timezone.now() - timedelta(days=31)
+    rows = {}
+    for t in (tenant, other):
+        endpoint = register(t, receiver.url())
+        with tenant_scope(t):
+            event = WebhookEvent.objects.create(tenant_id=t.pk, type="plan.changed", data={})
+            WebhookEvent.objects.filter(pk=event.pk).update(created_at=old)
+            recent = WebhookEvent.objects.create(tenant_id=t.pk, type="plan.changed", data={})
+            done = WebhookDelivery.objects.create(
+                tenant_id=t.pk,
+                endpoint=endpoint,
+                event_id=event.pk,
+                event_type=event.type,
+                status="failed",
+                created_at=old,
+                next_attempt_at=timezone.now() + timedelta(days=1),
+            )
+            WebhookAttempt.objects.create(tenant_id=t.pk, delivery=done, number=1)
+            waiting = WebhookDelivery.objects.create(
+                tenant_id=t.pk,
+                endpoint=endpoint,
+                event_id=event.pk,
+                event_type=event.type,
+                created_at=old,
+                next_attempt_at=timezone.now() + timedelta(days=1),
+            )
+        rows[t.pk] = (event, recent, done, waiting)
+    with tenant_scope(tenant):
+        assert services.webhooks_purge(tenant=tenant) == {"events": 1, "deliveries": 1}
+        event, recent, done, waiting = rows[tenant.pk]
+        assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+        assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]
+    with tenant_scope(other):
+        assert WebhookEvent.objects.count() == 2 and WebhookDelivery.objects.count() == 2
+    totals = purge.apply().get()
+    assert totals["events"] >= 1
+    with tenant_scope(other):
+        assert WebhookEvent.objects.count() == 1 and WebhookDelivery.objects.count() == 1
