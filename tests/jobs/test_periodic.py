@@ -15,6 +15,7 @@ from observability.tasks import sla_rollup_task  # noqa: F401
 from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
+from webhooks.tasks import purge, sweep  # noqa: F401
 
 
 def _billing_services():
