@@ -336,13 +336,14 @@ def _record(tenant, delivery: WebhookDelivery, outcome: transport.Outcome, final
                     _queue_on_commit(tenant, [delivery.pk], countdown=delay)
             else:
                 delivery.status = DeliveryStatus.FAILED
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                consecutive_failures=F("consecutive_failures") + 1
-            )
-            if endpoint.is_enabled and (
-                endpoint.consecutive_failures + 1 >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES
-            ):
-                _disable(tenant, endpoint, delivery)
+            if not final:  # the receiver failed (not our purged event): its run grows
+                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                    consecutive_failures=F("consecutive_failures") + 1
+                )
+                if endpoint.is_enabled and (
+                    endpoint.consecutive_failures + 1 >= settings.WEBHOOKS_DISABLE_AFTER_FAILURES
+                ):
+                    _disable(tenant, endpoint, delivery)
         delivery.save(
             update_fields=[
                 "status",
