@@ -7,6 +7,7 @@ import json
 import pytest
 from django.core import mail
 from django.db import connections
+from standardwebhooks import Webhook
 
 from accounts.models import Role
 from audit.models import AuditEvent
@@ -51,6 +52,8 @@ def test_the_receiver_verifies_the_signature_with_the_documented_algorithm(recei
     other_secret = register(tenant, receiver.url("/other"), ["task.created"]).secret
     assert not verify(other_secret, request["headers"], request["body"])
 
+    # The reference implementation of the scheme accepts it too.
+    assert Webhook(endpoint.secret).verify(request["body"], request["headers"])["data"]["name"]
     payload = json.loads(request["body"])
     assert payload["type"] == "project.created"
     assert payload["data"]["id"] == str(project.pk) and payload["data"]["name"] == "Signed"
