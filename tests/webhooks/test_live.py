@@ -7,6 +7,7 @@ import time
 
 import pytest
 from django.conf import settings
+from standardwebhooks import Webhook
 
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
@@ -61,6 +62,7 @@ def _deliver_and_retry(tenant, database_url, receiver):
         verify = documented_verifier()
         for request in requests:
             assert verify(endpoint["secret"], request["headers"], request["body"])
+            Webhook(endpoint["secret"]).verify(request["body"], request["headers"])
         payload = json.loads(requests[1]["body"])
         assert payload["type"] == "project.created" and payload["data"]["id"] == project["id"]
         delivery = _wait_log(server, host, token, endpoint, "succeeded")
