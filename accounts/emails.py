@@ -1,7 +1,7 @@
 """The mails sent to people of a tenant, rendered from accounts/templates/accounts/email/.
 
-Only the tasks in accounts/tasks.py call these (queued by services through the
-outbox): one path per mail, one text, links from tenants.links.tenant_url.
+Only the tasks in accounts/tasks.py and webhooks/tasks.py call these (queued by services
+through the outbox): one path per mail, one text, links from tenants.links.tenant_url.
 """
 
 from __future__ import annotations
@@ -33,4 +33,19 @@ def password_reset_email_send(*, tenant, email: str, reset_url: str) -> None:
         message=render_to_string("accounts/email/password_reset.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[email],
+    )
+
+
+def webhook_disabled_email_send(*, tenant, emails: list[str], host: str, reason: str, manage_url):
+    context = {
+        "tenant_name": tenant.name,
+        "host": host,
+        "reason": reason,
+        "manage_url": manage_url,
+    }
+    send_mail(
+        subject=f"{tenant.name}: a webhook endpoint was disabled",
+        message=render_to_string("accounts/email/webhook_disabled.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=emails,
     )

@@ -18,6 +18,7 @@ from audit.services import audit_record
 from billing.limits import limit_check
 from tenants.outbox import outbox_enqueue
 from tenants.transactions import tenant_atomic
+from webhooks.events import event_record, member_data
 
 INVITATION_TTL = timedelta(days=7)
 TOKEN_PREFIX = "tntr_"
@@ -79,6 +80,7 @@ def user_create(
                 target=user,
                 data={"email": email, "role": role},
             )
+            event_record(tenant=tenant, type="member.joined", data=member_data(user))
     except ValidationError as exc:
         raise AccountError("; ".join(exc.messages)) from None
     except IntegrityError:
@@ -178,6 +180,9 @@ def member_remove(*, tenant, member: User, actor=None) -> None:
         },
     )
     TenantSession.objects.filter(user_id=member.pk).delete()
+    event_record(
+        tenant=tenant, type="member.removed", data={"id": member.pk, "email": member.email}
+    )
     member.delete()
 
 

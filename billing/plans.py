@@ -85,6 +85,12 @@ def plan_update(
                 raise BillingError(f"{plan.code} does not include {', '.join(missing)}.")
             features = [f for f in plan.features or [] if f not in set(remove_features)]
             features += [f for f in add_features if f not in features]
+            if Feature.DEDICATED_DATABASE in features and plan.required_isolation != "database":
+                # The plan page would sell what placement does not deliver.
+                raise BillingError(
+                    f"{plan.code} does not place its tenants in their own database "
+                    "(required_isolation): it cannot list dedicated_database."
+                )
             changes["features"] = features
         if not changes:
             raise BillingError("Nothing to change: give at least one option.")

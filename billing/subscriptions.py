@@ -18,6 +18,7 @@ from billing.transactions import billing_atomic
 from tenants import resolvers
 from tenants.models import Tenant
 from tenants.routers import data_alias
+from webhooks.events import event_record
 
 
 def subscription_start(*, tenant, plan: Plan | None = None, now=None) -> Subscription:
@@ -158,6 +159,11 @@ def subscription_change_plan(
             action="plan.change",
             target=subscription,
             data={"from": old_plan.code, "to": new_plan.code, "isolation_move_to": move_to},
+        )
+        event_record(
+            tenant=tenant,
+            type="plan.changed",
+            data={"from": old_plan.code, "to": new_plan.code, "changed_at": now},
         )
         # The registry is read-only for the app role; this narrow function changes the
         # plan of the tenant in context only, in this transaction (under the plan lock).

@@ -6,17 +6,33 @@ import os
 from pathlib import Path
 
 from django.conf import settings
+from django.urls import NoReverseMatch, reverse
 
 from jobs.registry import job_kind
 from tenants.context import require_current_tenant
 from tenants.export import CUSTOMER, tenant_export
+from tenants.links import tenant_url
 
 
 def export_path(job) -> Path:
     return Path(settings.MEDIA_ROOT) / "exports" / str(job.tenant_id) / f"{job.pk}.jsonl"
 
 
-@job_kind("tenant_export", tenant=True)
+def export_ready_data(job, result: dict) -> dict:
+    """The `export.ready` webhook's data (recorded with the job's success)."""
+    data = {
+        "id": job.pk,
+        "rows": sum((result.get("rows") or {}).values()),
+        "bytes": result.get("bytes"),
+    }
+    try:
+        path = reverse("jobs:export_download", args=[job.pk], urlconf="saas.urls_tenant")
+    except NoReverseMatch:  # the event must never fail the job that earned it
+        return data
+    return {**data, "download_url": tenant_url(require_current_tenant(), path)}
+
+
+@job_kind("tenant_export", tenant=True, event="export.ready", event_data=export_ready_data)
 def tenant_export_job(job, *, report):
     """The tenant's customer export (an allow-list: no secrets) its admins download."""
     tenant = require_current_tenant()

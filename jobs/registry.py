@@ -29,15 +29,32 @@ class JobKind:
     # False: an operator job about a tenant (provision, move): the row names the
     # tenant, but the task runs with no tenant in context, like an operator command.
     scoped: bool = True
+    # A webhook event type recorded with the job's success, and its data (job, result) -> dict.
+    event: str = ""
+    event_data: Callable | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, tenant: bool, max_attempts: int = 3, scoped: bool = True):
+def job_kind(
+    name: str,
+    *,
+    tenant: bool,
+    max_attempts: int = 3,
+    scoped: bool = True,
+    event: str = "",
+    event_data: Callable | None = None,
+):
     def register(func):
         _KINDS[name] = JobKind(
-            name=name, func=func, tenant=tenant, max_attempts=max_attempts, scoped=scoped
+            name=name,
+            func=func,
+            tenant=tenant,
+            max_attempts=max_attempts,
+            scoped=scoped,
+            event=event,
+            event_data=event_data,
         )
         return func
 

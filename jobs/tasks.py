@@ -80,5 +80,20 @@ def job_run(self, job_id: str):
         logger.exception("job %s failed", job.pk)
         job_finish(job=job, error=f"{exc.__class__.__name__}: {exc}")
         return {"failed": str(exc)}
-    job_finish(job=job, result=result or {})
+    if spec.event and spec.scoped:
+        _finish_with_event(job, spec, result or {})
+    else:
+        job_finish(job=job, result=result or {})
     return {"succeeded": True}
+
+
+def _finish_with_event(job, spec, result: dict) -> None:
+    """The success and its webhook event commit together (one transaction when the job row
+    and the tenant's rows share a database; otherwise the tenant's commits last)."""
+    from tenants.transactions import tenant_atomic
+    from webhooks.events import event_record
+
+    with tenant_atomic():
+        if job_finish(job=job, result=result):
+            data = spec.event_data(job, result) if spec.event_data else {"id": job.pk}
+            event_record(tenant=get_current_tenant(), type=spec.event, data=data)

@@ -6,6 +6,7 @@ from audit.services import audit_record
 from billing.limits import limit_check
 from projects.models import Project, Task
 from tenants.transactions import tenant_atomic
+from webhooks.events import event_record, project_data, task_data
 
 
 @tenant_atomic
@@ -21,13 +22,16 @@ def project_create(*, tenant, created_by=None, name: str, description: str = "")
         target=project,
         data={"name": name},
     )
+    event_record(tenant=tenant, type="project.created", data=project_data(project))
     return project
 
 
 PROJECT_EDITABLE = {"name", "description"}
 
 
-def _apply_changes(*, tenant, instance, editable: set[str], actor, action: str, changes: dict):
+def _apply_changes(
+    *, tenant, instance, editable: set[str], actor, action: str, changes: dict, event=None
+):
     """Set the allowed fields, save only those, audit the change: one rule for every update."""
     for field, value in changes.items():
         if field not in editable:
@@ -41,6 +45,13 @@ def _apply_changes(*, tenant, instance, editable: set[str], actor, action: str, 
         target=instance,
         data={k: str(getattr(v, "pk", v)) for k, v in changes.items()},
     )
+    if event is not None:
+        type_, describe = event
+        event_record(
+            tenant=tenant,
+            type=type_,
+            data={**describe(instance), "changed": sorted(changes)},
+        )
     return instance
 
 
@@ -53,6 +64,7 @@ def project_update(*, tenant, project: Project, actor=None, **changes) -> Projec
         actor=actor,
         action="project.update",
         changes=changes,
+        event=("project.updated", project_data),
     )
 
 
@@ -64,6 +76,9 @@ def project_delete(*, tenant, project: Project, actor=None) -> None:
         action="project.delete",
         target=project,
         data={"name": project.name},
+    )
+    event_record(
+        tenant=tenant, type="project.deleted", data={"id": project.pk, "name": project.name}
     )
     project.delete()
 
@@ -79,6 +94,7 @@ def task_create(*, tenant, project: Project, title: str, created_by=None, **fiel
         target=task,
         data={"title": title, "project": str(project.pk)},
     )
+    event_record(tenant=tenant, type="task.created", data=task_data(task))
     return task
 
 
@@ -94,6 +110,7 @@ def task_update(*, tenant, task: Task, actor=None, **changes) -> Task:
         actor=actor,
         action="task.update",
         changes=changes,
+        event=("task.updated", task_data),
     )
 
 
@@ -105,5 +122,10 @@ def task_delete(*, tenant, task: Task, actor=None) -> None:
         action="task.delete",
         target=task,
         data={"title": task.title, "project": str(task.project_id)},
+    )
+    event_record(
+        tenant=tenant,
+        type="task.deleted",
+        data={"id": task.pk, "project": task.project_id, "title": task.title},
     )
     task.delete()

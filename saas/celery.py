@@ -14,7 +14,16 @@ app = Celery("saas", task_cls="tenants.celery:TenantTask")
 # Read lazily, when Django's settings are loaded: see saas/celeryconfig.py.
 app.config_from_object("saas.celeryconfig")
 app.autodiscover_tasks(
-    ["accounts", "billing", "idempotency", "jobs", "tenants", "observability", "operators"]
+    [
+        "accounts",
+        "billing",
+        "idempotency",
+        "jobs",
+        "tenants",
+        "observability",
+        "operators",
+        "webhooks",
+    ]
 )
 
 app.conf.beat_schedule = {
@@ -37,6 +46,16 @@ app.conf.beat_schedule = {
     "idempotency-purge": {
         "task": "idempotency.purge_expired",
         "schedule": crontab(minute=23),
+    },
+    # Webhook deliveries whose retry is due beyond a countdown, or whose message was lost.
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": 60.0,
+    },
+    # Webhook events and finished deliveries past WEBHOOKS_RETENTION_DAYS.
+    "webhooks-purge": {
+        "task": "webhooks.purge",
+        "schedule": crontab(hour=3, minute=41),
     },
     # Per-tenant SLA figures: minutes into hours and days, retention.
     "sla-rollup": {

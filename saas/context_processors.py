@@ -13,6 +13,8 @@ SECTIONS = {
     "billing": "billing",
     "audit_log": "audit",
     "domains": "domains",
+    "webhooks": "webhooks",
+    "webhook_detail": "webhooks",
 }
 
 

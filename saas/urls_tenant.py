@@ -21,6 +21,7 @@ from accounts import views as account_views  # noqa: E402
 from audit import views as audit_views  # noqa: E402
 from billing import views as billing_views  # noqa: E402
 from domains import views as domain_views  # noqa: E402
+from webhooks import views as webhook_views  # noqa: E402
 
 urlpatterns += [
     path(
@@ -59,6 +60,22 @@ urlpatterns += [
     path("domains/<uuid:domain_id>/verify/", domain_views.domain_verify, name="domain_verify"),
     path("domains/<uuid:domain_id>/remove/", domain_views.domain_remove, name="domain_remove"),
     path("audit/export.csv", audit_views.audit_export, name="audit_export"),
+    path("webhooks/", webhook_views.webhooks, name="webhooks"),
+    path("webhooks/<uuid:endpoint_id>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path(
+        "webhooks/<uuid:endpoint_id>/toggle/", webhook_views.webhook_toggle, name="webhook_toggle"
+    ),
+    path(
+        "webhooks/<uuid:endpoint_id>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"
+    ),
+    path(
+        "webhooks/<uuid:endpoint_id>/delete/", webhook_views.webhook_delete, name="webhook_delete"
+    ),
+    path(
+        "webhooks/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/resend/",
+        webhook_views.webhook_resend,
+        name="webhook_resend",
+    ),
 ]
 
 handler400 = "saas.errors.bad_request"

@@ -18,6 +18,7 @@ DEV_ONLY = {  # distribution -> the module it provides
     "ruff": "ruff",
     "django-tenants": "django_tenants",
     "pgserver": "pgserver",
+    "standardwebhooks": "standardwebhooks",
 }
 # Code that ships in the image but runs only in development or measurement.
 NOT_RUNTIME = {"tests", "benchmarks", ".venv", ".data", "artifacts", "node_modules"}

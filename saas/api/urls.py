@@ -13,6 +13,7 @@ from projects.api.views import ProjectViewSet, TaskViewSet
 from saas.api import schema  # noqa: F401  (registers the bearer scheme)
 from saas.api.filters import UUID_RE
 from saas.api.views import api_not_found
+from webhooks.api import DeliveryViewSet, WebhookViewSet
 
 router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="project")
@@ -22,6 +23,10 @@ router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("domains", DomainViewSet, basename="domain")
 router.register("audit", AuditEventViewSet, basename="audit")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register(
+    rf"webhooks/(?P<webhook_pk>{UUID_RE})/deliveries", DeliveryViewSet, basename="webhook-delivery"
+)
 
 v1 = [
     *router.urls,

@@ -45,3 +45,8 @@ TENANT_URLCONF = os.environ.get("TEST_TENANT_URLCONF", TENANT_URLCONF)  # noqa: 
 # Importing saas.wsgi in-process (tests that inspect it) must not scan the database;
 # real servers (tests/live.py) turn the start-up check on like production.
 TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "0") == "1"
+# Webhook retries in tenths of a second (a test may set its own; live servers and workers
+# started by tests read the same variable).
+WEBHOOKS_RETRY_SCHEDULE = [
+    float(s) for s in os.environ.get("WEBHOOKS_RETRY_SCHEDULE", "0.1,0.2,0.4").split(",") if s
+]

@@ -7,6 +7,7 @@ automatically; a path parameter the test cannot fill with B's object fails it.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -17,6 +18,7 @@ from tenants.context import tenant_scope
 from tenants.models import Domain
 from tests.api.conftest import ApiTestClient, host_of, mint
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.isolation]
 
@@ -42,7 +44,22 @@ def b_objects(tenant_b):
         ).invitation
         token = token_create(tenant=tenant_b, name="beta-secret-token", scopes=["admin"]).token
         domain = Domain.objects.create(tenant=tenant_b, domain="beta-secret.example.org", token="t")
+        webhook = WebhookEndpoint.objects.create(
+            tenant_id=tenant_b.pk,
+            url="https://beta-secret-hook.example.org/in",
+            events=["project.created"],
+            secret="whsec_beta-secret-signing-key",
+        )
+        delivery = WebhookDelivery.objects.create(
+            tenant_id=tenant_b.pk,
+            endpoint=webhook,
+            event_id=uuid.uuid4(),
+            event_type="project.created",
+            status="failed",
+        )
     return {
+        "webhook": webhook,
+        "delivery": delivery,
         "domain": domain,
         "owner": owner,
         "project": project,
@@ -61,12 +78,16 @@ def _fill(path: str, b: dict) -> str:
         "invitations": b["invitation"],
         "tokens": b["token"],
         "domains": b["domain"],
+        "webhooks": b["webhook"],
+        "deliveries": b["delivery"],
     }
     parts = path.strip("/").split("/")
     out = []
     for i, part in enumerate(parts):
         if part == "{project_pk}":
             out.append(str(b["project"].pk))
+        elif part == "{webhook_pk}":
+            out.append(str(b["webhook"].pk))
         elif part == "{id}":
             out.append(str(collection[parts[i - 1]].pk))
         elif part.startswith("{"):
@@ -77,7 +98,10 @@ def _fill(path: str, b: dict) -> str:
 
 
 def _secrets(b: dict) -> list[str]:
-    return [str(b[k].pk) for k in ("owner", "project", "task", "invitation", "token", "domain")] + [
+    keys = ("owner", "project", "task", "invitation", "token", "domain", "webhook", "delivery")
+    return [str(b[k].pk) for k in keys] + [
+        "beta-secret-hook",
+        "beta-secret-signing-key",
         "beta-secret.example.org",
         "beta-secret-project",
         "beta-secret-task",
@@ -128,6 +152,9 @@ def test_a_token_against_b_objects_on_a_host(tenant_a, tenant_b, b_objects):
         assert ApiToken.objects.get(pk=b_objects["token"].pk).revoked_at is None
         assert ApiToken.objects.filter(tenant_id=tenant_b.pk).count() == 1
         assert Project.objects.count() == 1
+        webhook = WebhookEndpoint.objects.get(pk=b_objects["webhook"].pk)
+        assert webhook.is_enabled and webhook.secret == "whsec_beta-secret-signing-key"
+        assert WebhookDelivery.objects.filter(tenant_id=tenant_b.pk).count() == 1
 
 
 def test_a_token_on_b_host_is_401_everywhere(tenant_a, tenant_b, b_objects):

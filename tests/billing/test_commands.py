@@ -110,6 +110,7 @@ def test_update_plan_takes_effect_for_its_tenants(capsys):
         (["free", "--price", "abc"], "is not a number"),
         (["free", "--remove-feature", "audit_log"], "free does not include audit_log"),
         (["free"], "Nothing to change"),
+        (["pro", "--add-feature", "dedicated_database"], "cannot list dedicated_database"),
     ],
 )
 def test_update_plan_errors(args, message):

@@ -85,10 +85,10 @@ def test_the_api_answers_another_tenants_user_like_a_random_id(committed_db):
 
 KEYS = """
 SELECT c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text,
-       ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k),
-       ARRAY(SELECT a.attname::text FROM unnest(c.confkey) k
-             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k)
+       ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(num, i)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.i),
+       ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(num, i)
+             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.i)
 FROM pg_constraint c
 JOIN pg_namespace n ON n.oid = c.connamespace AND n.nspname = 'public'
 WHERE c.contype = 'f'
@@ -122,6 +122,8 @@ def test_every_key_between_tenant_tables_is_a_same_tenant_key(db):
         "accounts_invitation_invited_by_id_same_tenant",
         "accounts_apitoken_created_by_id_same_tenant",
         "billing_invoiceline_invoice_id_same_tenant",
+        "webhooks_webhookdelivery_endpoint_id_same_tenant",
+        "webhooks_webhookattempt_delivery_id_same_tenant",
     ):
         assert expected in names
 

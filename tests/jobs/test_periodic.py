@@ -13,6 +13,7 @@ from observability.tasks import sla_rollup_task  # noqa: F401
 from operators.tasks import sla_breaches  # noqa: F401
 from saas.celery import app
 from tenants.context import get_current_tenant, tenant_scope
+from webhooks.tasks import purge, sweep  # noqa: F401
 
 
 def test_beat_schedules_the_fleet_tasks():
@@ -24,6 +25,8 @@ def test_beat_schedules_the_fleet_tasks():
         "operators.sla_breaches",
         "idempotency.purge_expired",
         "tenants.outbox_drain",
+        "webhooks.sweep",
+        "webhooks.purge",
     }
     for name in schedule:
         assert app.tasks[name].fleet is True, f"{name} must be declared a fleet task"

@@ -1,0 +1,135 @@
+"""The webhooks pages of a tenant's admin UI: endpoints, the secret (once), the delivery log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import admin_required
+from webhooks import services
+from webhooks.models import EventType
+
+NEW_SECRET_SESSION_KEY = "webhooks.new_secret"
+LOG_ROWS = 50
+
+
+class EndpointForm(forms.Form):
+    url = forms.CharField(
+        max_length=2000,
+        label="URL",
+        help_text="Where events are POSTed; https recommended. Public addresses only.",
+    )
+    description = forms.CharField(max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(EventType.values),
+    )
+
+
+def _endpoint(request, endpoint_id):
+    return get_object_or_404(services.endpoint_list(tenant=request.tenant), pk=endpoint_id)
+
+
+def _remember_secret(request, endpoint) -> None:
+    # Post/redirect/get: the secret rides in the (tenant-scoped, server-side) session until
+    # the next page shows it, once.
+    request.session[NEW_SECRET_SESSION_KEY] = {"id": str(endpoint.pk), "secret": endpoint.secret}
+
+
+@admin_required
+def webhooks(request):
+    form = EndpointForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = services.endpoint_create(
+                tenant=request.tenant,
+                url=form.cleaned_data["url"],
+                events=form.cleaned_data["events"],
+                description=form.cleaned_data["description"],
+                actor=request.user,
+            )
+        except services.WebhookError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            _remember_secret(request, endpoint)
+            return redirect("webhook_detail", endpoint.pk)
+    return render(
+        request,
+        "webhooks/webhooks.html",
+        {"form": form, "endpoints": services.endpoint_list(tenant=request.tenant)},
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+def webhook_detail(request, endpoint_id):
+    endpoint = _endpoint(request, endpoint_id)
+    issued = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    if issued and issued.get("id") != str(endpoint.pk):
+        issued = None
+    deliveries = list(services.delivery_list(tenant=request.tenant, endpoint=endpoint)[:LOG_ROWS])
+    attempts = services.attempts_of(tenant=request.tenant, deliveries=deliveries)
+    rows = [{"delivery": d, "attempts": attempts.get(d.pk, [])} for d in deliveries]
+    response = render(
+        request,
+        "webhooks/webhook_detail.html",
+        {
+            "endpoint": endpoint,
+            "issued": issued,
+            "rows": rows,
+            "event_labels": [EventType(e).label for e in endpoint.events if e in EventType.values],
+        },
+    )
+    if issued:
+        response["Cache-Control"] = "no-store"  # the secret is in this page only
+    return response
+
+
+@admin_required
+@require_POST
+def webhook_toggle(request, endpoint_id):
+    endpoint = _endpoint(request, endpoint_id)
+    enable = not endpoint.is_enabled
+    services.endpoint_update(
+        tenant=request.tenant, endpoint=endpoint, actor=request.user, is_enabled=enable
+    )
+    messages.success(request, f"Endpoint {'enabled' if enable else 'disabled'}.")
+    return redirect("webhook_detail", endpoint.pk)
+
+
+@admin_required
+@require_POST
+def webhook_rotate(request, endpoint_id):
+    endpoint = services.endpoint_rotate_secret(
+        tenant=request.tenant, endpoint=_endpoint(request, endpoint_id), actor=request.user
+    )
+    _remember_secret(request, endpoint)
+    return redirect("webhook_detail", endpoint.pk)
+
+
+@admin_required
+@require_POST
+def webhook_delete(request, endpoint_id):
+    endpoint = _endpoint(request, endpoint_id)
+    services.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
+    messages.success(request, f"Endpoint {endpoint.host} removed.")
+    return redirect("webhooks")
+
+
+@admin_required
+@require_POST
+def webhook_resend(request, endpoint_id, delivery_id):
+    endpoint = _endpoint(request, endpoint_id)
+    delivery = get_object_or_404(
+        services.delivery_list(tenant=request.tenant, endpoint=endpoint), pk=delivery_id
+    )
+    try:
+        services.delivery_resend(tenant=request.tenant, delivery=delivery, actor=request.user)
+    except services.WebhookError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{delivery.event_type} queued again.")
+    return redirect("webhook_detail", endpoint.pk)
