@@ -41,11 +41,11 @@ def _requests(n_tenants: int) -> list:
 
 
 def recording_us(calls: int = CALLS, rounds: int = ROUNDS, tenants: int = TENANTS) -> dict:
-    from observability import middleware
+    from observability import middleware, routes
     from observability.recorder import Recorder
 
     requests = _requests(tenants)
-    routes = [middleware.route_of(r) for r in requests]
+    routes = [routes.route_of(r) for r in requests]
     per_round = []
     with mock.patch.object(middleware, "recorder", Recorder(flush_seconds=0)):
         for round_ in range(rounds + 1):

@@ -39,6 +39,7 @@ class Recorder:
         self._rows: dict[tuple[str, str, int], list] = {}
         self._pid = None
         self._wake = threading.Event()
+        self._also: list = []
 
     def record(self, tenant_id: str, route_group: str, status: int, duration_ms: float) -> None:
         key = (tenant_id, route_group, int(time.time()) // 60)
@@ -91,11 +92,15 @@ class Recorder:
         return len(rows)
 
     def flush_all(self) -> None:
-        """Request figures and the slow statements noted beside them."""
-        from observability import slow_statements
-
+        """Request figures and what other recorders noted beside them (also_flush)."""
         self.flush()
-        slow_statements.flush()
+        for flush in self._also:
+            flush()
+
+    def also_flush(self, flush) -> None:
+        """Write `flush`'s batch with ours (slow statements), in the same thread and timer."""
+        if flush not in self._also:
+            self._also.append(flush)
 
     def _start(self) -> None:
         # Lazily, in the process that records (gunicorn forks workers after import).

@@ -20,6 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from observability.logs import current_request_id
+from observability.recorder import recorder
+from observability.routes import route_of
 from tenants.context import get_current_tenant
 
 logger = logging.getLogger("observability.slow_statements")
@@ -43,9 +46,6 @@ def observe(query, seconds: float) -> None:
         if tenant is None:  # the control plane's own statements belong to no tenant
             return
         statement = _text(query)
-        from observability.logs import current_request_id
-        from observability.recorder import recorder
-
         request = current_request.get()
         _pending.append(
             (
@@ -73,8 +73,6 @@ def _text(query) -> str:
 
 def _route(request) -> str:
     if request is not None:
-        from observability.middleware import route_of
-
         return route_of(request)[:200]
     from celery import current_task
 
@@ -172,3 +170,6 @@ def prune(cur, *, now: datetime) -> int:
         [settings.SLOW_STATEMENTS_KEPT],
     )
     return pruned + cur.rowcount
+
+
+recorder.also_flush(flush)
