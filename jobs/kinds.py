@@ -65,10 +65,8 @@ def tenant_move_job(job, *, report):
         # An earlier attempt died mid-move: finish that move, do not start another.
         move = tenant_move_resume(tenant=tenant, progress=report)
     else:
-        server = None
-        if params.get("to") == "database" and (
-            params.get("server") or tenant.isolation != "database"
-        ):
+        server = None  # none named: tenant_move applies the placement rule
+        if params.get("server"):
             server = server_for_placement(region=tenant.region, name=params.get("server"))
         move = tenant_move(
             tenant=tenant,

@@ -175,10 +175,13 @@ def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
             return result
         targets = [(t, backend_for(t).placement(t)) for t in tenants if _has_database(t)]
         targets += [(label, p) for label, p in _database_templates()]
+        targets += [(_PoolOf(server), p) for server, p in _pools()]
 
     def run(item):
         owner, placement = item
         try:
+            if isinstance(owner, _PoolOf):
+                return owner, _scan_pool(placement), ""
             return owner, _scan_database(placement), ""
         except Exception as exc:  # unreachable server, missing database…
             return owner, [], " ".join(str(exc).split())[:300] or exc.__class__.__name__
@@ -186,12 +189,61 @@ def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
         for owner, found, error in pool.map(run, targets):
             if error:
-                result.unreachable[owner] = error
+                result.unreachable[str(owner) if isinstance(owner, _PoolOf) else owner] = error
+            elif isinstance(owner, _PoolOf):
+                _sort_pool_findings(result, found, by_schema)
             elif isinstance(owner, str):
                 result.templates.extend(found)
             elif found:
                 result.tenants[owner] = found
     return result
+
+
+@dataclass(frozen=True)
+class _PoolOf:
+    """A scan target: the pool of a server other than the main one (tenants.backends.pools)."""
+
+    server_name: str
+
+    def __str__(self) -> str:
+        return f"pool on {self.server_name}"
+
+
+def _pools():
+    """(server, pool placement) for every active non-main server whose pool exists."""
+    from tenants.backends import pools
+    from tenants.models import DatabaseServer
+
+    for server in DatabaseServer.objects.filter(is_active=True):
+        if pools.is_main(server):
+            continue
+        try:
+            exists = pools.pool_exists(server)
+        except Exception as exc:  # the tenants of that server report it too
+            logger.warning("RLS check: server %s unreachable: %s", server.name, exc)
+            continue
+        if exists:
+            yield _PoolOf(server.name), pools.pool_placement(server)
+
+
+def _scan_pool(placement) -> list[Finding]:
+    """A pool holds what the main database holds: pooled tables, the template, tenant schemas."""
+    with placement.connect(autocommit=True) as conn:
+        return inspect(conn.cursor(), database=placement.dbname, schemas=MAIN_SCHEMAS, main=False)
+
+
+def _sort_pool_findings(result: Scan, found: list[Finding], by_schema: dict) -> None:
+    from tenants.backends.schema import TEMPLATE_SCHEMA
+
+    for finding in found:
+        if finding.schema == POOLED_SCHEMA:
+            result.pooled.append(finding)
+        elif finding.schema == TEMPLATE_SCHEMA:
+            result.templates.append(finding)
+        elif finding.schema in by_schema:
+            result.tenants.setdefault(by_schema[finding.schema], []).append(finding)
+        else:
+            result.orphans.append(finding)
 
 
 def _has_database(tenant) -> bool:
