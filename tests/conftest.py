@@ -103,13 +103,18 @@ def _drop_database(name: str) -> None:
 
 
 def _drop_tenant_databases(main: str) -> None:
-    """Tenant databases of this test database: `<main>_t_<id>`, `<main>_tmpl`, `<main>_pool`."""
+    """Tenant databases of this test database: `<main>_t_<id>`, `<main>_tmpl`, `<main>_pool_<id>`."""
     with psycopg.connect(admin_conninfo(settings.DATABASE_URL, "postgres"), autocommit=True) as c:
         names = [
             r[0]
             for r in c.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname IN (%s, %s)",
-                [main.replace("_", "\\_") + "\\_t\\_%", f"{main}_tmpl"[:63], f"{main}_pool"[:63]],
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s "
+                "OR datname = %s",
+                [
+                    main.replace("_", "\\_") + "\\_t\\_%",
+                    main.replace("_", "\\_") + "\\_pool\\_%",
+                    f"{main}_tmpl"[:63],
+                ],
             )
         ]
         for db in names:

@@ -239,10 +239,15 @@ def _migrate_pools(tenants) -> tuple[list[TenantOutcome], dict]:
     for server in DatabaseServer.objects.filter(is_active=True).order_by("name"):
         if pools.is_main(server):
             continue
+        if server.pk not in holding:
+            try:
+                if not pools.pool_exists(server):
+                    continue  # made on its first placement
+            except Exception as exc:  # its database tenants report the server themselves
+                logger.warning("server %s unreachable: %s", server.name, _one_line(exc))
+                continue
         outcome = TenantOutcome(f"(pool on {server.name})", Isolation.SHARED)
         try:
-            if server.pk not in holding and not pools.pool_exists(server):
-                continue  # made on its first placement
             outcome.applied = pools.ensure_pool(server, force=True)
         except Exception as exc:
             logger.exception("migrating the pool on %s failed", server.name)

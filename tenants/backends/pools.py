@@ -2,7 +2,7 @@
 
 On the main server (DATABASE_URL) the pool is the main database itself: its
 pooled tables, its `tenant_template` schema and its tenant schemas. On every
-other registered server it is one database, `<main database>_pool`, made and
+other registered server it is one database, `<main database>_pool_<server id>`, made and
 migrated like a tenant database (tenant tables only, with `saas_enter_tenant()`
 and the fence table), plus the schema template and the functions that clone
 and survey tenant schemas. The app reaches it through an alias registered at
@@ -43,16 +43,17 @@ def main_dbname() -> str:
     return connections["owner"].settings_dict["NAME"]
 
 
-def pool_database_name() -> str:
-    # Named after the main database, like tenant databases: one deployment's pool
-    # is recognisable on a shared server, and a test run can drop its own.
-    return f"{main_dbname()}_pool"[:63]
+def pool_database_name(server) -> str:
+    # Named after the main database, like tenant databases (one deployment's pool is
+    # recognisable on a shared server, and a test run can drop its own), and after
+    # the registry entry: two entries naming one cluster never share a pool.
+    return f"{main_dbname()}_pool_{server.pk}"[:63]
 
 
 def pool_placement(server, schema: str = "public", *, pooled: bool = True) -> Placement:
     if is_main(server):
         return Placement(settings.DATABASE_URL, main_dbname(), schema, pooled)
-    return Placement(server.url, pool_database_name(), schema, pooled)
+    return Placement(server.url, pool_database_name(server), schema, pooled)
 
 
 def pool_alias(server) -> str:
@@ -69,7 +70,7 @@ def route(server) -> str:
     from tenants.backends.database import runtime_aliases
 
     return runtime_aliases.route(
-        pool_alias(server), server.url, pool_database_name(), f"server {server.name}"
+        pool_alias(server), server.url, pool_database_name(server), f"server {server.name}"
     )
 
 
@@ -78,7 +79,7 @@ def pool_exists(server) -> bool:
         return True
     with psycopg.connect(admin_conninfo(server.url, "postgres"), autocommit=True) as conn:
         found = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [pool_database_name()]
+            "SELECT 1 FROM pg_database WHERE datname = %s", [pool_database_name(server)]
         ).fetchone()
     return found is not None
 
@@ -97,7 +98,7 @@ def ensure_pool(server, *, force: bool = False) -> int:
     from tenants import roles
     from tenants.backends.migrate import code_state, migrate_placement
 
-    name = pool_database_name()
+    name = pool_database_name(server)
     key = (server.url, name, code_state())
     if key in _ready and not force:
         return 0
