@@ -5,18 +5,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.conf import settings
-
 from jobs.registry import job_kind
 from tenants.context import require_current_tenant
 from tenants.export import CUSTOMER, tenant_export
 
 
 def export_path(job) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / str(job.tenant_id) / f"{job.pk}.jsonl"
+    """The export's file, in the storage of its tenant's region (tenants.residency)."""
+    from tenants.residency import export_dir
+
+    return export_dir(_region_of(job.tenant_id)) / str(job.tenant_id) / f"{job.pk}.jsonl"
 
 
-@job_kind("tenant_export", tenant=True)
+def _region_of(tenant_id) -> str:
+    from tenants.context import get_current_tenant
+    from tenants.models import Tenant
+
+    current = get_current_tenant()
+    if current is not None and current.pk == tenant_id:
+        return current.region
+    return Tenant.objects.values_list("region", flat=True).get(pk=tenant_id)
+
+
+def _export_refused(tenant, params) -> None:
+    """Refuse an export its region has no storage for, before a job is queued."""
+    from tenants.residency import export_dir
+
+    export_dir(tenant.region)
+
+
+@job_kind("tenant_export", tenant=True, precheck=_export_refused)
 def tenant_export_job(job, *, report):
     """The tenant's customer export (an allow-list: no secrets) its admins download."""
     tenant = require_current_tenant()
@@ -49,7 +67,15 @@ def tenant_provision_job(job, *, report):
     return {"isolation": tenant.isolation, "status": tenant.status}
 
 
-@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2)
+def _move_refused(tenant, params) -> None:
+    """Refuse a move to a server of another region before a job is queued."""
+    from tenants.servers import server_for_placement
+
+    if params.get("server"):
+        server_for_placement(region=tenant.region, name=params["server"])
+
+
+@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2, precheck=_move_refused)
 def tenant_move_job(job, *, report):
     """Move the tenant to params["to"] (optionally params["server"]); a re-run resumes."""
     from tenants.backends.move import tenant_move, tenant_move_resume

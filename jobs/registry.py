@@ -29,15 +29,30 @@ class JobKind:
     # False: an operator job about a tenant (provision, move): the row names the
     # tenant, but the task runs with no tenant in context, like an operator command.
     scoped: bool = True
+    # (tenant, params) → None, or raises (a one-line reason) to refuse the job before
+    # it is queued: residency, a server of another region.
+    precheck: Callable | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, *, tenant: bool, max_attempts: int = 3, scoped: bool = True):
+def job_kind(
+    name: str,
+    *,
+    tenant: bool,
+    max_attempts: int = 3,
+    scoped: bool = True,
+    precheck: Callable | None = None,
+):
     def register(func):
         _KINDS[name] = JobKind(
-            name=name, func=func, tenant=tenant, max_attempts=max_attempts, scoped=scoped
+            name=name,
+            func=func,
+            tenant=tenant,
+            max_attempts=max_attempts,
+            scoped=scoped,
+            precheck=precheck,
         )
         return func
 

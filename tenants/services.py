@@ -324,6 +324,13 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     from tenants.models import TenantOwned
     from tenants.reservations import subdomain_reserve
 
+    if backup_to:
+        from tenants.residency import ResidencyError, check_path
+
+        try:
+            check_path(tenant.region, backup_to)  # before anything changes
+        except ResidencyError as exc:
+            raise TenantError(str(exc)) from None
     # Refuse the hosts first, and wait out the registry's staleness bound: after
     # it, no process starts a request for this tenant, so the backup below is
     # the tenant's last state.

@@ -12,11 +12,6 @@ from tenants.management.progress import table
 from tenants.models import Tenant
 
 
-def _server(tenant) -> str:
-    # Tenants registered before every mode named its server live on the main one.
-    return tenant.database_server.name if tenant.database_server_id else "main"
-
-
 def _placement_label(tenant) -> str:
     try:
         placement = backend_for(tenant).placement(tenant)
@@ -28,7 +23,7 @@ def _placement_label(tenant) -> str:
         what = f"schema {placement.schema}"
     else:
         what = f"database {tenant.database_name or '(not provisioned)'}"
-    return f"{what} on {_server(tenant)}"
+    return f"{what} on {tenant.server_name}"
 
 
 def _pooled(tenant) -> bool:
@@ -92,7 +87,7 @@ class Command(BaseCommand):
                 "plan": t.plan.code,
                 "status": t.status,
                 "region": t.region,
-                "server": _server(t),
+                "server": t.server_name,
                 "rows": counts.get(t.pk) if not opts["no_counts"] else None,
                 "migration_error": t.migration_error or None,
             }
