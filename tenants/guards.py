@@ -4,8 +4,9 @@ The models say which tables should be tenant-owned; the catalog says which are.
 A table created by hand, by a raw migration, or by a model that forgot to
 subclass TenantOwned still has a `tenant_id` column, so the scan looks for the
 column, not for the model. It runs in the main database (pooled tables, the
-schema template, every tenant schema: one query), in every tenant database and
-in every server's database template (one connection each, in parallel).
+schema template, every tenant schema: one query), in every other server's pool
+(the same, one query each), in every tenant database and in every server's
+database template (one connection each, in parallel).
 
 Who runs it: the `tenancy` system check (tenants.checks), `migrate` (after
 migrating), `migrate_tenants` (each placement it records) and server start

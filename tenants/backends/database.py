@@ -167,6 +167,10 @@ class DatabaseBackend(IsolationBackend):
             tenant.db_alias, self.server_url(tenant), self.database_name(tenant), tenant.subdomain
         )
 
+    def mark_down(self, tenant) -> bool:
+        mark_down(tenant.db_alias)
+        return True
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def provision(self, tenant) -> None:

@@ -74,6 +74,16 @@ def route(server) -> str:
     )
 
 
+def mark_down(server) -> bool:
+    """Trip the breaker of a server's pool alias; False for the main server (no breaker)."""
+    if is_main(server):
+        return False
+    from tenants.backends.database import mark_down as trip
+
+    trip(pool_alias(server))
+    return True
+
+
 def pool_exists(server) -> bool:
     if is_main(server):
         return True

@@ -85,6 +85,9 @@ class SchemaBackend(IsolationBackend):
     def data_alias(self, tenant) -> str:
         return pools.route(tenant.database_server)
 
+    def mark_down(self, tenant) -> bool:
+        return pools.mark_down(tenant.database_server)
+
     def prepare_server(self, tenant) -> None:
         pools.ensure_pool(tenant.database_server)
 

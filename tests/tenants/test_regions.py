@@ -14,9 +14,10 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
 
 from saas.db import admin_conninfo
-from tenants import guards
+from tenants import guards, resolvers
 from tenants.backends import backend_for
 from tenants.backends.pools import pool_placement
 from tenants.context import tenant_scope
@@ -25,7 +26,7 @@ from tenants.services import tenant_get
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import ProjectFactory
-from tests.live import LiveServer, http
+from tests.live import LiveServer, free_port, http
 from tests.pg_cluster import pg_cluster
 
 pytestmark = [pytest.mark.slow]
@@ -294,3 +295,36 @@ def test_migrate_tenants_and_the_rls_check_cover_every_server(committed_db, flee
     assert any(f.database == pool.dbname and f.table == "projects_project" for f in scan.pooled), (
         scan.pooled
     )
+
+
+@override_settings(TENANT_URLCONF="tests.probe_urls")
+def test_a_pool_server_down_gives_its_tenants_503_and_others_keep_working(committed_db, fleet):
+    # Another registry entry on the eu cluster: its own pool there, a URL this test may break.
+    name = f"eu3-{uuid.uuid4().hex[:6]}"
+    call_command(
+        "add_database_server",
+        name,
+        "--url",
+        fleet.eu1.url,
+        "--region",
+        fleet.eu,
+        stdout=io.StringIO(),
+    )
+    down = [create(mode, fleet.eu, name, f"dn-{mode[:2]}") for mode in ("shared", "schema")]
+    up = create("shared", fleet.us, fleet.us1.name, "up")
+    for t in (*down, up):
+        ProjectFactory(tenant=t, name=f"{t.subdomain}-p")
+    client = Client()
+    for t in (*down, up):
+        body = client.get("/probe/", HTTP_HOST=f"{t.subdomain}.{settings.BASE_DOMAIN}").json()
+        assert body["names"] == [f"{t.subdomain}-p"]
+    DatabaseServer.objects.using("operator").filter(name=name).update(
+        url=f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", is_active=False
+    )
+    resolvers.invalidate_many([t.subdomain for t in down])
+    for t in down:
+        response = client.get("/probe/", HTTP_HOST=f"{t.subdomain}.{settings.BASE_DOMAIN}")
+        assert response.status_code == 503
+        assert b"tenant_database_unavailable" in response.content
+    body = client.get("/probe/", HTTP_HOST=f"{up.subdomain}.{settings.BASE_DOMAIN}").json()
+    assert body["names"] == [f"{up.subdomain}-p"]
