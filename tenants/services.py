@@ -282,12 +282,17 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     """
     import uuid
 
+    from tenants.models import DatabaseServer
+
+    server_name = registry.get("database_server")
+    if server_name and not DatabaseServer.objects.filter(name=server_name, is_active=True).exists():
+        server_name = None  # gone since the backup: another server of the same region
     tenant = tenant_build(
         name=registry["name"],
         subdomain=registry["subdomain"],
         plan_code=registry["plan"],
         isolation=registry["isolation"],
-        server_name=registry.get("database_server"),
+        server_name=server_name,
         region=registry.get("region"),
         tenant_id=uuid.UUID(registry["id"]),
     )

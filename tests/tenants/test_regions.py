@@ -328,3 +328,19 @@ def test_a_pool_server_down_gives_its_tenants_503_and_others_keep_working(commit
         assert b"tenant_database_unavailable" in response.content
     body = client.get("/probe/", HTTP_HOST=f"{up.subdomain}.{settings.BASE_DOMAIN}").json()
     assert body["names"] == [f"{up.subdomain}-p"]
+
+
+@override_settings(TENANT_URLCONF="tests.probe_urls", TENANT_REGISTRY_MAX_AGE=60)
+def test_routing_to_a_pool_reads_no_registry_in_steady_state(committed_db, fleet):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    tenant = create("schema", fleet.us, fleet.us1.name, "steady")
+    ProjectFactory(tenant=tenant, name="steady")
+    client = Client()
+    host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
+    assert client.get("/probe/", HTTP_HOST=host).json()["names"] == ["steady"]  # warms the cache
+    with CaptureQueriesContext(connections["default"]) as main:
+        assert client.get("/probe/", HTTP_HOST=host).json()["names"] == ["steady"]
+    registry = [q["sql"] for q in main.captured_queries if "tenants_" in q["sql"]]
+    assert registry == []
