@@ -212,10 +212,16 @@ class _PoolOf:
 
 def _pools():
     """(server, pool placement) for every active non-main server whose pool exists."""
+    from django.db import DatabaseError
+
     from tenants.backends import pools
     from tenants.models import DatabaseServer
 
-    for server in DatabaseServer.objects.filter(is_active=True):
+    try:
+        servers = list(DatabaseServer.objects.filter(is_active=True))
+    except DatabaseError:  # not migrated yet: no registry, no pools
+        return
+    for server in servers:
         if pools.is_main(server):
             continue
         try:
@@ -225,6 +231,17 @@ def _pools():
             continue
         if exists:
             yield _PoolOf(server.name), pools.pool_placement(server)
+
+
+def scan_pools() -> tuple[list[Finding], dict[str, str]]:
+    """Every other server's pool, as the main database is scanned: (findings, unreachable)."""
+    findings, unreachable = [], {}
+    for owner, placement in _pools():
+        try:
+            findings += _scan_pool(placement)
+        except Exception as exc:  # unreachable server, missing database…
+            unreachable[str(owner)] = " ".join(str(exc).split())[:300] or exc.__class__.__name__
+    return findings, unreachable
 
 
 def _scan_pool(placement) -> list[Finding]:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 
 from saas.db import admin_conninfo
@@ -290,6 +291,9 @@ def test_migrate_tenants_and_the_rls_check_cover_every_server(committed_db, flee
         c.execute("ALTER TABLE public.projects_project NO FORCE ROW LEVEL SECURITY")
         try:
             scan = guards.scan()
+            # The system check (no --database) inspects every pool like the main database.
+            with pytest.raises(SystemCheckError, match=f"{pool.dbname}:public.projects_project"):
+                call_command("check", "--tag", "tenancy", stdout=io.StringIO())
         finally:
             c.execute("ALTER TABLE public.projects_project FORCE ROW LEVEL SECURITY")
     assert any(f.database == pool.dbname and f.table == "projects_project" for f in scan.pooled), (
