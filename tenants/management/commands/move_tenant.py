@@ -93,4 +93,6 @@ class Command(BaseCommand):
 def _where(move, side: str) -> str:
     isolation = getattr(move, f"{side}_isolation")
     name = getattr(move, f"{side}_database_name")
-    return f"{isolation} {name}" if name else isolation
+    server = getattr(move, f"{side}_server")
+    where = f"{isolation} {name}" if name else isolation
+    return f"{where} on {server.name if server is not None else 'main'}"
