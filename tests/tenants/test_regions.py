@@ -348,3 +348,25 @@ def test_routing_to_a_pool_reads_no_registry_in_steady_state(committed_db, fleet
         assert client.get("/probe/", HTTP_HOST=host).json()["names"] == ["steady"]
     registry = [q["sql"] for q in main.captured_queries if "tenants_" in q["sql"]]
     assert registry == []
+
+
+def test_tenants_sharing_a_pool_are_kept_apart_by_rls(committed_db, fleet):
+    from django.db import connections
+
+    from projects.models import Project
+    from tenants.backends.pools import pool_alias
+    from tenants.routers import data_alias
+
+    a, b = (create("shared", fleet.us, fleet.us1.name, p) for p in ("iso-a", "iso-b"))
+    for t in (a, b):
+        ProjectFactory(tenant=t, name=f"{t.subdomain}-p")
+    for t, other in ((a, b), (b, a)):
+        with tenant_scope(t):
+            assert data_alias() == pool_alias(fleet.us1)
+            # RLS alone (no app-level filter): only the tenant's own row.
+            assert list(Project.unscoped.values_list("name", flat=True)) == [f"{t.subdomain}-p"]
+            assert not Project.unscoped.filter(tenant_id=other.pk).exists()
+    # The pool's alias with no tenant in context sees nothing (the app role, RLS forced).
+    with connections[pool_alias(fleet.us1)].cursor() as cur:
+        cur.execute("SELECT count(*) FROM projects_project")
+        assert cur.fetchone()[0] == 0
