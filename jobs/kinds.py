@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from jobs.registry import job_kind
@@ -15,7 +14,27 @@ from tenants.links import tenant_url
 
 
 def export_path(job) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / str(job.tenant_id) / f"{job.pk}.jsonl"
+    """The export's file, in the storage of its tenant's region (tenants.residency)."""
+    from tenants.residency import export_dir
+
+    return export_dir(_region_of(job.tenant_id)) / str(job.tenant_id) / f"{job.pk}.jsonl"
+
+
+def _region_of(tenant_id) -> str:
+    from tenants.context import get_current_tenant
+    from tenants.models import Tenant
+
+    current = get_current_tenant()
+    if current is not None and current.pk == tenant_id:
+        return current.region
+    return Tenant.objects.values_list("region", flat=True).get(pk=tenant_id)
+
+
+def _export_refused(tenant, params) -> None:
+    """Refuse an export its region has no storage for, before a job is queued."""
+    from tenants.residency import export_dir
+
+    export_dir(tenant.region)
 
 
 def export_ready_data(job, result: dict) -> dict:
@@ -32,7 +51,13 @@ def export_ready_data(job, result: dict) -> dict:
     return {**data, "download_url": tenant_url(require_current_tenant(), path)}
 
 
-@job_kind("tenant_export", tenant=True, event="export.ready", event_data=export_ready_data)
+@job_kind(
+    "tenant_export",
+    tenant=True,
+    precheck=_export_refused,
+    event="export.ready",
+    event_data=export_ready_data,
+)
 def tenant_export_job(job, *, report):
     """The tenant's customer export (an allow-list: no secrets) its admins download."""
     tenant = require_current_tenant()
@@ -65,7 +90,15 @@ def tenant_provision_job(job, *, report):
     return {"isolation": tenant.isolation, "status": tenant.status}
 
 
-@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2)
+def _move_refused(tenant, params) -> None:
+    """Refuse a move to a server of another region before a job is queued."""
+    from tenants.servers import server_for_placement
+
+    if params.get("server"):
+        server_for_placement(region=tenant.region, name=params["server"])
+
+
+@job_kind("tenant_move", tenant=True, scoped=False, max_attempts=2, precheck=_move_refused)
 def tenant_move_job(job, *, report):
     """Move the tenant to params["to"] (optionally params["server"]); a re-run resumes."""
     from tenants.backends.move import tenant_move, tenant_move_resume
@@ -81,10 +114,8 @@ def tenant_move_job(job, *, report):
         # An earlier attempt died mid-move: finish that move, do not start another.
         move = tenant_move_resume(tenant=tenant, progress=report)
     else:
-        server = None
-        if params.get("to") == "database" and (
-            params.get("server") or tenant.isolation != "database"
-        ):
+        server = None  # none named: tenant_move applies the placement rule
+        if params.get("server"):
             server = server_for_placement(region=tenant.region, name=params.get("server"))
         move = tenant_move(
             tenant=tenant,

@@ -32,6 +32,9 @@ class JobKind:
     # A webhook event type recorded with the job's success, and its data (job, result) -> dict.
     event: str = ""
     event_data: Callable | None = None
+    # (tenant, params) → None, or raises (a one-line reason) to refuse the job before
+    # it is queued: residency, a server of another region.
+    precheck: Callable | None = None
 
 
 _KINDS: dict[str, JobKind] = {}
@@ -45,6 +48,7 @@ def job_kind(
     scoped: bool = True,
     event: str = "",
     event_data: Callable | None = None,
+    precheck: Callable | None = None,
 ):
     def register(func):
         _KINDS[name] = JobKind(
@@ -55,6 +59,7 @@ def job_kind(
             scoped=scoped,
             event=event,
             event_data=event_data,
+            precheck=precheck,
         )
         return func
 

@@ -43,6 +43,14 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
         raise JobError(f"A {kind} job needs a tenant.")
     if not spec.tenant and tenant is not None:
         raise JobError(f"A {kind} job runs for the operator, not for a tenant.")
+    if spec.precheck is not None:
+        from tenants.residency import ResidencyError
+        from tenants.servers import PlacementError
+
+        try:
+            spec.precheck(tenant, params or {})
+        except (ResidencyError, PlacementError) as exc:
+            raise JobError(str(exc)) from None
     # A tenant's job is inserted in its scope (RLS checks it); a fleet job has no
     # tenant, and only the operator role may write a row without one.
     scope = (

@@ -28,7 +28,7 @@ from operators.models import Operator
 from operators.services import operator_authenticate
 from tenants.actors import operator_actor
 from tenants.context import tenant_scope
-from tenants.models import Tenant
+from tenants.models import DatabaseServer, Tenant
 from tenants.services import TenantError, tenant_reactivate, tenant_suspend
 
 SESSION_KEY = "_operator_id"
@@ -102,7 +102,7 @@ def _usage(tenant) -> dict:
 
 @operator_required
 def tenants(request):
-    qs = Tenant.objects.select_related("plan").order_by("subdomain")
+    qs = Tenant.objects.select_related("plan", "database_server").order_by("subdomain")
     q = request.GET.get("q", "").strip().lower()
     if q:
         qs = qs.filter(Q(subdomain__icontains=q) | Q(name__icontains=q))
@@ -113,11 +113,14 @@ def tenants(request):
 
 @operator_required
 def tenant_detail(request, tenant_id):
-    tenant = get_object_or_404(Tenant.objects.select_related("plan"), pk=tenant_id)
+    tenant = get_object_or_404(
+        Tenant.objects.select_related("plan", "database_server"), pk=tenant_id
+    )
     context = {
         "t": tenant,
         "usage": _usage(tenant),
         "plans": Plan.objects.all(),
+        "servers": DatabaseServer.objects.filter(is_active=True),
         **_jobs_context(tenant),
     }
     return render(request, "operators/tenant_detail.html", context)
@@ -207,6 +210,7 @@ JOB_CHOICES = {
     "move_database": ("tenant_move", {"to": "database"}),
     "move_schema": ("tenant_move", {"to": "schema"}),
     "move_shared": ("tenant_move", {"to": "shared"}),
+    "move_server": ("tenant_move", {}),  # same mode, the server chosen below
     "provision": ("tenant_provision", {}),
 }
 # How the console names a job in its messages (the choice's own words, not kind + params).
@@ -214,6 +218,7 @@ JOB_LABELS = {
     "move_database": "Move to a dedicated database",
     "move_schema": "Move to its own schema",
     "move_shared": "Move back to the shared tables",
+    "move_server": "Move to another server",
     "provision": "Re-run of provisioning",
 }
 
@@ -231,10 +236,14 @@ def tenant_job_start_view(request, tenant_id):
         messages.error(request, "Choose one of the listed jobs.")
         return redirect("operator_tenant", tenant_id=tenant.pk)
     kind, params = choice
+    params = dict(params)
+    if kind == "tenant_move":
+        params.setdefault("to", tenant.isolation)
+        # A server of another region is refused (jobs.kinds: the move's precheck).
+        if server := request.POST.get("server", "").strip():
+            params["server"] = server
     try:
-        job_start(
-            kind=kind, tenant=tenant, params=dict(params), requested_by=request.operator.email
-        )
+        job_start(kind=kind, tenant=tenant, params=params, requested_by=request.operator.email)
     except JobError as exc:
         messages.error(request, f"The job could not be queued: {exc}")
     else:

@@ -8,12 +8,16 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
+from tenants import residency
 from tenants.export import BACKUP, ImportRefused, read_header, tenant_export, tenant_import
 
 
-def backup_dir() -> Path:
-    """TENANT_BACKUP_DIR, created 0700 (operators only; never under MEDIA_ROOT, never served)."""
-    path = Path(settings.TENANT_BACKUP_DIR)
+def backup_dir(region: str | None = None) -> Path:
+    """The region's backup directory, created 0700 (operators only; never served).
+
+    TENANT_BACKUP_DIR for the default region (tenants.residency).
+    """
+    path = residency.backup_dir(region or settings.TENANT_DEFAULT_REGION)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
@@ -21,14 +25,17 @@ def backup_dir() -> Path:
 
 def backup_path_for(tenant) -> Path:
     return (
-        backup_dir()
+        backup_dir(tenant.region)
         / f"{tenant.subdomain}-{tenant.pk.hex[:8]}-{timezone.now():%Y%m%dT%H%M%S}.jsonl"
     )
 
 
 def backup_write(*, tenant, path: str | Path | None = None) -> tuple[Path, int]:
-    """Write the tenant's operator backup (a new 0600 file); returns (path, rows)."""
-    target = Path(path) if path else backup_path_for(tenant)
+    """Write the tenant's operator backup (a new 0600 file); returns (path, rows).
+
+    ResidencyError when the path (or the region's storage) is not the tenant's region's.
+    """
+    target = residency.check_path(tenant.region, path) if path else backup_path_for(tenant)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # O_EXCL: never write through a file (or link) somebody else prepared.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -18,9 +18,10 @@ _HINTS = {
 def check_tenant_tables(app_configs=None, databases=None, **kwargs):
     """tenants.E001–E003/E006/E007 per table and placement; E004–E005 for the app role.
 
-    The main database (pooled tables, schema template, every tenant schema) is
-    always inspected; tenant databases too when the check is given databases
-    (`check --database default`, `migrate`): one connection each.
+    The main database and every other server's pool (pooled tables, schema
+    template, every tenant schema) are always inspected; tenant databases too
+    when the check is given databases (`check --database default`, `migrate`):
+    one connection each.
     """
     connection = connections[DEFAULT_DB_ALIAS]
     try:
@@ -28,7 +29,9 @@ def check_tenant_tables(app_configs=None, databases=None, **kwargs):
             scan = guards.scan(databases=True)
             findings, unreachable = scan.findings, scan.unreachable
         else:
-            findings, unreachable = guards.scan_main(connection), {}
+            # Pooled tables hold every tenant of their server: every pool, like the main one.
+            findings, unreachable = guards.scan_pools()
+            findings = guards.scan_main(connection) + findings
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT rolsuper, rolbypassrls, current_user FROM pg_roles WHERE rolname = current_user"

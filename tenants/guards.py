@@ -4,8 +4,9 @@ The models say which tables should be tenant-owned; the catalog says which are.
 A table created by hand, by a raw migration, or by a model that forgot to
 subclass TenantOwned still has a `tenant_id` column, so the scan looks for the
 column, not for the model. It runs in the main database (pooled tables, the
-schema template, every tenant schema: one query), in every tenant database and
-in every server's database template (one connection each, in parallel).
+schema template, every tenant schema: one query), in every other server's pool
+(the same, one query each), in every tenant database and in every server's
+database template (one connection each, in parallel).
 
 Who runs it: the `tenancy` system check (tenants.checks), `migrate` (after
 migrating), `migrate_tenants` (each placement it records) and server start
@@ -175,10 +176,13 @@ def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
             return result
         targets = [(t, backend_for(t).placement(t)) for t in tenants if _has_database(t)]
         targets += [(label, p) for label, p in _database_templates()]
+        targets += [(_PoolOf(server), p) for server, p in _pools()]
 
     def run(item):
         owner, placement = item
         try:
+            if isinstance(owner, _PoolOf):
+                return owner, _scan_pool(placement), ""
             return owner, _scan_database(placement), ""
         except Exception as exc:  # unreachable server, missing database…
             return owner, [], " ".join(str(exc).split())[:300] or exc.__class__.__name__
@@ -186,12 +190,78 @@ def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
         for owner, found, error in pool.map(run, targets):
             if error:
-                result.unreachable[owner] = error
+                result.unreachable[str(owner) if isinstance(owner, _PoolOf) else owner] = error
+            elif isinstance(owner, _PoolOf):
+                _sort_pool_findings(result, found, by_schema)
             elif isinstance(owner, str):
                 result.templates.extend(found)
             elif found:
                 result.tenants[owner] = found
     return result
+
+
+@dataclass(frozen=True)
+class _PoolOf:
+    """A scan target: the pool of a server other than the main one (tenants.backends.pools)."""
+
+    server_name: str
+
+    def __str__(self) -> str:
+        return f"pool on {self.server_name}"
+
+
+def _pools():
+    """(server, pool placement) for every active non-main server whose pool exists."""
+    from django.db import DatabaseError
+
+    from tenants.backends import pools
+    from tenants.models import DatabaseServer
+
+    try:
+        servers = list(DatabaseServer.objects.filter(is_active=True))
+    except DatabaseError:  # not migrated yet: no registry, no pools
+        return
+    for server in servers:
+        if pools.is_main(server):
+            continue
+        try:
+            exists = pools.pool_exists(server)
+        except Exception as exc:  # the tenants of that server report it too
+            logger.warning("RLS check: server %s unreachable: %s", server.name, exc)
+            continue
+        if exists:
+            yield _PoolOf(server.name), pools.pool_placement(server)
+
+
+def scan_pools() -> tuple[list[Finding], dict[str, str]]:
+    """Every other server's pool, as the main database is scanned: (findings, unreachable)."""
+    findings, unreachable = [], {}
+    for owner, placement in _pools():
+        try:
+            findings += _scan_pool(placement)
+        except Exception as exc:  # unreachable server, missing database…
+            unreachable[str(owner)] = " ".join(str(exc).split())[:300] or exc.__class__.__name__
+    return findings, unreachable
+
+
+def _scan_pool(placement) -> list[Finding]:
+    """A pool holds what the main database holds: pooled tables, the template, tenant schemas."""
+    with placement.connect(autocommit=True) as conn:
+        return inspect(conn.cursor(), database=placement.dbname, schemas=MAIN_SCHEMAS, main=False)
+
+
+def _sort_pool_findings(result: Scan, found: list[Finding], by_schema: dict) -> None:
+    from tenants.backends.schema import TEMPLATE_SCHEMA
+
+    for finding in found:
+        if finding.schema == POOLED_SCHEMA:
+            result.pooled.append(finding)
+        elif finding.schema == TEMPLATE_SCHEMA:
+            result.templates.append(finding)
+        elif finding.schema in by_schema:
+            result.tenants.setdefault(by_schema[finding.schema], []).append(finding)
+        else:
+            result.orphans.append(finding)
 
 
 def _has_database(tenant) -> bool:

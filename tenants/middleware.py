@@ -10,7 +10,8 @@ from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, OperationalError
 
 from tenants import resolvers
-from tenants.backends.database import TenantDatabaseUnavailable, mark_down
+from tenants.backends import backend_for
+from tenants.backends.database import TenantDatabaseUnavailable
 from tenants.backends.migrate import code_state
 from tenants.context import clean_scope, tenant_scope
 from tenants.fair_share import is_busy_error
@@ -122,11 +123,13 @@ class TenantMiddleware:
             return fenced_refusal(request, tenant)
         if is_busy_error(exception):
             return busy_refusal(request)
-        if not tenant.has_own_placement:
-            return None
-        if isinstance(exception, OperationalError) and tenant.isolation == "database":
-            mark_down(tenant.db_alias)
-        elif not isinstance(exception, TenantDatabaseUnavailable):
+        if isinstance(exception, TenantDatabaseUnavailable):
+            pass
+        elif not (
+            isinstance(exception, OperationalError) and backend_for(tenant).mark_down(tenant)
+        ):
+            # Only a placement on a runtime alias (a tenant database, another server's
+            # pool) trips its breaker; the main database failing is everybody's 500.
             return None
         logger.warning("database of tenant %s unavailable: %s", tenant.subdomain, exception)
         return refusal(

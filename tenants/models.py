@@ -28,7 +28,7 @@ class TenantStatus(models.TextChoices):
 
 
 class DatabaseServer(models.Model):
-    """A PostgreSQL server that can hold database-per-tenant placements.
+    """A PostgreSQL server: holds tenant databases and a pool (shared tables, tenant schemas).
 
     `url` names a role there that may create roles and databases (like
     DATABASE_URL). `region` enforces data residency: a tenant is only ever
@@ -66,7 +66,8 @@ class Tenant(models.Model):
     )
     status_reason = models.CharField(max_length=200, blank=True, default="")
     region = models.CharField(max_length=32, default="default")
-    # Database mode: where the tenant's own database lives.
+    # The server that holds the tenant in every mode (its database, or its server's pool
+    # for shared and schema tenants); None: the main server (rows from before pools).
     database_server = models.ForeignKey(
         DatabaseServer, null=True, blank=True, on_delete=models.PROTECT, related_name="tenants"
     )
@@ -106,6 +107,11 @@ class Tenant(models.Model):
             return None
         plan = self.plan if Tenant.plan.is_cached(self) else _no_recursion_plan_lookup(self)
         return getattr(plan, "statement_timeout_ms", None)
+
+    @property
+    def server_name(self) -> str:
+        """The server holding the tenant (registry rows without one predate per-server pools)."""
+        return self.database_server.name if self.database_server_id else "main"
 
     @property
     def db_alias(self) -> str:

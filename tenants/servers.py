@@ -1,4 +1,17 @@
-"""The registry of PostgreSQL servers for database-per-tenant placements, and data residency."""
+"""The registry of PostgreSQL servers, where new placements go, and data residency.
+
+Every registered server holds tenants of every mode: its own tenant databases,
+and a pool for shared tenants and tenant schemas (tenants.backends.pools). A
+server belongs to one region; a tenant is only ever placed on a server of its
+own region (`check_residency`). The main server (DATABASE_URL) is registered as
+"main" in TENANT_DEFAULT_REGION.
+
+Placement rule for a new tenant (and a move that names no server): the
+explicit server when one is given (`--server`, or `--database-url`, which
+registers the URL in the tenant's region on first use); otherwise the least
+loaded active server of the tenant's region — the fewest tenants placed on it
+(deleting ones not counted), the main server first on a tie, then by name.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +46,7 @@ def server_register(*, name: str, url: str, region: str) -> DatabaseServer:
 def server_for_placement(
     *, region: str, name: str | None = None, database_url: str | None = None
 ) -> DatabaseServer:
-    """The server a database-mode tenant of `region` goes to; never one of another region."""
+    """The server a placement of a tenant of `region` goes to; never one of another region."""
     if name and database_url:
         raise PlacementError("give --server or --database-url, not both")
     if name:
@@ -49,26 +62,48 @@ def server_for_placement(
                 control_alias(f"registering database server {name}")
             ).create(name=name, url=database_url, region=region)
     else:
-        from tenants.backends.database import default_server
+        server = least_loaded(region)
+    check_residency(region=region, server=server)
+    return server
 
-        main = default_server()
-        server = (
-            main
-            if main.region == region
-            else (
-                DatabaseServer.objects.filter(region=region, is_active=True)
-                .order_by("name")
-                .first()
-            )
-        )
-        if server is None:
-            raise PlacementError(f"no database server registered in region {region!r}")
+
+def check_residency(*, region: str, server: DatabaseServer) -> None:
+    """Refuse a placement of a tenant of `region` on a server of another region."""
     if server.region != region:
         raise PlacementError(
             f"server {server.name!r} is in region {server.region!r}: data of a tenant in region "
             f"{region!r} is never placed there"
         )
-    return server
+
+
+def server_loads(servers) -> dict[int, int]:
+    """{server pk: tenants placed on it}; tenants registered without a server count for main."""
+    from django.db.models import Count
+
+    from tenants.backends.pools import is_main
+    from tenants.models import Tenant, TenantStatus
+
+    counted = dict(
+        Tenant.objects.exclude(status=TenantStatus.DELETING)
+        .values_list("database_server")
+        .annotate(n=Count("id"))
+        .values_list("database_server", "n")
+    )
+    return {
+        s.pk: counted.get(s.pk, 0) + (counted.get(None, 0) if is_main(s) else 0) for s in servers
+    }
+
+
+def least_loaded(region: str) -> DatabaseServer:
+    from tenants.backends.database import default_server
+    from tenants.backends.pools import is_main
+
+    default_server()  # the main server is registered on first use
+    servers = list(DatabaseServer.objects.filter(region=region, is_active=True))
+    if not servers:
+        raise PlacementError(f"no database server registered in region {region!r}")
+    loads = server_loads(servers)
+    return min(servers, key=lambda s: (loads[s.pk], not is_main(s), s.name))
 
 
 def _unique_name(base: str) -> str:

@@ -121,28 +121,16 @@ def tenant_build(
             f"{mode} contradicts it."
         )
 
-    server = None
-    if mode == Isolation.DATABASE:
-        try:
-            server = server_for_placement(
-                region=region or settings.TENANT_DEFAULT_REGION,
-                name=server_name,
-                database_url=database_url,
-            )
-        except PlacementError as exc:
-            raise TenantError(str(exc)) from None
-    elif server_name or database_url:
-        raise TenantError("--server/--database-url only apply to database isolation")
-    else:
-        # Pooled tables and schemas live on the main server: only its region can be promised.
-        served = _main_server_region()
-        if region and region != served:
-            raise TenantError(
-                f"Region {region!r} cannot be honoured by {mode} isolation: its data lives on "
-                f"the main server (region {served!r}); use --isolation database."
-            )
-        region = served
-    region = server.region if server is not None else region
+    # Every mode is placed on a server of the tenant's region (tenants.servers: the rule).
+    try:
+        server = server_for_placement(
+            region=region or settings.TENANT_DEFAULT_REGION,
+            name=server_name,
+            database_url=database_url,
+        )
+    except PlacementError as exc:
+        raise TenantError(str(exc)) from None
+    region = server.region
 
     tenant = Tenant(
         name=(name or "").strip(),
@@ -162,13 +150,6 @@ def tenant_build(
     if subdomain_is_reserved(subdomain, except_tenant_id=tenant_id):
         raise TenantError(NOT_AVAILABLE.format(subdomain=subdomain))
     return tenant
-
-
-def _main_server_region() -> str:
-    from tenants.models import DatabaseServer
-
-    main = DatabaseServer.objects.filter(name="main").values_list("region", flat=True).first()
-    return main or settings.TENANT_DEFAULT_REGION
 
 
 def _check_owner(email: str | None, password: str | None) -> None:
@@ -301,14 +282,17 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     """
     import uuid
 
+    from tenants.models import DatabaseServer
+
+    server_name = registry.get("database_server")
+    if server_name and not DatabaseServer.objects.filter(name=server_name, is_active=True).exists():
+        server_name = None  # gone since the backup: another server of the same region
     tenant = tenant_build(
         name=registry["name"],
         subdomain=registry["subdomain"],
         plan_code=registry["plan"],
         isolation=registry["isolation"],
-        server_name=registry.get("database_server")
-        if registry["isolation"] == Isolation.DATABASE
-        else None,
+        server_name=server_name,
         region=registry.get("region"),
         tenant_id=uuid.UUID(registry["id"]),
     )
@@ -345,6 +329,13 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     from tenants.models import TenantOwned
     from tenants.reservations import subdomain_reserve
 
+    if backup_to:
+        from tenants.residency import ResidencyError, check_path
+
+        try:
+            check_path(tenant.region, backup_to)  # before anything changes
+        except ResidencyError as exc:
+            raise TenantError(str(exc)) from None
     # Refuse the hosts first, and wait out the registry's staleness bound: after
     # it, no process starts a request for this tenant, so the backup below is
     # the tenant's last state.

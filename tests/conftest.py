@@ -106,13 +106,18 @@ def _drop_database(name: str) -> None:
 
 
 def _drop_tenant_databases(main: str) -> None:
-    """Tenant databases (database mode) of this test database: `<main>_t_<id>`, `<main>_tmpl`."""
+    """Tenant databases of this test database: `<main>_t_<id>`, `<main>_tmpl`, `<main>_pool_<id>`."""
     with psycopg.connect(admin_conninfo(settings.DATABASE_URL, "postgres"), autocommit=True) as c:
         names = [
             r[0]
             for r in c.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname = %s",
-                [main.replace("_", "\\_") + "\\_t\\_%", f"{main}_tmpl"[:63]],
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s "
+                "OR datname = %s",
+                [
+                    main.replace("_", "\\_") + "\\_t\\_%",
+                    main.replace("_", "\\_") + "\\_pool\\_%",
+                    f"{main}_tmpl"[:63],
+                ],
             )
         ]
         for db in names:
@@ -193,7 +198,10 @@ def _remove_committed_control_plane_rows() -> None:
 
 @pytest.fixture(autouse=True)
 def control_plane_cleanup(request):
-    """Remove the tenants, plans and operators tests commit through the operator role."""
+    """Remove the tenants, plans and operators tests commit through the operator role.
+
+    Database servers a test registers are deactivated instead (tenants may still name them).
+    """
     uses_db = "django_db_setup" in request.fixturenames or request.node.get_closest_marker(
         "django_db"
     )
@@ -204,7 +212,8 @@ def control_plane_cleanup(request):
 
     from billing.models import Plan
     from operators.models import Operator
-    from tenants.models import Tenant
+    from tenants.backends.pools import MAIN_SERVER
+    from tenants.models import DatabaseServer, Tenant
 
     request.getfixturevalue("django_db_setup")
     blocker = request.getfixturevalue("django_db_blocker")
@@ -222,6 +231,11 @@ def control_plane_cleanup(request):
         pending["operators"] += list(operators.values_list("pk", flat=True))
         plans = Plan.objects.using("operator").filter(pk__gt=last_plan)
         pending["plans"] += list(plans.values_list("pk", flat=True))
+        # Servers a test registered (often at a URL that stops answering after it) are
+        # never chosen by a later test's placement (the least-loaded rule) or health check.
+        DatabaseServer.objects.using("operator").filter(created_at__gte=started).exclude(
+            name=MAIN_SERVER
+        ).update(is_active=False)
 
 
 @pytest.fixture

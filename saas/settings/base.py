@@ -169,16 +169,44 @@ if USE_HTTPS:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-CACHES = {
+
+def _tenant_cache(url: str | None, name: str) -> dict:
     # Tenant-scoped keys: the key function adds the current tenant, so one
     # tenant's cached value is never served to another.
-    "default": {
+    return {
         # Fail-soft: Redis down is a cache miss, never a 500 (saas/cache.py).
         "BACKEND": "saas.cache.FailSoftRedisCache"
-        if REDIS_URL
+        if url
         else "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": REDIS_URL or "default",
+        "LOCATION": url or name,
         "KEY_FUNCTION": "tenants.cache.tenant_key",
+    }
+
+
+# Residency of cached values (tenants.cache.RegionalCache): region → Redis URL of that
+# region, e.g. TENANT_REGION_CACHES="eu=redis://eu-cache:6379/0". The default region uses
+# REDIS_URL; a tenant of a region without an entry is not cached at all.
+TENANT_REGION_CACHES = {
+    region.strip(): url.strip()
+    for region, _, url in (
+        item.partition("=")
+        for item in os.environ.get("TENANT_REGION_CACHES", "").split(",")
+        if item.strip()
+    )
+}
+_home_region = os.environ.get("TENANT_DEFAULT_REGION", "default")
+_region_caches = {
+    _home_region: "region:" + _home_region,
+    **{region: "region:" + region for region in TENANT_REGION_CACHES},
+}
+CACHES = {
+    "default": {
+        "BACKEND": "tenants.cache.RegionalCache",
+        "OPTIONS": {"regions": _region_caches, "home": _home_region},
+    },
+    **{
+        alias: _tenant_cache(TENANT_REGION_CACHES.get(region, REDIS_URL), alias)
+        for region, alias in _region_caches.items()
     },
     # Control-plane cache (host → tenant); keys are global by design.
     "tenants": {
@@ -190,8 +218,8 @@ CACHES = {
         "TIMEOUT": 300,
     },
 }
-if REDIS_URL:
-    for _cache in CACHES.values():
+for _cache in CACHES.values():
+    if "redis" in _cache["BACKEND"].lower():
         # A down Redis must not hang requests: fail fast, callers fall back.
         _cache["OPTIONS"] = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
 
@@ -304,6 +332,17 @@ TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT
 # (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
 TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
 TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
+# Residency of files (tenants.residency): region → storage root for that region's exports
+# and backups, e.g. TENANT_REGION_STORAGE="eu=/srv/eu,us=/srv/us". A region without an entry
+# is refused (the default region falls back to MEDIA_ROOT and TENANT_BACKUP_DIR).
+TENANT_REGION_STORAGE = {
+    region.strip(): directory.strip()
+    for region, _, directory in (
+        item.partition("=")
+        for item in os.environ.get("TENANT_REGION_STORAGE", "").split(",")
+        if item.strip()
+    )
+}
 
 # REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]

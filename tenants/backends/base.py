@@ -51,6 +51,13 @@ class IsolationBackend:
         """The Django database alias that holds this tenant's placed rows."""
         return DEFAULT_DB_ALIAS
 
+    def mark_down(self, tenant) -> bool:
+        """Trip the breaker of the runtime alias holding the tenant; False: it has none."""
+        return False
+
+    def prepare_server(self, tenant) -> None:
+        """Make the tenant's server ready to hold its placement (its pool); idempotent."""
+
     def provision(self, tenant) -> None:
         """Create the tenant's placement; idempotent, safe to re-run after a crash."""
 

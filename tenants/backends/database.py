@@ -164,96 +164,14 @@ class DatabaseBackend(IsolationBackend):
 
     # --- routing ------------------------------------------------------------------------------
 
-    def alias_config(self, tenant) -> dict:
-        config = build_databases(self.server_url(tenant), pool=settings.TENANT_DB_POOL)["default"]
-        config["NAME"] = self.database_name(tenant)
-        options = config["OPTIONS"]
-        options["connect_timeout"] = settings.TENANT_DB_CONNECT_TIMEOUT
-        # A hard cap; the plan's own timeout is SET LOCAL per transaction.
-        options["options"] = f"-c statement_timeout={settings.TENANT_DB_STATEMENT_TIMEOUT_MS}"
-        return config
-
     def data_alias(self, tenant) -> str:
-        alias = tenant.db_alias
-        until = _down_until.get(alias)
-        if until is not None:
-            if until > time.monotonic():
-                raise TenantDatabaseUnavailable(f"{tenant.subdomain}'s database is unreachable")
-            _down_until.pop(alias, None)
-        where = (self.server_url(tenant), self.database_name(tenant))
-        registered = connections.settings.get(alias)
-        if registered is None or registered.get(PLACEMENT_KEY) != where:
-            config = self.alias_config(tenant)
-            config[PLACEMENT_KEY] = where
-            register_alias(alias, config, replace=True)
-        wrapper = connections[alias]
-        if wrapper.settings_dict.get(PLACEMENT_KEY) != where:
-            wrapper.close()
-            del connections[alias]
-            wrapper = connections[alias]
-        pool = _pools().get(alias)
-        if pool is not None and not _pool_serves(pool, wrapper.settings_dict):
-            close_pool(alias)  # built for the tenant's previous placement
-        self._release_older(alias)
-        self._reserve_pool(alias)
-        self._connect(wrapper, tenant)
-        return alias
+        return runtime_aliases.route(
+            tenant.db_alias, self.server_url(tenant), self.database_name(tenant), tenant.subdomain
+        )
 
-    def _release_older(self, alias: str) -> None:
-        """Keep at most TENANT_DB_MAX_OPEN tenant connections checked out in this context."""
-        recent = getattr(_open, "aliases", None)
-        if recent is None:
-            recent = _open.aliases = OrderedDict()
-        recent[alias] = None
-        recent.move_to_end(alias)
-        while len(recent) > settings.TENANT_DB_MAX_OPEN:
-            oldest, _ = recent.popitem(last=False)
-            wrapper = connections[oldest]
-            if not wrapper.in_atomic_block:
-                wrapper.close()  # back to its pool
-
-    def _reserve_pool(self, alias: str) -> None:
-        """Mark the alias's pool as used; close the least recently used idle pool over the cap."""
-        if settings.TENANT_DB_POOL is None:
-            return
-        with _pools_lock:
-            now = time.monotonic()
-            _pool_used[alias] = now
-            _pool_used.move_to_end(alias)
-            pools = _pools()
-            for stale in [a for a in _pool_used if a != alias and a not in pools]:
-                del _pool_used[stale]
-            while len(_pool_used) > settings.TENANT_DB_MAX_POOLS:
-                victim = next(
-                    (
-                        a
-                        for a, used in _pool_used.items()
-                        if a != alias and now - used > POOL_EVICT_GRACE and _idle(pools.get(a))
-                    ),
-                    None,
-                )
-                if victim is None:
-                    del _pool_used[alias]
-                    raise TenantPoolsBusy(
-                        f"all {settings.TENANT_DB_MAX_POOLS} tenant database pools are in use"
-                    )
-                del _pool_used[victim]
-                close_pool(victim)
-
-    def _connect(self, wrapper, tenant) -> None:
-        """Take the connection now, so an unreachable database trips the breaker."""
-        if wrapper.connection is not None:
-            return
-        try:
-            wrapper.ensure_connection()
-        except OperationalError as exc:
-            pool = _pools().get(wrapper.alias)
-            if pool is not None and not pool.pop_stats().get("connections_errors"):
-                raise  # reachable, only busy: the pool timed out (503, no breaker)
-            mark_down(wrapper.alias)
-            raise TenantDatabaseUnavailable(
-                f"{tenant.subdomain}'s database is unreachable"
-            ) from exc
+    def mark_down(self, tenant) -> bool:
+        mark_down(tenant.db_alias)
+        return True
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -301,6 +219,110 @@ class DatabaseBackend(IsolationBackend):
                     sql.Identifier(self.database_name(tenant))
                 )
             )
+
+
+class RuntimeAliases:
+    """Database aliases registered at runtime for databases of registered servers.
+
+    Tenant databases and servers' pools alike: one small pool per alias and
+    process (TENANT_DB_POOL), at most TENANT_DB_MAX_POOLS of them, the app
+    role, a connect timeout, a statement timeout cap and the breaker.
+    """
+
+    def config(self, server_url: str, dbname: str) -> dict:
+        config = build_databases(server_url, pool=settings.TENANT_DB_POOL)["default"]
+        config["NAME"] = dbname
+        options = config["OPTIONS"]
+        options["connect_timeout"] = settings.TENANT_DB_CONNECT_TIMEOUT
+        # A hard cap; the plan's own timeout is SET LOCAL per transaction.
+        options["options"] = f"-c statement_timeout={settings.TENANT_DB_STATEMENT_TIMEOUT_MS}"
+        return config
+
+    def route(self, alias: str, server_url: str, dbname: str, label: str) -> str:
+        """(Re-)register `alias` for `dbname` on `server_url` and take its connection.
+
+        `label` names whose data it holds in errors (a subdomain, a server's pool).
+        """
+        until = _down_until.get(alias)
+        if until is not None:
+            if until > time.monotonic():
+                raise TenantDatabaseUnavailable(f"{label}'s database is unreachable")
+            _down_until.pop(alias, None)
+        where = (server_url, dbname)
+        registered = connections.settings.get(alias)
+        if registered is None or registered.get(PLACEMENT_KEY) != where:
+            config = self.config(server_url, dbname)
+            config[PLACEMENT_KEY] = where
+            register_alias(alias, config, replace=True)
+        wrapper = connections[alias]
+        if wrapper.settings_dict.get(PLACEMENT_KEY) != where:
+            wrapper.close()
+            del connections[alias]
+            wrapper = connections[alias]
+        pool = _pools().get(alias)
+        if pool is not None and not _pool_serves(pool, wrapper.settings_dict):
+            close_pool(alias)  # built for the alias's previous placement
+        self._release_older(alias)
+        self._reserve_pool(alias)
+        self._connect(wrapper, label)
+        return alias
+
+    def _release_older(self, alias: str) -> None:
+        """Keep at most TENANT_DB_MAX_OPEN tenant connections checked out in this context."""
+        recent = getattr(_open, "aliases", None)
+        if recent is None:
+            recent = _open.aliases = OrderedDict()
+        recent[alias] = None
+        recent.move_to_end(alias)
+        while len(recent) > settings.TENANT_DB_MAX_OPEN:
+            oldest, _ = recent.popitem(last=False)
+            wrapper = connections[oldest]
+            if not wrapper.in_atomic_block:
+                wrapper.close()  # back to its pool
+
+    def _reserve_pool(self, alias: str) -> None:
+        """Mark the alias's pool as used; close the least recently used idle pool over the cap."""
+        if settings.TENANT_DB_POOL is None:
+            return
+        with _pools_lock:
+            now = time.monotonic()
+            _pool_used[alias] = now
+            _pool_used.move_to_end(alias)
+            pools = _pools()
+            for stale in [a for a in _pool_used if a != alias and a not in pools]:
+                del _pool_used[stale]
+            while len(_pool_used) > settings.TENANT_DB_MAX_POOLS:
+                victim = next(
+                    (
+                        a
+                        for a, used in _pool_used.items()
+                        if a != alias and now - used > POOL_EVICT_GRACE and _idle(pools.get(a))
+                    ),
+                    None,
+                )
+                if victim is None:
+                    del _pool_used[alias]
+                    raise TenantPoolsBusy(
+                        f"all {settings.TENANT_DB_MAX_POOLS} tenant database pools are in use"
+                    )
+                del _pool_used[victim]
+                close_pool(victim)
+
+    def _connect(self, wrapper, label: str) -> None:
+        """Take the connection now, so an unreachable database trips the breaker."""
+        if wrapper.connection is not None:
+            return
+        try:
+            wrapper.ensure_connection()
+        except OperationalError as exc:
+            pool = _pools().get(wrapper.alias)
+            if pool is not None and not pool.pop_stats().get("connections_errors"):
+                raise  # reachable, only busy: the pool timed out (503, no breaker)
+            mark_down(wrapper.alias)
+            raise TenantDatabaseUnavailable(f"{label}'s database is unreachable") from exc
+
+
+runtime_aliases = RuntimeAliases()
 
 
 def _idle(pool) -> bool:

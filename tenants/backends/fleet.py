@@ -14,13 +14,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
 from tenants import guards, resolvers
-from tenants.backends import backend_for
+from tenants.backends import backend_for, pools
 from tenants.backends.migrate import (
     apply_compiled,
     apply_with_executor,
@@ -70,12 +69,30 @@ def migrate_tenants(
     )
     outcomes: dict = {t.pk: TenantOutcome(t.subdomain, t.isolation) for t in tenants}
 
-    # 1. What each placement has applied: one round trip for all schemas.
+    # 0. Every other server's pool (pooled tables, schema template), like the main database's.
+    pool_outcomes, broken_pools = _migrate_pools(tenants) if pooled else ([], {})
+
+    # 1. What each placement has applied: one round trip per server for all its schemas.
     applied_by_tenant: dict = {}
     schema_tenants = [t for t in tenants if t.isolation == Isolation.SCHEMA]
-    if schema_tenants or templates:
-        states = read_schema_states(settings.DATABASE_URL, _main_dbname())
-        for t in schema_tenants:
+    by_pool: dict = defaultdict(list)
+    for t in schema_tenants:
+        by_pool[_pool_key(t.database_server)].append(t)
+    if templates:
+        by_pool.setdefault(_pool_key(None), [])
+    for key, members in by_pool.items():
+        if key in broken_pools:
+            for t in members:
+                outcomes[t.pk].error = broken_pools[key]
+            continue
+        try:
+            placement = pools.pool_placement(members[0].database_server if members else None)
+            states = read_schema_states(placement.server_url, placement.dbname)
+        except Exception as exc:
+            for t in members:
+                outcomes[t.pk].error = f"cannot read migration state: {_one_line(exc)}"
+            continue
+        for t in members:
             if t.schema_name in states:
                 applied_by_tenant[t.pk] = states[t.schema_name]
             else:
@@ -96,7 +113,7 @@ def migrate_tenants(
                 applied_by_tenant[pk] = applied
 
     if templates:
-        _migrate_templates(db_tenants)
+        _migrate_templates(db_tenants, schema_tenants, broken_pools)
 
     # 2. Group by what is applied; render each group's SQL once.
     groups: dict[frozenset, list[Tenant]] = defaultdict(list)
@@ -168,7 +185,7 @@ def migrate_tenants(
             Tenant.objects.using(alias).filter(pk=t.pk).update(**fields)
     changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
     resolvers.invalidate_many(changed)
-    return [*shared, *(outcomes[t.pk] for t in tenants)]
+    return [*pool_outcomes, *shared, *(outcomes[t.pk] for t in tenants)]
 
 
 def _verify_rls(tenants, outcomes, parallel: int) -> tuple[set, list[TenantOutcome]]:
@@ -199,10 +216,63 @@ def _verify_rls(tenants, outcomes, parallel: int) -> tuple[set, list[TenantOutco
     return unsafe, shared
 
 
-def _migrate_templates(db_tenants) -> None:
+def _pool_key(server):
+    return None if pools.is_main(server) else server.pk
+
+
+def _migrate_pools(tenants) -> tuple[list[TenantOutcome], dict]:
+    """Each active non-main server's pool that exists or holds tenants, to the code's migrations.
+
+    Returns their outcomes and {server pk: error} for pools that failed (their
+    tenants fail with them).
+    """
+    from tenants.models import DatabaseServer
+
+    holding = {t.database_server_id for t in tenants if t.isolation == Isolation.SCHEMA}
+    holding |= set(
+        Tenant.objects.filter(isolation=Isolation.SHARED)
+        .exclude(status=TenantStatus.DELETING)
+        .values_list("database_server", flat=True)
+        .distinct()
+    )
+    outcomes, broken = [], {}
+    for server in DatabaseServer.objects.filter(is_active=True).order_by("name"):
+        if pools.is_main(server):
+            continue
+        if server.pk not in holding:
+            try:
+                if not pools.pool_exists(server):
+                    continue  # made on its first placement
+            except Exception as exc:  # its database tenants report the server themselves
+                logger.warning("server %s unreachable: %s", server.name, _one_line(exc))
+                continue
+        outcome = TenantOutcome(f"(pool on {server.name})", Isolation.SHARED)
+        try:
+            outcome.applied = pools.ensure_pool(server, force=True)
+        except Exception as exc:
+            logger.exception("migrating the pool on %s failed", server.name)
+            outcome.error = _one_line(exc)
+            broken[server.pk] = f"pool on {server.name} not migrated: {outcome.error}"
+        outcomes.append(outcome)
+    return outcomes, broken
+
+
+def _migrate_templates(db_tenants, schema_tenants=(), broken_pools=None) -> None:
     from tenants.backends import database, schema
 
     schema.ensure_template(force=True)
+    servers = {
+        t.database_server_id: t.database_server
+        for t in schema_tenants
+        if not pools.is_main(t.database_server)
+    }
+    for pk, server in servers.items():
+        if pk in (broken_pools or {}):
+            continue
+        try:
+            schema.ensure_template(server, force=True)
+        except Exception as exc:  # the tenants of that pool report their own failure
+            logger.warning("schema template on %s not migrated: %s", server.name, _one_line(exc))
     urls = {t.database_server.url for t in db_tenants if t.database_server_id}
     for url in urls:
         try:

@@ -72,6 +72,7 @@ def _clear_target(target: Tenant) -> None:
     if target.isolation == Isolation.DATABASE and target.database_server is None:
         return  # never placed anywhere
     backend = backend_for(target)
+    backend.prepare_server(target)
     if target.isolation == Isolation.SHARED:
         delete_tenant_rows(backend.placement(target), target.id)
     else:
@@ -106,18 +107,19 @@ def tenant_move(
             f"{tenant.subdomain}'s plan ({tenant.plan.code}) requires {required} isolation; "
             "change the plan first"
         )
-    if to != Isolation.DATABASE and server is not None:
-        raise MoveError("--server/--database-url only apply to --to database")
-    if to == Isolation.DATABASE and server is None and tenant.isolation != Isolation.DATABASE:
-        from tenants.servers import PlacementError, server_for_placement
+    from tenants.backends.pools import same_server
+    from tenants.servers import PlacementError, check_residency, server_for_placement
 
-        try:
+    try:
+        if server is None and to == Isolation.DATABASE and tenant.isolation != Isolation.DATABASE:
             server = server_for_placement(region=tenant.region)
-        except PlacementError as exc:
-            raise MoveError(str(exc)) from None
-    if to == tenant.isolation and (
-        to != Isolation.DATABASE or server is None or server.pk == tenant.database_server_id
-    ):
+        elif server is None:
+            server = tenant.database_server  # another mode on the same server
+        if server is not None:
+            check_residency(region=tenant.region, server=server)
+    except PlacementError as exc:
+        raise MoveError(str(exc)) from None
+    if to == tenant.isolation and same_server(server, tenant.database_server):
         raise MoveError(f"{tenant.subdomain} is already in {to} mode there")
     # Named like provisioned ones (after the main database): one deployment's, and one
     # test run's, tenant databases are recognisable on a shared server.

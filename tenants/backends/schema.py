@@ -1,4 +1,4 @@
-"""Schema per tenant: the tenant's own PostgreSQL schema, cloned from a migrated template.
+"""Schema per tenant: the tenant's own PostgreSQL schema in its server's pool, cloned from a migrated template.
 
 Requests reach it through the transaction-local search_path `"t_<id>", public`,
 set with the tenant context (`context_prefix` below); the same RLS policies
@@ -7,26 +7,23 @@ exist in the schema as defence in depth.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import connections
 from psycopg import sql
 
 from saas.db import APP_ROLE, OPERATOR_ROLE
+from tenants.backends import pools
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
 
 TEMPLATE_SCHEMA = "tenant_template"
 
 
-def _main(schema: str) -> Placement:
-    return Placement(
-        settings.DATABASE_URL, connections["owner"].settings_dict["NAME"], schema, pooled=False
-    )
+def template_placement(server=None) -> Placement:
+    return pools.pool_placement(server, TEMPLATE_SCHEMA, pooled=False)
 
 
-_template_current: set[tuple[str, str]] = set()
+_template_current: set[tuple[str, str, str]] = set()
 PLACEHOLDER = "__tenant_schema__"
-_clone_scripts: dict[tuple[str, str], str] = {}
+_clone_scripts: dict[tuple, str] = {}
 
 
 def _clone_script(conn) -> str:
@@ -38,7 +35,7 @@ def _clone_script(conn) -> str:
     """
     from tenants.backends.migrate import code_state
 
-    key = (conn.info.dbname, code_state())
+    key = (conn.info.host, conn.info.port, conn.info.dbname, code_state())
     script = _clone_scripts.get(key)
     if script is None:
         statements = conn.execute(
@@ -49,16 +46,17 @@ def _clone_script(conn) -> str:
     return script
 
 
-def ensure_template(*, force: bool = False) -> None:
-    """Create or bring the template schema up to the code's migrations (rarely does work).
+def ensure_template(server=None, *, force: bool = False) -> None:
+    """Create or bring a server's template schema up to the code's migrations (rarely does work).
 
-    Checked once per process: the template only ever moves forward, to this
-    code's migrations, so once it matched it keeps matching.
+    Checked once per process and server: the template only ever moves forward,
+    to this code's migrations, so once it matched it keeps matching.
     """
     from tenants.backends.migrate import code_state, migrate_placement
 
-    placement = _main(TEMPLATE_SCHEMA)
-    key = (placement.dbname, code_state())
+    pools.ensure_pool(server, force=force)
+    placement = template_placement(server)
+    key = (placement.server_url, placement.dbname, code_state())
     if key in _template_current and not force:
         return
     with placement.connect(autocommit=True) as conn:
@@ -78,13 +76,26 @@ class SchemaBackend(IsolationBackend):
         return f'"{tenant.schema_name}", public'
 
     def placement(self, tenant) -> Placement:
-        return _main(tenant.schema_name)
+        return pools.pool_placement(tenant.database_server, tenant.schema_name, pooled=False)
+
+    def placement_key(self, tenant) -> str:
+        # Placement.fence_key without loading the server (the prefix of every statement).
+        return tenant.schema_name
+
+    def data_alias(self, tenant) -> str:
+        return pools.route(tenant.database_server)
+
+    def mark_down(self, tenant) -> bool:
+        return pools.mark_down(tenant.database_server)
+
+    def prepare_server(self, tenant) -> None:
+        pools.ensure_pool(tenant.database_server)
 
     def provision(self, tenant) -> None:
         from tenants.backends.migrate import migrate_placement
 
         placement = self.placement(tenant)
-        ensure_template()
+        ensure_template(tenant.database_server)
         with placement.connect() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", [tenant.schema_name]

@@ -1,8 +1,6 @@
-"""Shared schema: the tenant's rows sit in the pooled tables, kept apart by RLS alone."""
+"""Shared schema: the tenant's rows sit in the pooled tables of its server's pool, kept apart by RLS alone."""
 
-from django.conf import settings
-from django.db import connections
-
+from tenants.backends import pools
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
 
@@ -11,9 +9,23 @@ class SharedBackend(IsolationBackend):
     mode = "shared"
 
     def placement(self, tenant) -> Placement:
-        return Placement(
-            settings.DATABASE_URL, connections["owner"].settings_dict["NAME"], "public", pooled=True
-        )
+        return pools.pool_placement(tenant.database_server)
+
+    def placement_key(self, tenant) -> str:
+        # Placement.fence_key without loading the server (the prefix of every statement).
+        return "public"
+
+    def data_alias(self, tenant) -> str:
+        return pools.route(tenant.database_server)
+
+    def mark_down(self, tenant) -> bool:
+        return pools.mark_down(tenant.database_server)
+
+    def prepare_server(self, tenant) -> None:
+        pools.ensure_pool(tenant.database_server)
+
+    def provision(self, tenant) -> None:
+        pools.ensure_pool(tenant.database_server)
 
     def deprovision(self, tenant) -> None:
         from tenants.backends.copy import delete_tenant_rows

@@ -34,8 +34,9 @@ def test_weak_owner_password_leaves_nothing_and_the_retry_succeeds(committed_db,
     [
         (["--plan", "enterprise", "--isolation", "shared"], "requires database isolation"),
         (["--plan", "enterprise", "--isolation", "schema"], "requires database isolation"),
-        (["--region", "eu"], "Region 'eu' cannot be honoured by shared isolation"),
-        (["--isolation", "schema", "--region", "eu"], "cannot be honoured by schema"),
+        # No server in the region: refused in every mode (never placed elsewhere).
+        (["--region", "eu"], "no database server registered in region 'eu'"),
+        (["--isolation", "schema", "--region", "eu"], "no database server registered"),
         (["--isolation", "database", "--region", "eu"], "no database server registered"),
         (["--owner-email", "not-an-address"], "not a valid address"),
     ],

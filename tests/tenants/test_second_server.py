@@ -1,10 +1,6 @@
 """A second PostgreSQL server (its own cluster on a free port): placement there, and residency."""
 
 import io
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 
 import psycopg
@@ -13,67 +9,20 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from saas import embedded
 from saas.db import admin_conninfo
 from tenants.context import tenant_scope
 from tenants.services import tenant_get
 from tests.conftest import make_tenant, unique_subdomain
 from tests.factories import ProjectFactory
-from tests.live import free_port
+from tests.pg_cluster import pg_cluster
 
 pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def second_server():
-    bindir = embedded._bindir()
-    if bindir is None:
-        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are needed for this test")
-    workdir = tempfile.mkdtemp(prefix="second-pg-")
-    os.chmod(workdir, 0o755)
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres", "postgres")
-    run = embedded._as_pg_user()
-    port = free_port()
-    subprocess.run(
-        [
-            *run,
-            str(bindir / "initdb"),
-            "-D",
-            f"{workdir}/data",
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    subprocess.run(
-        [
-            *run,
-            str(bindir / "pg_ctl"),
-            "-D",
-            f"{workdir}/data",
-            "-w",
-            "-l",
-            f"{workdir}/log",
-            "-o",
-            f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1",
-            "start",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    subprocess.run(
-        [*run, str(bindir / "pg_ctl"), "-D", f"{workdir}/data", "-m", "immediate", "stop"],
-        check=False,
-        stdout=subprocess.DEVNULL,
-    )
-    shutil.rmtree(workdir, ignore_errors=True)
+def second_server(django_db_setup, django_db_blocker):
+    with pg_cluster(django_db_blocker, "second-pg-") as url:
+        yield url
 
 
 def databases_on(url):

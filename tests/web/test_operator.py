@@ -146,3 +146,32 @@ def test_operator_session_is_not_a_tenant_session(tenant_a, operator):
     # The console's session cookie means nothing on a tenant host.
     response = ops.get("/", HTTP_HOST=host(tenant_a))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_console_shows_server_and_region_and_refuses_a_move_out_of_the_region(tenant_a, operator):
+    from jobs.models import Job
+    from tenants.models import DatabaseServer
+
+    far = DatabaseServer.objects.using("operator").create(
+        name=f"far-{uuid.uuid4().hex[:8]}",
+        url="postgresql://postgres@127.0.0.1:1/postgres",
+        region=f"far-{uuid.uuid4().hex[:6]}",  # its own: no other test's placement picks it
+    )
+    try:
+        ops = console(operator)
+        listing = ops.get("/", {"q": tenant_a.subdomain}).content.decode()
+        assert ">main<" in listing and f">{tenant_a.region}<" in listing
+        page = ops.get(f"/tenants/{tenant_a.pk}/").content.decode()
+        assert "<dt>Server</dt><dd>main</dd>" in page
+        assert f"{far.name} ({far.region})" in page
+        response = ops.post(
+            f"/tenants/{tenant_a.pk}/jobs/",
+            {"job": "move_server", "server": far.name},
+            follow=True,
+        )
+        body = response.content.decode()
+        assert "could not be queued" in body and "never placed there" in body
+        with tenant_scope(tenant_a):
+            assert not Job.objects.filter(tenant_id=tenant_a.pk).exists()
+    finally:
+        DatabaseServer.objects.using("operator").filter(pk=far.pk).delete()

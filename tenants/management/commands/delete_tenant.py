@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-backup", "--no-export", action="store_true", help="skip the operator backup"
         )
-        parser.add_argument("--output", help="backup file (default: TENANT_BACKUP_DIR/…)")
+        parser.add_argument(
+            "--output",
+            help="backup file (default: the region's backup directory, tenants.residency)",
+        )
 
     def handle(self, *args, **opts):
         try:
@@ -39,10 +42,16 @@ class Command(BaseCommand):
         backup_to = None
         if not opts["no_backup"]:
             from tenants.backup import backup_path_for
+            from tenants.residency import ResidencyError
 
-            backup_to = opts["output"] or str(backup_path_for(tenant))
+            try:
+                backup_to = opts["output"] or str(backup_path_for(tenant))
+            except ResidencyError as exc:
+                raise CommandError(f"{exc}; nothing deleted") from None
         try:
             result = tenant_delete(tenant=tenant, backup_to=backup_to)
+        except TenantError as exc:
+            raise CommandError(f"{exc}; nothing deleted") from None
         except FileExistsError:
             raise CommandError(f"{backup_to} exists; choose another --output") from None
         except OSError as exc:

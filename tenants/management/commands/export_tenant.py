@@ -28,6 +28,13 @@ class Command(BaseCommand):
         except TenantError as exc:
             raise CommandError(str(exc)) from None
         kind = BACKUP if opts["backup"] else CUSTOMER
+        if opts["output"] != "-":
+            from tenants.residency import ResidencyError, check_path
+
+            try:
+                check_path(tenant.region, opts["output"])
+            except ResidencyError as exc:
+                raise CommandError(str(exc)) from None
         if opts["output"] == "-":
             counts = tenant_export(tenant=tenant, stream=sys.stdout, kind=kind)
         elif kind == BACKUP:

@@ -9,36 +9,52 @@ from psycopg import sql
 from tenants.backends import backend_for
 from tenants.backends.copy import placed_tables, row_counts
 from tenants.management.progress import table
-from tenants.models import Isolation, Tenant
+from tenants.models import Tenant
 
 
 def _placement_label(tenant) -> str:
-    if tenant.isolation == Isolation.SCHEMA:
-        return f"schema {tenant.schema_name}"
-    if tenant.isolation == Isolation.DATABASE:
-        server = tenant.database_server.name if tenant.database_server_id else "?"
-        return f"database {tenant.database_name or '(not provisioned)'} on {server}"
-    return "pooled tables"
+    try:
+        placement = backend_for(tenant).placement(tenant)
+    except Exception:  # not placed anywhere yet
+        return "(not provisioned)"
+    if placement.pooled:
+        what = "pooled tables"
+    elif placement.schema != "public":
+        what = f"schema {placement.schema}"
+    else:
+        what = f"database {tenant.database_name or '(not provisioned)'}"
+    return f"{what} on {tenant.server_name}"
+
+
+def _pooled(tenant) -> bool:
+    try:
+        return backend_for(tenant).placement(tenant).pooled
+    except Exception:  # not placed anywhere yet
+        return False
 
 
 def _shared_counts(tenants) -> dict:
-    """Rows per shared tenant: one GROUP BY per table, not one query per tenant."""
+    """Rows per pooled tenant: one GROUP BY per table and pool, not one query per tenant."""
     counts: dict = defaultdict(int)
-    if not tenants:
-        return counts
-    placement = backend_for(tenants[0]).placement(tenants[0])
-    ids = [t.pk for t in tenants]
-    with placement.operator() as conn:
-        for spec in placed_tables():
-            rows = conn.execute(
-                sql.SQL(
-                    "SELECT tenant_id, count(*) FROM {} WHERE tenant_id = ANY(%s) "
-                    "GROUP BY tenant_id"
-                ).format(sql.Identifier(spec.table)),
-                [ids],
-            )
-            for tenant_id, n in rows:
-                counts[tenant_id] += n
+    by_pool: dict = defaultdict(list)
+    for t in tenants:
+        by_pool[backend_for(t).placement(t)].append(t.pk)
+    for placement, ids in by_pool.items():
+        try:
+            with placement.operator() as conn:
+                for spec in placed_tables():
+                    rows = conn.execute(
+                        sql.SQL(
+                            "SELECT tenant_id, count(*) FROM {} WHERE tenant_id = ANY(%s) "
+                            "GROUP BY tenant_id"
+                        ).format(sql.Identifier(spec.table)),
+                        [ids],
+                    )
+                    for tenant_id, n in rows:
+                        counts[tenant_id] += n
+        except Exception as exc:  # an unreachable pool is reported, not fatal
+            for tenant_id in ids:
+                counts[tenant_id] = f"unavailable: {' '.join(str(exc).split())[:80]}"
     return counts
 
 
@@ -53,9 +69,11 @@ class Command(BaseCommand):
         tenants = list(Tenant.objects.select_related("plan", "database_server"))
         counts: dict = {}
         if not opts["no_counts"]:
-            counts.update(_shared_counts([t for t in tenants if t.isolation == Isolation.SHARED]))
+            pooled = [t for t in tenants if _pooled(t)]
+            counts.update(_shared_counts(pooled))
+            pooled_ids = {t.pk for t in pooled}
             for t in tenants:
-                if t.isolation != Isolation.SHARED:
+                if t.pk not in pooled_ids:
                     try:
                         counts[t.pk] = sum(row_counts(backend_for(t).placement(t), t.pk).values())
                     except Exception as exc:  # an unreachable placement is reported, not fatal
@@ -69,8 +87,7 @@ class Command(BaseCommand):
                 "plan": t.plan.code,
                 "status": t.status,
                 "region": t.region,
-                # Shared and schema tenants live in the main database (DATABASE_URL).
-                "server": t.database_server.name if t.database_server_id else "main",
+                "server": t.server_name,
                 "rows": counts.get(t.pk) if not opts["no_counts"] else None,
                 "migration_error": t.migration_error or None,
             }

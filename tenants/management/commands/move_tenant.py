@@ -23,8 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
         parser.add_argument("--to", choices=Isolation.values)
-        parser.add_argument("--server", help="named database server (with --to database)")
-        parser.add_argument("--database-url", help="server URL (with --to database)")
+        parser.add_argument(
+            "--server", help="a registered server of the tenant's region (default: its own)"
+        )
+        parser.add_argument("--database-url", help="a server URL (registered on first use)")
         parser.add_argument("--keep-source", action="store_true")
         parser.add_argument("--resume", action="store_true")
         parser.add_argument("--rollback", action="store_true")
@@ -73,10 +75,8 @@ class Command(BaseCommand):
         else:
             if not opts["to"]:
                 raise CommandError("--to is required (or --resume / --rollback)")
-            server = None
-            if opts["to"] == Isolation.DATABASE and (
-                opts["server"] or opts["database_url"] or tenant.isolation != Isolation.DATABASE
-            ):
+            server = None  # none named: tenant_move applies the placement rule
+            if opts["server"] or opts["database_url"]:
                 server = server_for_placement(
                     region=tenant.region, name=opts["server"], database_url=opts["database_url"]
                 )
@@ -93,4 +93,6 @@ class Command(BaseCommand):
 def _where(move, side: str) -> str:
     isolation = getattr(move, f"{side}_isolation")
     name = getattr(move, f"{side}_database_name")
-    return f"{isolation} {name}" if name else isolation
+    server = getattr(move, f"{side}_server")
+    where = f"{isolation} {name}" if name else isolation
+    return f"{where} on {server.name if server is not None else 'main'}"

@@ -1,0 +1,86 @@
+"""Even out the servers of a region: print the plan (dry run), or perform it with --apply."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tenants.backends.rebalance import RebalanceError, rebalance_apply, rebalance_plan
+from tenants.context import dangerously_unscoped
+from tenants.management.progress import table
+
+
+class Command(BaseCommand):
+    help = (
+        "Plan moves that even out the number of tenants on the servers of a region "
+        "(most loaded → least loaded, newest tenants first). Prints the plan; --apply "
+        "performs the moves (move_tenant's copy, verification and switch), one at a time."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--region", required=True)
+        parser.add_argument("--max-moves", type=int, default=10)
+        parser.add_argument("--apply", action="store_true", help="perform the planned moves")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **opts):
+        # Registry and move records are the operator role's to write.
+        with dangerously_unscoped(f"rebalance_tenants --region {opts['region']}"):
+            self._handle(opts)
+
+    def _handle(self, opts):
+        try:
+            plan = rebalance_plan(region=opts["region"], max_moves=opts["max_moves"])
+        except RebalanceError as exc:
+            raise CommandError(str(exc)) from None
+        if opts["apply"]:
+            rebalance_apply(plan)
+        failed = [m for m in plan.moves if m.outcome not in ("planned", "done")]
+        if opts["json"]:
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "region": plan.region,
+                        "applied": opts["apply"],
+                        "before": plan.before,
+                        "after": plan.after,
+                        "moves": [
+                            {
+                                "subdomain": m.tenant.subdomain,
+                                "isolation": m.tenant.isolation,
+                                "from": m.source.name,
+                                "to": m.target.name,
+                                "outcome": m.outcome,
+                            }
+                            for m in plan.moves
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            servers = [(n, plan.before[n], plan.after[n]) for n in plan.before]
+            for line in table(("SERVER", "TENANTS", "AFTER"), servers):
+                self.stdout.write(line)
+            if plan.moves:
+                rows = [
+                    (
+                        m.tenant.subdomain,
+                        m.tenant.isolation,
+                        m.source.name,
+                        m.target.name,
+                        m.outcome,
+                    )
+                    for m in plan.moves
+                ]
+                for line in table(("SUBDOMAIN", "MODE", "FROM", "TO", "OUTCOME"), rows):
+                    self.stdout.write(line)
+            if not opts["apply"]:
+                self.stdout.write(
+                    f"dry run: {len(plan.moves)} move(s) planned in region {plan.region}; "
+                    "run again with --apply to perform them"
+                )
+            else:
+                done = sum(1 for m in plan.moves if m.outcome == "done")
+                self.stdout.write(f"{done} of {len(plan.moves)} move(s) done")
+        if failed:
+            raise CommandError(f"{len(failed)} move(s) not done: {failed[0].outcome}")

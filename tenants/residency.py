@@ -1,0 +1,55 @@
+"""Where a tenant's files may be written: one storage root per region (TENANT_REGION_STORAGE).
+
+Exports a tenant's admins download and operator backups hold the tenant's
+personal data like its rows do, so they follow its region: under
+`TENANT_REGION_STORAGE[region]` (`exports/`, `backups/`). The default region
+without an entry keeps the single-region stores (MEDIA_ROOT/exports,
+TENANT_BACKUP_DIR). A region with no entry is refused, never written to
+another region's disk; an explicit path outside the region's root is refused
+too. docs/residency.md lists every store.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+
+class ResidencyError(Exception):
+    """A write that would put a tenant's data outside its region."""
+
+
+def region_root(region: str) -> Path | None:
+    """The region's storage root; None for the default region's single-region stores."""
+    roots = settings.TENANT_REGION_STORAGE
+    if region in roots:
+        return Path(roots[region])
+    if region == settings.TENANT_DEFAULT_REGION:
+        return None
+    raise ResidencyError(
+        f"no storage configured for region {region!r} (TENANT_REGION_STORAGE): "
+        "its files are never written to another region's"
+    )
+
+
+def export_dir(region: str) -> Path:
+    root = region_root(region)
+    return root / "exports" if root is not None else Path(settings.MEDIA_ROOT) / "exports"
+
+
+def backup_dir(region: str) -> Path:
+    root = region_root(region)
+    return root / "backups" if root is not None else Path(settings.TENANT_BACKUP_DIR)
+
+
+def check_path(region: str, path: str | Path) -> Path:
+    """`path`, if a file of a tenant of `region` may be written there; ResidencyError otherwise."""
+    target = Path(path)
+    root = region_root(region)
+    if root is not None and not target.resolve().is_relative_to(root.resolve()):
+        raise ResidencyError(
+            f"{target} is outside the storage of region {region!r} ({root}); "
+            "write it under that directory"
+        )
+    return target
