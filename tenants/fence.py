@@ -46,9 +46,9 @@ def _connect(placement: Placement) -> psycopg.Connection:
     return placement.connect(role=OPERATOR_ROLE, autocommit=True)
 
 
-def _wait_for_running(conn, tid: str) -> bool:
+def _wait_for_running(conn, tid: str, wait_seconds: float = WAIT_SECONDS) -> bool:
     """Take and release the tenant's exclusive lock: True once no transaction holds it."""
-    conn.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
+    conn.execute(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
     try:
         conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [tid])
     except psycopg.errors.LockNotAvailable:
@@ -68,8 +68,15 @@ def drain(placement: Placement, tenant_id) -> None:
             )
 
 
-def fence(placement: Placement, tenant_id, reason: str) -> None:
-    """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running."""
+def fence(
+    placement: Placement, tenant_id, reason: str, *, wait_seconds: float = WAIT_SECONDS
+) -> None:
+    """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running.
+
+    New transactions of the tenant queue behind the wait (their shared lock waits for the
+    exclusive one), then are refused: an online move keeps `wait_seconds` short, so a long
+    transaction makes it give up and try again later rather than stall the tenant.
+    """
     tid = str(tenant_id)
     with _connect(placement) as conn:
         conn.execute(
@@ -77,14 +84,14 @@ def fence(placement: Placement, tenant_id, reason: str) -> None:
             "ON CONFLICT (tenant_id, placement) DO UPDATE SET reason = EXCLUDED.reason",
             [tid, placement.fence_key, reason],
         )
-        if not _wait_for_running(conn, tid):
+        if not _wait_for_running(conn, tid, wait_seconds):
             conn.execute(
                 "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
                 [tid, placement.fence_key],
             )
             raise FenceTimeout(
                 f"transactions of tenant {tid} in {placement.label} still running after "
-                f"{WAIT_SECONDS}s; nothing was fenced"
+                f"{wait_seconds}s; nothing was fenced"
             )
     logger.info("fenced tenant %s in %s (%s)", tid, placement.label, reason)
 
