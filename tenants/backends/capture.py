@@ -39,8 +39,13 @@ logger = logging.getLogger("tenants.move")
 
 FUNCTION = "public.saas_move_capture"
 KEYS_PER_STATEMENT = 5000
-LOCK_TIMEOUT = "2s"  # creating/dropping triggers briefly locks each table (every tenant of a pool)
-LOCK_ATTEMPTS = 10
+# Creating or dropping triggers locks each table briefly (every tenant of a pool). The
+# tables are locked together with a short timeout and retried: a writer never waits
+# longer than that behind the mover, and never deadlocks with it (a transaction that
+# writes a task, then its audit event, while the mover holds the audit table and waits
+# for the task table: the mover's timeout, shorter than deadlock_timeout, ends it).
+LOCK_TIMEOUT_MS = 100
+LOCK_ATTEMPTS = 100
 
 _FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger
@@ -87,39 +92,43 @@ def _trigger(tenant_id, kind: str) -> sql.Identifier:
     return sql.Identifier(f"saas_move_{kind}_{_hex(tenant_id)}")
 
 
-def _with_lock_retries(placement: Placement, work) -> None:
-    """Run `work(conn)` as the owner in one transaction, retrying when a table lock is busy.
-
-    CREATE/DROP TRIGGER lock the table against writes; a short lock_timeout keeps a long
-    transaction of another tenant from queueing everybody behind this one.
-    """
-    for attempt in range(1, LOCK_ATTEMPTS + 1):
-        try:
-            with placement.connect() as conn:
-                conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
-                work(conn)
+def _with_lock_retries(placement: Placement, mode: str, work) -> None:
+    """Run `work(conn)` as the owner in one transaction holding every tenant table in `mode`."""
+    with placement.connect() as conn:
+        present = [s.table for s in placed_tables() if _exists(conn, s.table)]
+        conn.rollback()
+        lock = sql.SQL("LOCK TABLE {} IN {} MODE").format(
+            sql.SQL(", ").join(sql.Identifier(t) for t in present), sql.SQL(mode)
+        )
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+                if present:
+                    conn.execute(lock)
+                work(conn, present)
                 conn.commit()
                 return
-        except (psycopg.errors.LockNotAvailable, psycopg.errors.InternalError_) as exc:
-            # InternalError_: "tuple concurrently updated" when two moves replace the
-            # function at once.
-            if attempt == LOCK_ATTEMPTS:
-                raise
-            logger.info("capture DDL in %s retried: %s", placement.label, exc)
-            time.sleep(0.2 * attempt)
+            except psycopg.errors.LockNotAvailable:
+                conn.rollback()
+                if attempt == LOCK_ATTEMPTS:
+                    raise
+                time.sleep(min(0.01 * attempt, 0.2))
 
 
 def install(placement: Placement, tenant_id) -> None:
     """Start capturing the tenant's changes in `placement` (idempotent).
 
-    One transaction: when it commits, every transaction that wrote a tenant table without
-    the trigger has ended (CREATE TRIGGER waits for them), so a snapshot taken after this
-    sees every change that was not captured.
+    The triggers are created in one transaction holding every table against writes: when
+    it commits, every transaction that wrote a tenant table without the trigger has ended
+    (the lock waited for them), so a snapshot taken after this sees every change that was
+    not captured.
     """
     table = _qualified(tenant_id)
     tid = sql.Literal(str(tenant_id))
 
-    def work(conn):
+    with placement.connect() as conn:
+        # One mover at a time replaces the shared function (concurrent replaces fail).
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('saas_move_capture', 0))")
         conn.execute(_FUNCTION_SQL)
         conn.execute(f"REVOKE ALL ON FUNCTION {FUNCTION}() FROM PUBLIC")
         conn.execute(
@@ -132,6 +141,9 @@ def install(placement: Placement, tenant_id) -> None:
         conn.execute(
             sql.SQL("GRANT SELECT, DELETE ON {} TO {}").format(table, sql.Identifier(OPERATOR_ROLE))
         )
+        conn.commit()
+
+    def work(conn, present):
         for spec in placed_tables():
             args = sql.SQL("{}, {}").format(
                 sql.Literal(f"public.{capture_table(tenant_id)}"), sql.Literal(spec.key)
@@ -161,25 +173,23 @@ def install(placement: Placement, tenant_id) -> None:
                     )
                 )
 
-    _with_lock_retries(placement, work)
+    _with_lock_retries(placement, "SHARE ROW EXCLUSIVE", work)
 
 
 def remove(placement: Placement, tenant_id) -> None:
     """Stop capturing (drop the tenant's triggers and its capture table); idempotent."""
 
-    def work(conn):
-        for spec in placed_tables():
-            if not _exists(conn, spec.table):
-                continue
+    def work(conn, present):
+        for table in present:
             for kind in ("ins", "chg"):
                 conn.execute(
                     sql.SQL("DROP TRIGGER IF EXISTS {} ON {}").format(
-                        _trigger(tenant_id, kind), sql.Identifier(spec.table)
+                        _trigger(tenant_id, kind), sql.Identifier(table)
                     )
                 )
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_qualified(tenant_id)))
 
-    _with_lock_retries(placement, work)
+    _with_lock_retries(placement, "ACCESS EXCLUSIVE", work)
 
 
 def _exists(conn, table: str) -> bool:
