@@ -17,6 +17,7 @@ the registry's current placement.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import psycopg
 
@@ -68,8 +69,27 @@ def drain(placement: Placement, tenant_id) -> None:
             )
 
 
+@contextmanager
+def _using(placement: Placement, conn):
+    if conn is not None:
+        yield conn
+        return
+    with _connect(placement) as own:
+        yield own
+
+
+def connect(placement: Placement) -> psycopg.Connection:
+    """A connection for fence()/lift() opened ahead of time (a move's switch saves its setup)."""
+    return _connect(placement)
+
+
 def fence(
-    placement: Placement, tenant_id, reason: str, *, wait_seconds: float = WAIT_SECONDS
+    placement: Placement,
+    tenant_id,
+    reason: str,
+    *,
+    wait_seconds: float = WAIT_SECONDS,
+    conn: psycopg.Connection | None = None,
 ) -> None:
     """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running.
 
@@ -78,7 +98,7 @@ def fence(
     transaction makes it give up and try again later rather than stall the tenant.
     """
     tid = str(tenant_id)
-    with _connect(placement) as conn:
+    with _using(placement, conn) as conn:
         conn.execute(
             "INSERT INTO public.tenants_fence (tenant_id, placement, reason) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant_id, placement) DO UPDATE SET reason = EXCLUDED.reason",
@@ -96,9 +116,9 @@ def fence(
     logger.info("fenced tenant %s in %s (%s)", tid, placement.label, reason)
 
 
-def lift(placement: Placement, tenant_id) -> None:
+def lift(placement: Placement, tenant_id, *, conn: psycopg.Connection | None = None) -> None:
     """Serve `tenant_id` from `placement` again (a new placement, a rolled-back move)."""
-    with _connect(placement) as conn:
+    with _using(placement, conn) as conn:
         conn.execute(
             "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
             [str(tenant_id), placement.fence_key],

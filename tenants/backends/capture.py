@@ -196,13 +196,13 @@ def _exists(conn, table: str) -> bool:
     return conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]
 
 
-def pending(conn, tenant_id) -> int:
+def pending(conn, tenant_id, *, installed: bool = False) -> int:
     """Capture rows not replayed yet (committed ones), on an operator connection to the source.
 
     0 when nothing captures (the capture was removed, or never installed).
     """
     count = 0
-    if _exists(conn, f"public.{capture_table(tenant_id)}"):
+    if installed or _exists(conn, f"public.{capture_table(tenant_id)}"):
         count = conn.execute(
             sql.SQL("SELECT count(*) FROM {}").format(_qualified(tenant_id))
         ).fetchone()[0]

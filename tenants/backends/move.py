@@ -309,46 +309,66 @@ def _switch(move: TenantMove, source, target, src_placement, dst_placement):
 
     tenant = move.tenant
     state = code_state() if move.target_isolation != Isolation.SHARED else ""
-    held = dst_placement.connect(role=OPERATOR_ROLE)  # opened before the pause starts
-    started = time.perf_counter()
-    fence.fence(
-        src_placement,
-        tenant.id,
-        f"move to {move.target_isolation}",
-        wait_seconds=SWITCH_FENCE_WAIT_SECONDS,
-    )
+    # Everything the pause needs is connected before it starts.
+    held = dst_placement.connect(role=OPERATOR_ROLE)
+    src_fence, dst_fence = fence.connect(src_placement), fence.connect(dst_placement)
+    steps: dict[str, float] = {}
+    started = last = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        steps[name], last = round((now - last) * 1000, 1), now
+
     try:
-        # Fenced, and the transactions that were running have ended: what is captured
-        # now is everything. Nothing but the mover writes the destination.
-        for _ in range(3):
-            replay_round(source, target, tenant.id, verify="keys")
-            if not capture.pending(source, tenant.id):
-                break
-        else:
-            raise MoveError("the source still changes behind its fence; nothing switched")
-        held.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        held.execute("SELECT 1")  # the destination's snapshot as switched, verified after
-        fence.lift(dst_placement, tenant.id)  # a placement it once moved away from
-        with transaction.atomic(using=OPERATOR_ALIAS):
-            Tenant.objects.using(OPERATOR_ALIAS).filter(pk=tenant.pk).update(
-                isolation=move.target_isolation,
-                database_server=move.target_server,
-                database_name=move.target_database_name,
-                migration_state=state,
-                status=TenantStatus.ACTIVE,
-            )
-            move.phase, move.error = MovePhase.SWITCHED, ""
-            move.save(using=OPERATOR_ALIAS, update_fields=["phase", "error", "updated_at"])
-    except BaseException as exc:
+        fence.fence(
+            src_placement,
+            tenant.id,
+            f"move to {move.target_isolation}",
+            wait_seconds=SWITCH_FENCE_WAIT_SECONDS,
+            conn=src_fence,
+        )
+        step("fence")
+        try:
+            # Fenced, and the transactions that were running have ended: what is captured
+            # now is everything. Nothing but the mover writes the destination.
+            for _ in range(3):
+                replay_round(source, target, tenant.id, verify="keys")
+                if not capture.pending(source, tenant.id, installed=True):
+                    break
+            else:
+                raise MoveError("the source still changes behind its fence; nothing switched")
+            step("replay")
+            held.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            held.execute("SELECT 1")  # the destination's snapshot as switched, verified after
+            fence.lift(dst_placement, tenant.id, conn=dst_fence)  # a placement it once left
+            with transaction.atomic(using=OPERATOR_ALIAS):
+                Tenant.objects.using(OPERATOR_ALIAS).filter(pk=tenant.pk).update(
+                    isolation=move.target_isolation,
+                    database_server=move.target_server,
+                    database_name=move.target_database_name,
+                    migration_state=state,
+                    status=TenantStatus.ACTIVE,
+                )
+                move.phase, move.error = MovePhase.SWITCHED, ""
+                move.save(using=OPERATOR_ALIAS, update_fields=["phase", "error", "updated_at"])
+            step("switch")
+        except BaseException as exc:
+            held.close()
+            fence.lift(src_placement, tenant.id, conn=src_fence)  # served from its source again
+            if isinstance(exc, VerificationError):
+                raise MoveError(f"{exc}; nothing switched") from None
+            raise
+    except BaseException:
         held.close()
-        fence.lift(src_placement, tenant.id)  # served from its source again
-        if isinstance(exc, VerificationError):
-            raise MoveError(f"{exc}; nothing switched") from None
         raise
+    finally:
+        src_fence.close()
+        dst_fence.close()
     pause_ms = (time.perf_counter() - started) * 1000
     move.write_pause_ms = round(pause_ms, 1)
     move.save(update_fields=["write_pause_ms", "updated_at"])
-    logger.info("move of %s switched; writes paused %.0f ms", tenant, pause_ms)
+    logger.info("move of %s switched; writes paused %.0f ms %s", tenant, pause_ms, steps)
     return held
 
 

@@ -310,3 +310,15 @@ def test_only_one_process_drives_a_move(committed_db):
             pytest.raises(MoveError, match="another process"),
         ):
             tenant_move(tenant=tenant_get(tenant.subdomain), to="schema")
+
+
+def test_a_tenant_is_not_deleted_under_an_open_move(committed_db, monkeypatch):
+    from tenants.services import TenantError, tenant_delete
+
+    tenant = make_tenant("shared", "ondel")
+    _interrupted(monkeypatch, tenant)
+    with pytest.raises(TenantError, match="is in progress"):
+        tenant_delete(tenant=tenant_get(tenant.subdomain))
+    assert tenant_get(tenant.subdomain).status == "active"
+    with dangerously_unscoped("test: an operator's move"):
+        tenant_move_rollback(tenant=tenant_get(tenant.subdomain))
