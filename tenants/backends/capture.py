@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from saas.db import OPERATOR_ROLE
+from saas.db import APP_ROLE, OPERATOR_ROLE
 from tenants.backends.copy import TableSpec, checksums_in, placed_tables
 from tenants.backends.placement import Placement
 
@@ -130,14 +130,27 @@ def install(placement: Placement, tenant_id) -> None:
         # One mover at a time replaces the shared function (concurrent replaces fail).
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('saas_move_capture', 0))")
         conn.execute(_FUNCTION_SQL)
-        conn.execute(f"REVOKE ALL ON FUNCTION {FUNCTION}() FROM PUBLIC")
+        # Default privileges may grant the app role on new objects: revoked by name too.
+        conn.execute(
+            sql.SQL("REVOKE ALL ON FUNCTION {}() FROM PUBLIC, {}").format(
+                sql.SQL(FUNCTION), sql.Identifier(APP_ROLE)
+            )
+        )
         conn.execute(
             sql.SQL(
                 "CREATE TABLE IF NOT EXISTS {} (seq bigserial PRIMARY KEY, "
                 "tbl text NOT NULL, key text NOT NULL)"
             ).format(table)
         )
-        conn.execute(sql.SQL("REVOKE ALL ON {} FROM PUBLIC").format(table))
+        conn.execute(
+            sql.SQL("REVOKE ALL ON {} FROM PUBLIC, {}").format(table, sql.Identifier(APP_ROLE))
+        )
+        conn.execute(
+            sql.SQL("REVOKE ALL ON SEQUENCE {} FROM PUBLIC, {}").format(
+                sql.Identifier("public", f"{capture_table(tenant_id)}_seq_seq"),
+                sql.Identifier(APP_ROLE),
+            )
+        )
         conn.execute(
             sql.SQL("GRANT SELECT, DELETE ON {} TO {}").format(table, sql.Identifier(OPERATOR_ROLE))
         )

@@ -322,3 +322,21 @@ def test_a_tenant_is_not_deleted_under_an_open_move(committed_db, monkeypatch):
     assert tenant_get(tenant.subdomain).status == "active"
     with dangerously_unscoped("test: an operator's move"):
         tenant_move_rollback(tenant=tenant_get(tenant.subdomain))
+
+
+def test_the_app_role_gains_nothing_on_the_capture(committed_db, monkeypatch):
+    from django.db import DatabaseError, transaction
+
+    tenant = make_tenant("shared", "oncap")
+    _interrupted(monkeypatch, tenant)
+    table = f"public.{capture.capture_table(tenant.pk)}"
+    with tenant_scope(tenant_get(tenant.subdomain)), connections["default"].cursor() as cur:
+        for statement in (
+            f"SELECT count(*) FROM {table}",
+            f"INSERT INTO {table} (tbl, key) VALUES ('projects_task', 'x')",
+            f"DELETE FROM {table}",
+        ):
+            with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+                cur.execute(statement)
+    with dangerously_unscoped("test: an operator's move"):
+        tenant_move_rollback(tenant=tenant_get(tenant.subdomain))
