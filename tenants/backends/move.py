@@ -191,17 +191,18 @@ def tenant_move_rollback(*, tenant: Tenant) -> TenantMove:
     # cleaned up after, and a failure there is reported, not fatal.
     source = _source(move)
     src_placement = backend_for(source).placement(source)
-    fence.lift(src_placement, move.tenant.id)
-    if move.tenant.status == TenantStatus.MOVING:  # set by moves of earlier releases
-        _set_status(move.tenant, TenantStatus.ACTIVE)
-    try:
-        capture.remove(src_placement, move.tenant.id)
-        _clear_target(_target(move))
-    except Exception as exc:
-        logger.warning("move rollback of %s: target not cleaned up: %s", move.tenant, exc)
-        move.error = f"target not cleaned up: {exc}"
-    move.phase = MovePhase.ROLLED_BACK
-    move.save(update_fields=["phase", "error", "updated_at"])
+    with _one_mover(src_placement, move.tenant):  # not under a mover that is still running
+        fence.lift(src_placement, move.tenant.id)
+        if move.tenant.status == TenantStatus.MOVING:  # set by moves of earlier releases
+            _set_status(move.tenant, TenantStatus.ACTIVE)
+        try:
+            capture.remove(src_placement, move.tenant.id)
+            _clear_target(_target(move))
+        except Exception as exc:
+            logger.warning("move rollback of %s: not cleaned up: %s", move.tenant, exc)
+            move.error = f"capture or target not cleaned up: {exc}"
+        move.phase = MovePhase.ROLLED_BACK
+        move.save(update_fields=["phase", "error", "updated_at"])
     return move
 
 
@@ -234,6 +235,10 @@ def _run(move: TenantMove, say) -> TenantMove:
         raise
 
 
+def _placement_of(shadow: Tenant):
+    return backend_for(shadow).placement(shadow)
+
+
 @contextmanager
 def _one_mover(placement, tenant):
     """One process at a time drives a tenant's move (two would replay rounds out of order)."""
@@ -259,6 +264,11 @@ def _prepare_destination(move: TenantMove, target: Tenant, say) -> None:
             backend_for(target).provision(target)
     except Exception as exc:
         move.error = f"destination not ready: {exc}"
+        try:  # a resumed move may have installed it already
+            capture.remove(_placement_of(_source(move)), move.tenant.id)
+        except Exception as cleanup:
+            logger.warning("move of %s: capture not removed: %s", move.tenant, cleanup)
+            move.error += f"; capture not removed: {cleanup}"
         move.phase = MovePhase.ROLLED_BACK
         move.save(update_fields=["error", "phase", "updated_at"])
         if move.tenant.status == TenantStatus.MOVING:  # set by moves of earlier releases

@@ -310,6 +310,11 @@ def test_only_one_process_drives_a_move(committed_db):
             pytest.raises(MoveError, match="another process"),
         ):
             tenant_move(tenant=tenant_get(tenant.subdomain), to="schema")
+        with (
+            dangerously_unscoped("test: an operator's move"),
+            pytest.raises(MoveError, match="another process"),
+        ):
+            tenant_move_rollback(tenant=tenant_get(tenant.subdomain))
 
 
 def test_a_tenant_is_not_deleted_under_an_open_move(committed_db, monkeypatch):
