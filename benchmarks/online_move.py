@@ -33,8 +33,9 @@ from tenants.services import tenant_create
 
 PREFIX = "bm-move-"
 SIZES = {"small": 5_000, "large": 500_000}
-QUICK_SIZES = {"small": 1_000, "large": 20_000}
+QUICK_SIZES = {"small": 1_000, "large": 10_000}
 MOVES = {"small": 5, "large": 2}
+QUICK_MOVES = {"small": 2, "large": 1}
 TASKS_PER_PROJECT = 1_000
 
 
@@ -194,15 +195,14 @@ def _cleanup() -> None:
             c.execute(f"DELETE FROM {table} WHERE tenant_id IN ({ids})", [PREFIX + "%"])
         for table, column in referencing:
             c.execute(f'DELETE FROM {table} WHERE "{column}" IN ({ids})', [PREFIX + "%"])
+        c.execute(f"DELETE FROM tenants_fence WHERE tenant_id IN ({ids})", [PREFIX + "%"])
         c.execute(f"DELETE FROM tenants_tenant WHERE id IN ({ids})", [PREFIX + "%"])
 
 
 def run(size) -> dict:
     _cleanup()  # an interrupted earlier run
-    sizes = QUICK_SIZES if size.name == "quick" else SIZES
-    out = {
-        label: _one_size(label, rows, MOVES[label] if size.name != "quick" else 2)
-        for label, rows in sizes.items()
-    }
+    quick = size.name == "quick"
+    sizes, moves = (QUICK_SIZES, QUICK_MOVES) if quick else (SIZES, MOVES)
+    out = {label: _one_size(label, rows, moves[label]) for label, rows in sizes.items()}
     detail = {label: figures.pop("detail") for label, figures in out.items()}
     return {"online_move_write_pause_ms": out, "online_move_detail": detail}
