@@ -14,7 +14,7 @@ from pathlib import Path
 from benchmarks.common import FULL, PENDING, QUICK, log, replace_dbname
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("rls", "context", "api", "noisy", "provision", "djt", "migrate", "sla")
+STAGES = ("rls", "context", "api", "noisy", "provision", "djt", "migrate", "sla", "move")
 
 KEYS = (
     "rls_overhead_ratio",
@@ -30,6 +30,7 @@ KEYS = (
     "migrate_one_s_django_tenants",
     "noisy_neighbour_p95_ratio",
     "sla_recording_us",
+    "online_move_write_pause_ms",
 )
 
 
@@ -100,6 +101,7 @@ def main(argv=None) -> int:
         data,
         djt_runner,
         extensions,
+        online_move,
         provision,
         report,
         request_path,
@@ -150,6 +152,7 @@ def main(argv=None) -> int:
 
     stage("migrate", ours_migrate)
     stage("sla", lambda: sla.run(size))
+    stage("move", lambda: online_move.run(size))
 
     # Keys whose code is not written yet: null with a note, never a made-up number.
     for mode in extensions.MODES:

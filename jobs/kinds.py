@@ -102,14 +102,12 @@ def _move_refused(tenant, params) -> None:
 def tenant_move_job(job, *, report):
     """Move the tenant to params["to"] (optionally params["server"]); a re-run resumes."""
     from tenants.backends.move import tenant_move, tenant_move_resume
-    from tenants.models import MovePhase, TenantMove
+    from tenants.models import OPEN_MOVE_PHASES, TenantMove
     from tenants.servers import server_for_placement
 
     tenant = _job_tenant(job)
     params = job.params
-    open_move = TenantMove.objects.filter(
-        tenant=tenant, phase__in=[MovePhase.COPYING, MovePhase.SWITCHED]
-    ).exists()
+    open_move = TenantMove.objects.filter(tenant=tenant, phase__in=OPEN_MOVE_PHASES).exists()
     if open_move and job.attempts > 1:
         # An earlier attempt died mid-move: finish that move, do not start another.
         move = tenant_move_resume(tenant=tenant, progress=report)

@@ -11,7 +11,9 @@ transaction-local (tenants.db), so it cannot outlive the task either.
 The tenant's status is read fresh from the control plane at the start of
 every run (never from the resolver's cache): a task of a suspended or
 deleting tenant runs nothing (`on_tenant_inactive`), one of a moving or
-provisioning tenant comes back later (`on_tenant_busy`).
+provisioning tenant comes back later (`on_tenant_busy`), and a run refused by a
+placement fence (a move switching the tenant) comes back seconds later
+(`on_tenant_fenced`), in the tenant's new placement.
 
 Fleet tasks (usage roll-up, plan compliance) run with no tenant and say so:
 `@fleet_task`; they reach tenants one at a time through `for_each_tenant`.
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from celery import Task, shared_task
 
 from tenants.context import get_current_tenant, tenant_scope
+from tenants.fence import is_fence_error
 
 logger = logging.getLogger("tenants.celery")
 
@@ -46,6 +49,8 @@ class TenantGone(Exception):
 BUSY_STATUSES = ("moving", "provisioning")
 BUSY_RETRY_SECONDS = 30
 BUSY_MAX_RETRIES = 240  # two hours of a move or provisioning, then refused
+#: A run refused by a placement fence (a move's switch) comes back this soon.
+FENCED_RETRY_SECONDS = 2
 
 
 def message_header(request, name: str = TENANT_HEADER) -> str | None:
@@ -112,7 +117,12 @@ class TenantTask(Task):
                     tenant.status,
                 )
                 return self.on_tenant_inactive(tenant, args, kwargs)
-            return self.run_scoped(args, kwargs)
+            try:
+                return self.run_scoped(args, kwargs)
+            except Exception as exc:
+                if tenant is None or self.request.is_eager or not is_fence_error(exc):
+                    raise
+                return self.on_tenant_fenced(tenant, exc)
 
     def run_scoped(self, args, kwargs):
         """The task body, already in its tenant's scope (subclasses wrap it)."""
@@ -140,6 +150,21 @@ class TenantTask(Task):
         )
         # Inside the tenant's scope: the retried message is stamped with the same tenant.
         raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=BUSY_MAX_RETRIES + 1)
+
+    def on_tenant_fenced(self, tenant, exc):
+        """The tenant's placement was fenced under this run (a move switching it).
+
+        The refused transaction rolled back whole; the message comes back shortly, loads
+        the tenant afresh and runs where the registry then places it.
+        """
+        logger.warning(
+            "%s[%s]: tenant %s's placement is fenced (a move switching it); retrying in %ss",
+            self.name,
+            self.request.id,
+            tenant.subdomain,
+            FENCED_RETRY_SECONDS,
+        )
+        raise self.retry(countdown=FENCED_RETRY_SECONDS, max_retries=BUSY_MAX_RETRIES + 1)
 
     def retry_with_backoff(self, exc: Exception | None = None, **options):
         """`self.retry` with exponential backoff and full jitter."""

@@ -17,6 +17,7 @@ the registry's current placement.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import psycopg
 
@@ -43,9 +44,9 @@ def _connect(placement: Placement) -> psycopg.Connection:
     return placement.connect(role=OPERATOR_ROLE, autocommit=True)
 
 
-def _wait_for_running(conn, tid: str) -> bool:
+def _wait_for_running(conn, tid: str, wait_seconds: float = WAIT_SECONDS) -> bool:
     """Take and release the tenant's exclusive lock: True once no transaction holds it."""
-    conn.execute(f"SET lock_timeout = '{WAIT_SECONDS}s'")
+    conn.execute(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
     try:
         conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [tid])
     except psycopg.errors.LockNotAvailable:
@@ -65,30 +66,56 @@ def drain(placement: Placement, tenant_id) -> None:
             )
 
 
-def fence(placement: Placement, tenant_id, reason: str) -> None:
-    """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running."""
+@contextmanager
+def _using(placement: Placement, conn):
+    if conn is not None:
+        yield conn
+        return
+    with _connect(placement) as own:
+        yield own
+
+
+def connect(placement: Placement) -> psycopg.Connection:
+    """A connection for fence()/lift() opened ahead of time (a move's switch saves its setup)."""
+    return _connect(placement)
+
+
+def fence(
+    placement: Placement,
+    tenant_id,
+    reason: str,
+    *,
+    wait_seconds: float = WAIT_SECONDS,
+    conn: psycopg.Connection | None = None,
+) -> None:
+    """Refuse the app's transactions of `tenant_id` in `placement`, and wait out those running.
+
+    New transactions of the tenant queue behind the wait (their shared lock waits for the
+    exclusive one), then are refused: an online move keeps `wait_seconds` short, so a long
+    transaction makes it give up and try again later rather than stall the tenant.
+    """
     tid = str(tenant_id)
-    with _connect(placement) as conn:
+    with _using(placement, conn) as conn:
         conn.execute(
             "INSERT INTO public.tenants_fence (tenant_id, placement, reason) VALUES (%s, %s, %s) "
             "ON CONFLICT (tenant_id, placement) DO UPDATE SET reason = EXCLUDED.reason",
             [tid, placement.fence_key, reason],
         )
-        if not _wait_for_running(conn, tid):
+        if not _wait_for_running(conn, tid, wait_seconds):
             conn.execute(
                 "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
                 [tid, placement.fence_key],
             )
             raise FenceTimeout(
                 f"transactions of tenant {tid} in {placement.label} still running after "
-                f"{WAIT_SECONDS}s; nothing was fenced"
+                f"{wait_seconds}s; nothing was fenced"
             )
     logger.info("fenced tenant %s in %s (%s)", tid, placement.label, reason)
 
 
-def lift(placement: Placement, tenant_id) -> None:
+def lift(placement: Placement, tenant_id, *, conn: psycopg.Connection | None = None) -> None:
     """Serve `tenant_id` from `placement` again (a new placement, a rolled-back move)."""
-    with _connect(placement) as conn:
+    with _using(placement, conn) as conn:
         conn.execute(
             "DELETE FROM public.tenants_fence WHERE tenant_id = %s AND placement = %s",
             [str(tenant_id), placement.fence_key],

@@ -242,9 +242,14 @@ class TenantModel(TenantOwned):
 
 class MovePhase(models.TextChoices):
     COPYING = "copying", "Copying"
+    CATCHING_UP = "catching_up", "Copied; replaying changes"
     SWITCHED = "switched", "Switched (source not yet removed)"
     DONE = "done", "Done"
     ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+#: Phases of a move that is not finished: resume it or roll it back before another move.
+OPEN_MOVE_PHASES = (MovePhase.COPYING, MovePhase.CATCHING_UP, MovePhase.SWITCHED)
 
 
 class TenantMove(models.Model):
@@ -268,6 +273,8 @@ class TenantMove(models.Model):
     phase = models.CharField(max_length=16, choices=MovePhase.choices, default=MovePhase.COPYING)
     counts = models.JSONField(default=dict, blank=True)
     source_checksums = models.JSONField(default=dict, blank=True)
+    # How long the tenant's writes were refused at the switch (fence → registry switched).
+    write_pause_ms = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -280,7 +287,7 @@ class TenantMove(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.phase in (MovePhase.COPYING, MovePhase.SWITCHED)
+        return self.phase in OPEN_MOVE_PHASES
 
 
 class Domain(models.Model):

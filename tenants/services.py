@@ -326,9 +326,21 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     from django.db import connections
 
     from tenants.context import dangerously_unscoped
-    from tenants.models import TenantOwned
+    from tenants.models import OPEN_MOVE_PHASES, TenantMove, TenantOwned
     from tenants.reservations import subdomain_reserve
+    from tenants.routers import OPERATOR_ALIAS
 
+    if (
+        TenantMove.objects.using(OPERATOR_ALIAS)
+        .filter(tenant_id=tenant.pk, phase__in=OPEN_MOVE_PHASES)
+        .exists()
+    ):
+        # An online move captures the tenant's changes with triggers on its source:
+        # finishing or undoing it removes them; deleting under it would leave them behind.
+        raise TenantError(
+            f"a move of {tenant.subdomain} is in progress; finish it (move_tenant "
+            f"{tenant.subdomain} --resume) or undo it (--rollback) first"
+        )
     if backup_to:
         from tenants.residency import ResidencyError, check_path
 

@@ -76,6 +76,9 @@ def test_quick_mode_writes_every_key(tmp_path):
         if results[key] is None:
             assert pending[key].startswith("pending")
 
+    moves = results["online_move_write_pause_ms"]
+    assert set(moves) == {"small", "large"}
+    assert all(0 < v["p50"] <= v["max"] for v in moves.values()), moves
     assert 0.2 < results["rls_overhead_ratio"] < 20
     assert results["provision_ms"]["shared"] > 0
     # The round-trip count comes from the wire: a request costs at least one query.

@@ -14,6 +14,17 @@ from tenants.backends.placement import Placement
 class TableSpec:
     table: str
     columns: tuple[str, ...]
+    key: str = "id"  # the primary key column (online moves replay rows by it)
+    key_type: str = "uuid"
+
+
+def _key_type(pk) -> str:
+    kind = pk.get_internal_type()
+    if kind == "UUIDField":
+        return "uuid"
+    if kind.endswith("AutoField") or kind.endswith("IntegerField"):
+        return "bigint"
+    return "text"
 
 
 def placed_tables() -> list[TableSpec]:
@@ -38,7 +49,13 @@ def placed_tables() -> list[TableSpec]:
     for model in sorted(models, key=lambda m: m._meta.db_table):
         visit(model)
     return [
-        TableSpec(m._meta.db_table, tuple(f.column for f in m._meta.concrete_fields)) for m in order
+        TableSpec(
+            m._meta.db_table,
+            tuple(f.column for f in m._meta.concrete_fields),
+            m._meta.pk.column,
+            _key_type(m._meta.pk),
+        )
+        for m in order
     ]
 
 
@@ -74,25 +91,24 @@ def copy_rows(src: Placement, dst: Placement, tenant_id) -> dict[str, int]:
 
 
 def checksums(placement: Placement, tenant_id) -> dict[str, tuple[int, str]]:
-    """Per table: (row count, md5 over the rows in id order), in one snapshot."""
-    result = {}
+    """Per table: (row count, md5 over the rows in key order), in one snapshot."""
     with placement.operator() as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        for spec in placed_tables():
-            order = (
-                "session_key"
-                if "session_key" in spec.columns and "id" not in spec.columns
-                else "id"
-            )
-            query = sql.SQL(
-                "SELECT count(*), coalesce(md5(string_agg(md5(ROW({cols})::text), '' "
-                "ORDER BY {order}::text)), '') FROM {table} WHERE tenant_id = %s"
-            ).format(
-                cols=_cols(spec), order=sql.Identifier(order), table=sql.Identifier(spec.table)
-            )
-            count, digest = conn.execute(query, [tenant_id]).fetchone()
-            result[spec.table] = (count, digest)
+        result = checksums_in(conn, tenant_id)
         conn.rollback()
+    return result
+
+
+def checksums_in(conn, tenant_id) -> dict[str, tuple[int, str]]:
+    """checksums() on an open connection, in its current transaction (and snapshot)."""
+    result = {}
+    for spec in placed_tables():
+        query = sql.SQL(
+            "SELECT count(*), coalesce(md5(string_agg(md5(ROW({cols})::text), '' "
+            "ORDER BY {order}::text)), '') FROM {table} WHERE tenant_id = %s"
+        ).format(cols=_cols(spec), order=sql.Identifier(spec.key), table=sql.Identifier(spec.table))
+        count, digest = conn.execute(query, [tenant_id]).fetchone()
+        result[spec.table] = (count, digest)
     return result
 
 

@@ -64,6 +64,7 @@ def test_move_tenant_shows_progress_and_rows_per_table(committed_db):
     assert lines[0].split() == ["TABLE", "ROWS"]
     assert "projects_project 1" in [" ".join(line.split()) for line in lines]
     assert lines[-1].startswith(f"{tenant.subdomain}: shared on main → schema on main: done")
+    assert "write pause" in lines[-1]
     steps = err.getvalue().splitlines()
     assert steps[0].startswith(f"move_tenant {tenant.subdomain} [  3%]")
     assert steps[-1] == f"move_tenant {tenant.subdomain} [100%] done"

@@ -1,4 +1,4 @@
-"""Move a tenant between isolation modes (and servers) without losing a row."""
+"""Move a tenant between isolation modes (and servers) online, without losing a row."""
 
 import json
 from contextlib import closing
@@ -15,9 +15,10 @@ from tenants.services import TenantError, tenant_get
 
 class Command(BaseCommand):
     help = (
-        "Copy a tenant's rows to another placement, verify them (row counts and checksums), "
-        "switch routing atomically, then remove the source (unless --keep-source). "
-        "An interrupted move is finished with --resume or undone with --rollback."
+        "Move a tenant to another placement online: its rows are copied while it keeps "
+        "reading and writing, its changes replayed, everything verified (row counts and "
+        "checksums); writes pause only for the switch. The source is removed unless "
+        "--keep-source. An interrupted move is finished with --resume or undone with --rollback."
     )
 
     def add_arguments(self, parser):
@@ -53,6 +54,7 @@ class Command(BaseCommand):
                         "from": move.source_isolation,
                         "to": move.target_isolation,
                         "rows": move.counts,
+                        "write_pause_ms": move.write_pause_ms,
                     }
                 )
             )
@@ -61,9 +63,10 @@ class Command(BaseCommand):
         if counts:
             for line in table(("TABLE", "ROWS"), sorted(counts.items())):
                 self.stdout.write(line)
+        pause = "" if move.write_pause_ms is None else f", write pause {move.write_pause_ms:.0f} ms"
         self.stdout.write(
             f"{tenant.subdomain}: {_where(move, 'source')} → {_where(move, 'target')}: "
-            f"{move.phase} ({sum(counts.values())} rows)"
+            f"{move.phase} ({sum(counts.values())} rows{pause})"
         )
 
     def _move(self, opts, progress):
