@@ -151,7 +151,6 @@ def _scan_database(placement) -> list[Finding]:
 def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
     """Every placement of the registry; `databases=False` stays in the main database."""
     from tenants.backends import backend_for
-    from tenants.backends.schema import TEMPLATE_SCHEMA
     from tenants.context import no_tenant
     from tenants.models import Isolation, Tenant, TenantStatus
 
@@ -163,15 +162,7 @@ def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
             .exclude(status=TenantStatus.DELETING)
         )
         by_schema = {t.schema_name: t for t in tenants if t.isolation == Isolation.SCHEMA}
-        for finding in scan_main():
-            if finding.schema == POOLED_SCHEMA:
-                result.pooled.append(finding)
-            elif finding.schema == TEMPLATE_SCHEMA:
-                result.templates.append(finding)
-            elif finding.schema in by_schema:
-                result.tenants.setdefault(by_schema[finding.schema], []).append(finding)
-            else:
-                result.orphans.append(finding)
+        _sort_pool_findings(result, scan_main(), by_schema)
         if not databases:
             return result
         targets = [(t, backend_for(t).placement(t)) for t in tenants if _has_database(t)]
