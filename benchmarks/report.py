@@ -53,6 +53,16 @@ TARGETS = {
         "≤ 1000",
         lambda v: v <= 1000,
     ),
+    "multi_server_api_p50_ratio": (
+        "API p50, 10,000 shared tenants on 3 servers vs 1 server (ratio)",
+        "— (none set)",
+        None,
+    ),
+    "migrate_tenants_3_servers_s": (
+        "migrate_tenants over 3 servers' pools and schemas (s; noop, one migration)",
+        "— (none set)",
+        None,
+    ),
 }
 PROVISION_TARGET = {"shared": 15, "schema": 50}
 
