@@ -225,6 +225,7 @@ def _api_ratio(size, admin_url: str) -> dict:
     out = {
         "p50_ratio": median([a["p50"] / b["p50"] for a, b in pairs]),
         "p95_ratio": median([a["p95"] / b["p95"] for a, b in pairs]),
+        "p50_ratio_per_round": [round(a["p50"] / b["p50"], 3) for a, b in pairs],
         "p50_ms_three_servers": median([a["p50"] / 1000 for a, _ in pairs]),
         "p50_ms_one_server": median([b["p50"] / 1000 for _, b in pairs]),
         "rps_three_servers": median([a["rps"] for a, _ in pairs]),
