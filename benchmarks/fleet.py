@@ -205,7 +205,16 @@ def _get(server, target) -> None:
 
 
 def _api_ratio(size, admin_url: str) -> dict:
-    ranks = api._ranks(size, SAMPLE)
+    from tenants.models import Isolation, Tenant
+
+    # Data-set tenants the api stage moved to other modes (it keeps their pooled
+    # rows) are neither side's: only shared ones are copied and sampled.
+    shared = set(
+        Tenant.objects.filter(
+            subdomain__startswith=data.PREFIX, isolation=Isolation.SHARED
+        ).values_list("subdomain", flat=True)
+    )
+    ranks = [r for r in api._ranks(size, SAMPLE) if data.subdomain(r) in shared]
     one = [_tenant_of(r, False) for r in ranks]
     multi = [_tenant_of(r, True) for r in ranks]
     tokens = api._api_ready(one + [t for t in multi if t.subdomain.startswith(COPY_PREFIX)])
