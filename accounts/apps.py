@@ -11,3 +11,8 @@ class AccountsConfig(AppConfig):
         from accounts.middleware import bind_session_to_tenant
 
         user_logged_in.connect(bind_session_to_tenant, dispatch_uid="bind_session_to_tenant")
+
+        from accounts import token_cache
+        from tenants import registry_listener
+
+        registry_listener.on_message(token_cache.TOKEN_PAYLOAD, token_cache.on_registry_message)

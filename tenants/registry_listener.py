@@ -55,13 +55,29 @@ def _conninfo() -> dict:
     return params
 
 
+# Other per-process caches of tenant rows (e.g. API tokens) register the payload
+# prefix their triggers send; "*" (and every reconnection) clears them too.
+_handlers: dict[str, object] = {}
+
+
+def on_message(prefix: str, handler) -> None:
+    """Call handler(payload) for payloads starting with `prefix`, handler(None) on "*"."""
+    _handlers[prefix] = handler
+
+
 def _apply(payload: str) -> None:
     from tenants import resolvers
 
     if payload == "*":
         resolvers.forget_local(None)
-    else:
-        resolvers.invalidate(payload)
+        for handler in list(_handlers.values()):
+            handler(None)
+        return
+    for prefix, handler in list(_handlers.items()):
+        if payload.startswith(prefix):
+            handler(payload)
+            return
+    resolvers.invalidate(payload)
 
 
 def _run(pid: int) -> None:

@@ -9,9 +9,11 @@ def enter_tenant_sql(
     tenant_id: str, placement_key: str, search_path: str, timeout_ms: int | None
 ) -> tuple[str, int]:
     # Every value is ours (a uuid, a schema name derived from it, an int): no user input.
+    # The last argument, the statement attribution, is filled in per transaction
+    # (tenants.attribution.with_attribution): it must stay the final '' here.
     return (
         f"SELECT public.saas_enter_tenant('{tenant_id}', '{placement_key}', "
-        f"'{search_path}', {int(timeout_ms or 0)})",
+        f"'{search_path}', {int(timeout_ms or 0)}, '')",
         1,
     )
 

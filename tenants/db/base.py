@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
 
+from tenants.attribution import current_tag, with_attribution
 from tenants.context import get_current_tenant, search_path_override
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
@@ -28,8 +29,8 @@ _UNKNOWN = object()  # state after a savepoint rollback: re-send before the next
 # Sent when a transaction that carried a tenant continues with none in context.
 RESET_CONTEXT = (
     "SET LOCAL app.current_tenant = ''; SET LOCAL search_path TO DEFAULT; "
-    "SET LOCAL statement_timeout TO DEFAULT",
-    3,
+    "SET LOCAL statement_timeout TO DEFAULT; SET LOCAL application_name TO DEFAULT",
+    4,
 )
 
 
@@ -153,11 +154,10 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         tenant = get_current_tenant()
         wanted = None
         if tenant is not None:
-            wanted = (
-                tenant.operator_context_prefix
-                if self.alias == OPERATOR_ALIAS
-                else tenant.context_prefix
-            )
+            if self.alias == OPERATOR_ALIAS:
+                wanted = tenant.operator_context_prefix
+            else:
+                wanted = with_attribution(tenant.context_prefix, current_tag())
         schema = search_path_override()
         if schema is not None:
             wanted = _override_prefix(schema, tenant)

@@ -30,12 +30,18 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.tenants_fence TO __OPERATOR__;
 -- sets the context (transaction-local), takes the tenant's shared advisory
 -- lock (a fence waits for transactions holding it), and refuses a fenced
 -- placement with SQLSTATE 55T01 (the app re-resolves the tenant).
+-- p_app_name ('' for none) names the transaction's tenant and request in
+-- pg_stat_activity and the server log (%a) until it ends (tenants/attribution.py).
 EXECUTE $fn$
 CREATE OR REPLACE FUNCTION public.saas_enter_tenant(
-    p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer
+    p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer,
+    p_app_name text
 ) RETURNS void LANGUAGE plpgsql VOLATILE AS $body$
 BEGIN
     PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
+    IF p_app_name <> '' THEN
+        PERFORM pg_catalog.set_config('application_name', p_app_name, true);
+    END IF;
     IF p_search_path <> '' THEN
         PERFORM pg_catalog.set_config('search_path', p_search_path, true);
     END IF;
