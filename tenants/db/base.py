@@ -16,9 +16,11 @@ from contextlib import contextmanager
 
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
+from psycopg_pool import ConnectionPool
 
 from tenants.attribution import current_tag, with_attribution
 from tenants.context import get_current_tenant, search_path_override
+from tenants.db.health import check_connection
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
 
@@ -133,6 +135,14 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         super().__init__(*args, **kwargs)
         self._tenant_applied = None
         self._tenant_wanted = None
+
+    @property
+    def pool(self):
+        pool = super().pool
+        # CONN_HEALTH_CHECKS: the check without a round trip (tenants.db.health).
+        if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
+            pool._check = check_connection
+        return pool
 
     def get_connection_params(self):
         params = super().get_connection_params()
