@@ -23,11 +23,15 @@ class TenantQuerySet(models.QuerySet):
 
     def _filter_or_exclude(self, negate, args, kwargs):
         scoped = self._scoped_tenant
-        if not negate and scoped is not None and "tenant_id" in kwargs:
-            if str(kwargs["tenant_id"]) == scoped:
-                kwargs = {k: v for k, v in kwargs.items() if k != "tenant_id"}
-                if not args and not kwargs:
-                    return self._chain()
+        if (
+            not negate
+            and scoped is not None
+            and "tenant_id" in kwargs
+            and str(kwargs["tenant_id"]) == scoped
+        ):
+            kwargs = {k: v for k, v in kwargs.items() if k != "tenant_id"}
+            if not args and not kwargs:
+                return self._chain()
         return super()._filter_or_exclude(negate, args, kwargs)
 
 
