@@ -182,6 +182,18 @@ def breakdown(size) -> dict:
 
         return call
 
+    def attributed(fn):
+        try:
+            from tenants.attribution import request_tag
+        except ImportError:  # code without statement attribution
+            return in_scope(fn)
+
+        def call():
+            with tenant_scope(tenant), request_tag(tenant=tenant.subdomain, request_id="b" * 32):
+                return fn()
+
+        return call
+
     def tenant_statement():
         with connections["default"].cursor() as cur:
             cur.execute("SELECT 1")
@@ -204,6 +216,7 @@ def breakdown(size) -> dict:
         # tenancy
         "host → tenant (resolver cache)": lambda: resolvers.tenant_for_subdomain(tenant.subdomain),
         "one statement, tenancy (enter call + RLS)": in_scope(tenant_statement),
+        "one statement, tenancy, attributed (application_name)": attributed(tenant_statement),
         "one statement, stock backend": plain_statement,
         "COUNT + page of 50, tenancy": in_scope(tenant_list),
         "COUNT + page of 50, stock": plain_list,
