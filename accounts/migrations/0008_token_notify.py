@@ -8,17 +8,28 @@ do fire it (not last_used_at, not a sign-in's last_login).
 
 from django.db import migrations
 
+# The function lives in the public schema of each database; tenant schemas (whose
+# migrations run side by side in migrate_tenants) only add their triggers, so no two
+# placements ever replace the same function row at once.
 SQL = """
-CREATE OR REPLACE FUNCTION public.saas_token_notify() RETURNS trigger
-LANGUAGE plpgsql AS $$
+DO $notify$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('tenant_registry', 'tok:' || OLD.tenant_id::text);
-    ELSE
-        PERFORM pg_notify('tenant_registry', 'tok:' || NEW.tenant_id::text);
-    END IF;
-    RETURN NULL;
-END $$;
+IF current_schema() = 'public' THEN
+    EXECUTE $fn$
+    CREATE OR REPLACE FUNCTION public.saas_token_notify() RETURNS trigger
+    LANGUAGE plpgsql AS $body$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('tenant_registry', 'tok:' || OLD.tenant_id::text);
+        ELSE
+            PERFORM pg_notify('tenant_registry', 'tok:' || NEW.tenant_id::text);
+        END IF;
+        RETURN NULL;
+    END $body$
+    $fn$;
+END IF;
+END
+$notify$;
 DROP TRIGGER IF EXISTS token_notify ON accounts_apitoken;
 CREATE TRIGGER token_notify
     AFTER UPDATE OF revoked_at, expires_at, scopes, secret_hash, created_by_id, issuer OR DELETE
