@@ -99,6 +99,25 @@ STAGE_OF = {
 }
 
 
+# Detail keys that travel with their stage's figures.
+DETAIL_STAGE = {
+    "rls_overhead_by_query": "rls",
+    "rls_overhead_worst_query": "rls",
+    "context_request_ratio": "context",
+    "context_tenant_request_us": "context",
+    "context_plain_request_us": "context",
+    "context_round_trips_detail": "context",
+    "api_breakdown_us": "context",
+    "api_detail": "api",
+    "api_setup": "api",
+    "create_limits_detail": "api",
+    "noisy_neighbour_detail": "noisy",
+    "provision_ms_detail": "provision",
+    "django_tenants_detail": "djt",
+    "migrate_detail": "migrate",
+}
+
+
 def carry_over(results: dict, previous_path: Path, skipped: list[str]) -> dict:
     """Figures of skipped stages taken from the previous latest.json: {key: its run's date}.
 
@@ -112,7 +131,7 @@ def carry_over(results: dict, previous_path: Path, skipped: list[str]) -> dict:
     when = (previous.get("meta") or {}).get("finished_at", "an earlier run")
     earlier = previous.get("carried_from_earlier_run") or {}
     carried = {}
-    for key, stage in STAGE_OF.items():
+    for key, stage in (STAGE_OF | DETAIL_STAGE).items():
         if stage in skipped and results.get(key) is None and previous.get(key) is not None:
             results[key] = previous[key]
             carried[key] = earlier.get(key, when)
