@@ -236,6 +236,12 @@ def control_plane_cleanup(request):
         DatabaseServer.objects.using("operator").filter(created_at__gte=started).exclude(
             name=MAIN_SERVER
         ).update(is_active=False)
+    # A tenant database's connection stays checked out of its pool until closed; a request
+    # closes it at its end, a test must too, or a later test finds every pool of the
+    # process busy (TENANT_DB_MAX_POOLS) and is refused.
+    for conn in connections.all(initialized_only=True):
+        if conn.alias.startswith(("tenant_", "pool_")) and not conn.in_atomic_block:
+            conn.close()
 
 
 @pytest.fixture

@@ -281,17 +281,31 @@ class RuntimeAliases:
                 wrapper.close()  # back to its pool
 
     def _reserve_pool(self, alias: str) -> None:
-        """Mark the alias's pool as used; close the least recently used idle pool over the cap."""
+        """Mark the alias's pool as used; close the least recently used idle pool over the cap.
+
+        A pool used in the last POOL_EVICT_GRACE seconds may be about to hand out a
+        connection (reserved, not yet checked out), so it is not closed; when every
+        other pool is that recent, wait for one to age rather than refuse at once. Only
+        when none is idle after the grace is the request refused.
+        """
         if settings.TENANT_DB_POOL is None:
             return
+        deadline = time.monotonic() + POOL_EVICT_GRACE
+        while not self._try_reserve_pool(alias):
+            if time.monotonic() >= deadline:
+                raise TenantPoolsBusy(
+                    f"all {settings.TENANT_DB_MAX_POOLS} tenant database pools are in use"
+                )
+            time.sleep(0.02)
+
+    def _try_reserve_pool(self, alias: str) -> bool:
         with _pools_lock:
             now = time.monotonic()
-            _pool_used[alias] = now
-            _pool_used.move_to_end(alias)
             pools = _pools()
             for stale in [a for a in _pool_used if a != alias and a not in pools]:
                 del _pool_used[stale]
-            while len(_pool_used) > settings.TENANT_DB_MAX_POOLS:
+            others = len(_pool_used) - (alias in _pool_used)
+            while others >= settings.TENANT_DB_MAX_POOLS:
                 victim = next(
                     (
                         a
@@ -301,12 +315,13 @@ class RuntimeAliases:
                     None,
                 )
                 if victim is None:
-                    del _pool_used[alias]
-                    raise TenantPoolsBusy(
-                        f"all {settings.TENANT_DB_MAX_POOLS} tenant database pools are in use"
-                    )
+                    return False
                 del _pool_used[victim]
                 close_pool(victim)
+                others -= 1
+            _pool_used[alias] = now
+            _pool_used.move_to_end(alias)
+            return True
 
     def _connect(self, wrapper, label: str) -> None:
         """Take the connection now, so an unreachable database trips the breaker."""
