@@ -81,9 +81,9 @@ def migrate_tenants_seconds(schemas: int, data_ranks: list[int]) -> dict:
     from django.db import connections
     from psycopg import sql
 
-    from saas.db import admin_conninfo
     from tenants.backends.fleet import migrate_tenants
     from tenants.backends.migrate import full_plan
+    from tenants.database_config import admin_conninfo
     from tenants.models import Isolation, Tenant
 
     ensure_mode_tenants("schema", schemas, data_ranks)

@@ -24,10 +24,10 @@ from django.db import DatabaseError, close_old_connections, connections
 from benchmarks import data
 from benchmarks.common import log, median
 from projects.models import Project, Task
-from saas.db import admin_conninfo
 from tenants import resolvers
 from tenants.backends.move import tenant_move
 from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.fence import is_fence_error
 from tenants.services import tenant_create
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from benchmarks import data
 from benchmarks.common import log, median
 from benchmarks.extensions import MODES, mode_available
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 from tenants.services import tenant_create
 
 PREFIX = "bp-"

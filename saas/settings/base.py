@@ -3,9 +3,10 @@
 import os
 from pathlib import Path
 
-from saas import embedded, local_secrets
-from saas.db import build_databases, pool_options
-from saas.local_secrets import read_or_create
+from saas import embedded
+from tenants import local_secrets
+from tenants.database_config import build_databases, pool_options
+from tenants.local_secrets import read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

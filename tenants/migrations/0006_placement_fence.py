@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-from saas.db import APP_ROLE, OPERATOR_ROLE
+from tenants.database_config import APP_ROLE, OPERATOR_ROLE
 from tenants.rls.sql import POLICY_EXPR
 
 SQL = (
