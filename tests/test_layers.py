@@ -20,8 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # packages, and the settings through django.conf, are not project packages).
 WIRING, CONSOLE, PRODUCT, TENANCY = 4, 3, 2, 1
 LAYER_NAMES = {WIRING: "wiring", CONSOLE: "console", PRODUCT: "product", TENANCY: "tenancy"}
+# `api` is the shared API plumbing (authentication, permissions, the error envelope,
+# pagination): product apps build their APIs on it, so it sits in their layer. The URL conf
+# that gathers every app's API views is wiring (saas/urls_api.py).
 PRODUCT_APPS = (
     "accounts",
+    "api",
     "audit",
     "billing",
     "domains",
@@ -31,11 +35,6 @@ PRODUCT_APPS = (
     "projects",
     "webhooks",
 )
-# The shared API plumbing (authentication, permissions, the error envelope, pagination):
-# product apps build their APIs on it, so it sits in their layer. Its URL conf gathers every
-# app's views: that is wiring.
-API_PLUMBING = "saas.api"
-API_WIRING = ("saas.api.urls",)
 # Project wiring and the two consumers of everything.
 WIRING_PACKAGES = ("saas", "benchmarks", "tests", "scripts", "manage", "gunicorn_conf")
 SKIP_DIRS = {".venv", ".git", ".data", "node_modules", "static", "templates", "docs", "media"}
@@ -100,10 +99,6 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
 
 def layer_of(module: str) -> int | None:
     top = module.split(".")[0]
-    if module in API_WIRING or any(module.startswith(m + ".") for m in API_WIRING):
-        return WIRING
-    if module == API_PLUMBING or module.startswith(API_PLUMBING + "."):
-        return PRODUCT
     if top in WIRING_PACKAGES:
         return WIRING
     if top == "operators":
@@ -249,11 +244,9 @@ def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 
 def package_arrows(graph: dict[str, set[str]]) -> tuple[set, set]:
-    """Arrows between top-level folders (saas.api counted as its own), and those pointing up."""
+    """Arrows between top-level folders, and those pointing up."""
 
     def folder(module):
-        if module == API_PLUMBING or module.startswith(API_PLUMBING + "."):
-            return API_PLUMBING
         return module.split(".")[0]
 
     arrows, up = set(), set()
@@ -318,7 +311,7 @@ def test_the_check_reads_imports_inside_functions_and_finds_cycles(tmp_path):
         ("tenants.models", "billing.models"): "tenants imports a project package"
     }
     assert cycles(graph) == [frozenset(graph)]
-    assert violations({"operators.views": {"saas.api.views"}, "saas.api.views": set()}) == {}
+    assert violations({"operators.views": {"api.views"}, "api.views": set()}) == {}
     assert set(violations({"projects.api": {"saas.celery"}, "saas.celery": set()})) == {
         ("projects.api", "saas.celery")
     }

@@ -11,8 +11,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import TokenScope
-from saas.api.filters import UUID_RE
-from saas.api.views import ApiViewMixin
+from api.filters import UUID_RE
+from api.views import ApiViewMixin
 from webhooks import services
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 

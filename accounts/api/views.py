@@ -20,8 +20,8 @@ from accounts.api.serializers import (
 )
 from accounts.models import TokenScope
 from accounts.tasks import invitation_accept_path
-from saas.api.filters import UUID_RE
-from saas.api.views import ApiViewMixin
+from api.filters import UUID_RE
+from api.views import ApiViewMixin
 from tenants.links import tenant_url
 
 

@@ -345,22 +345,22 @@ TENANT_REGION_STORAGE = {
     )
 }
 
-# REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
+# REST API (api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["saas.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
-        "saas.api.permissions.HasToken",
-        "saas.api.permissions.PlanAllowsApi",
-        "saas.api.permissions.TokenHasScope",
+        "api.permissions.HasToken",
+        "api.permissions.PlanAllowsApi",
+        "api.permissions.TokenHasScope",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["saas.api.throttling.PlanRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["saas.api.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
