@@ -88,7 +88,7 @@ KNOWN_CYCLES: dict[frozenset[str], str] = {
     frozenset({"jobs.services", "jobs.tasks"}): (
         "Celery's shape: the service queues the task, the task records through the services"
     ),
-    frozenset({"webhooks.services", "webhooks.tasks"}): (
+    frozenset({"webhooks.deliveries", "webhooks.tasks"}): (
         "Celery's shape: the service queues the delivery, the task delivers through the services"
     ),
     frozenset({"tenants.backup", "tenants.services"}): (
