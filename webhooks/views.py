@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import admin_required
-from webhooks import deliveries
+from webhooks import deliveries, endpoints
 from webhooks.models import EventType
 
 NEW_SECRET_SESSION_KEY = "webhooks.new_secret"
@@ -30,7 +30,7 @@ class EndpointForm(forms.Form):
 
 
 def _endpoint(request, endpoint_id):
-    return get_object_or_404(deliveries.endpoint_list(tenant=request.tenant), pk=endpoint_id)
+    return get_object_or_404(endpoints.endpoint_list(tenant=request.tenant), pk=endpoint_id)
 
 
 def _remember_secret(request, endpoint) -> None:
@@ -44,14 +44,14 @@ def webhooks(request):
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint = deliveries.endpoint_create(
+            endpoint = endpoints.endpoint_create(
                 tenant=request.tenant,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
                 actor=request.user,
             )
-        except deliveries.WebhookError as exc:
+        except endpoints.WebhookError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             _remember_secret(request, endpoint)
@@ -59,7 +59,7 @@ def webhooks(request):
     return render(
         request,
         "webhooks/webhooks.html",
-        {"form": form, "endpoints": deliveries.endpoint_list(tenant=request.tenant)},
+        {"form": form, "endpoints": endpoints.endpoint_list(tenant=request.tenant)},
         status=400 if form.errors else 200,
     )
 
@@ -93,7 +93,7 @@ def webhook_detail(request, endpoint_id):
 def webhook_toggle(request, endpoint_id):
     endpoint = _endpoint(request, endpoint_id)
     enable = not endpoint.is_enabled
-    deliveries.endpoint_update(
+    endpoints.endpoint_update(
         tenant=request.tenant, endpoint=endpoint, actor=request.user, is_enabled=enable
     )
     messages.success(request, f"Endpoint {'enabled' if enable else 'disabled'}.")
@@ -103,7 +103,7 @@ def webhook_toggle(request, endpoint_id):
 @admin_required
 @require_POST
 def webhook_rotate(request, endpoint_id):
-    endpoint = deliveries.endpoint_rotate_secret(
+    endpoint = endpoints.endpoint_rotate_secret(
         tenant=request.tenant, endpoint=_endpoint(request, endpoint_id), actor=request.user
     )
     _remember_secret(request, endpoint)
@@ -114,7 +114,7 @@ def webhook_rotate(request, endpoint_id):
 @require_POST
 def webhook_delete(request, endpoint_id):
     endpoint = _endpoint(request, endpoint_id)
-    deliveries.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
+    endpoints.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
     messages.success(request, f"Endpoint {endpoint.host} removed.")
     return redirect("webhooks")
 
@@ -128,7 +128,7 @@ def webhook_resend(request, endpoint_id, delivery_id):
     )
     try:
         deliveries.delivery_resend(tenant=request.tenant, delivery=delivery, actor=request.user)
-    except deliveries.WebhookError as exc:
+    except endpoints.WebhookError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{delivery.event_type} queued again.")

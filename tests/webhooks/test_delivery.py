@@ -16,7 +16,7 @@ from tenants.context import tenant_scope
 from tests.conftest import MODES, make_tenant
 from tests.factories import UserFactory
 from tests.webhooks.conftest import Receiver, documented_verifier, register
-from webhooks import deliveries
+from webhooks import deliveries, endpoints
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.usefixtures("committed_db", "loopback_allowed")
@@ -122,7 +122,7 @@ def test_a_receiver_that_keeps_failing_disables_the_endpoint_and_mails_the_owner
 
     # Enabled again, the failure run starts over; resend delivers the missed event.
     with Receiver() as receiver, tenant_scope(tenant):
-        deliveries.endpoint_update(
+        endpoints.endpoint_update(
             tenant=tenant, endpoint=endpoint, url=receiver.url(), is_enabled=True
         )
         deliveries.delivery_resend(tenant=tenant, delivery=second)
@@ -136,7 +136,7 @@ def test_secrets_stay_out_of_audit_entries_and_logs(receiver, caplog):
     with caplog.at_level("DEBUG"):
         endpoint = register(tenant, receiver.url())
         with tenant_scope(tenant):
-            deliveries.endpoint_rotate_secret(tenant=tenant, endpoint=endpoint)
+            endpoints.endpoint_rotate_secret(tenant=tenant, endpoint=endpoint)
             project_create(tenant=tenant, name="Quiet")
         receiver.wait_for(1)
     with tenant_scope(tenant):
