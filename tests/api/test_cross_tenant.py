@@ -11,8 +11,9 @@ import uuid
 
 import pytest
 
+from accounts.invitations import invitation_create
 from accounts.models import ApiToken, Invitation, Role, User
-from accounts.services import invitation_create, token_create
+from accounts.services import token_create
 from projects.models import Project, Task
 from tenants.context import tenant_scope
 from tenants.models import Domain

@@ -185,7 +185,8 @@ def test_a_rolled_back_change_records_no_event(receiver, mode):
 
 @pytest.mark.parametrize("mode", ["shared", "database"])
 def test_every_event_type_reaches_its_endpoint(receiver, mode):
-    from accounts.services import invitation_accept, invitation_create, member_remove
+    from accounts.invitations import invitation_accept, invitation_create
+    from accounts.services import member_remove
     from billing.subscriptions import subscription_change_plan
     from jobs.services import job_start
     from projects.services import project_delete, task_create, task_delete, task_update
