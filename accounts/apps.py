@@ -13,3 +13,12 @@ class AccountsConfig(AppConfig):
 
         user_logged_in.connect(bind_session_to_tenant, dispatch_uid="bind_session_to_tenant")
         usage.register()  # billing counts members through it
+
+        from accounts import token_cache
+        from tenants import registry_listener
+
+        registry_listener.subscribe(
+            prefix=token_cache.TOKEN_PAYLOAD,
+            reset=token_cache.forget_all,
+            change=token_cache.on_registry_message,
+        )

@@ -11,12 +11,14 @@ from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import token_cache
 from accounts.models import ApiToken, Invitation, Role, TokenIssuer, TokenScope, User
 from audit.services import audit_record
 from billing.limits import limit_check
+from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 from webhooks.events import event_record, member_data
 
@@ -138,6 +140,7 @@ def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
     old = member.role
     member.role = role
     member.save(update_fields=["role"])
+    _tokens_changed(tenant)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -183,6 +186,7 @@ def member_remove(*, tenant, member: User, actor=None) -> None:
         tenant=tenant, type="member.removed", data={"id": member.pk, "email": member.email}
     )
     member.delete()
+    _tokens_changed(tenant)
 
 
 # --- API tokens -----------------------------------------------------------------------------
@@ -239,6 +243,7 @@ def token_revoke(*, tenant, token: ApiToken, actor=None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _tokens_changed(tenant)
         audit_record(tenant=tenant, actor=actor, action="token.revoke", target=token)
     return token
 
@@ -256,30 +261,46 @@ def token_rotate(*, tenant, token: ApiToken, actor=None) -> IssuedToken:
 
 
 def token_authenticate(*, tenant, raw: str) -> ApiToken | None:
-    """The usable token for this bearer value in this tenant, or None. One indexed query.
+    """The usable token for this bearer value in this tenant, or None.
 
-    The lookup runs under the request tenant's RLS context: another tenant's
-    token finds no row, exactly like a made-up one.
+    From this process's token cache (accounts.token_cache: bounded, dropped on
+    change) or one indexed query. The lookup runs under the request tenant's RLS
+    context: another tenant's token finds no row, exactly like a made-up one.
+    The secret's hash is compared on every use, cached or not.
     """
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     key_id, sep, secret = raw[len(TOKEN_PREFIX) :].partition("_")
     if not sep or not key_id or not secret:
         return None
-    # The creator comes in the same query: what the token may do is read from their
-    # current membership (ApiToken.has_scope), never from a copy.
-    token = (
-        ApiToken.objects.select_related("created_by")
-        .filter(tenant_id=tenant.pk, key_id=key_id)
-        .first()
-    )
-    if token is None or not hmac.compare_digest(token.secret_hash, _sha256(secret)):
+    token = token_cache.get(tenant.pk, key_id)
+    if token is None:
+        read_at = token_cache.read_time()
+        # The creator comes in the same query: what the token may do is read from their
+        # current membership (ApiToken.has_scope), never from a copy older than the bound.
+        token = (
+            ApiToken.objects.select_related("created_by")
+            .filter(tenant_id=tenant.pk, key_id=key_id)
+            .first()
+        )
+        if token is None:
+            return None
+        token_cache.put(tenant.pk, key_id, token, read_at)
+    if not hmac.compare_digest(token.secret_hash, _sha256(secret)):
         return None
     if not token.is_usable or not token.creator_is_member:
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         # At most one write a minute per token, not one per request.
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+def _tokens_changed(tenant) -> None:
+    """Tokens or their creators changed: this process forgets them now, others on NOTIFY."""
+    token_cache.forget_tenant(tenant.pk)
+    transaction.on_commit(
+        lambda: token_cache.forget_tenant(tenant.pk), using=data_alias(tenant), robust=True
+    )

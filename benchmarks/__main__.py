@@ -18,8 +18,13 @@ STAGES = ("rls", "context", "api", "noisy", "provision", "djt", "migrate", "sla"
 
 KEYS = (
     "rls_overhead_ratio",
+    "rls_with_filter_overhead_ratio",
     "context_overhead_us",
     "context_round_trips",
+    "api_tenancy_p50_ratio",
+    "api_tenancy_p95_ratio",
+    "api_vs_stock_p50_ratio",
+    "create_limits_ratio",
     "api_p50_ratio",
     "api_p95_ratio",
     "provision_ms",
@@ -160,27 +165,20 @@ def main(argv=None) -> int:
             notes[f"{mode} mode"] = (
                 f"{PENDING}: no '{mode}' isolation backend registered yet (lead's isolation-backends issue)"
             )
-    if results["migrate_noop_s"] is None:
+    if results["migrate_noop_s"] is None and "migrate" in stages:
         notes["migrate_noop_s"] = notes["migrate_one_s"] = (
             f"{PENDING}: `migrate_tenants` is not written yet (lead); extension point "
             "benchmarks.extensions.migrate_tenants_seconds"
         )
-    if extensions.API_LIST_PATH.startswith("/bench/"):
-        notes["api"] = (
-            "tenant side: /bench/projects/ (DRF view over the product's project selector and "
-            "service, full tenant path); baseline: the same view without tenancy. /api/v1/ "
-            "adds token auth, plan gating, rate limiting and pagination counts (features, "
-            "not tenancy)"
-        )
+    skipped = [name for name in STAGES if name not in stages]
+    carried = report.carry_over(results, results_dir / "latest.json", skipped)
     for key in KEYS:
-        if (
-            results[key] is None
-            and key not in notes
-            and key.split("_")[0] not in ("api", "provision")
-        ):
-            notes.setdefault(key, "not measured in this run (see errors / --only)")
+        if results[key] is None and key not in notes and report.STAGE_OF.get(key) in stages:
+            notes.setdefault(key, "not measured in this run (see errors)")
 
     results["pending"] = notes
+    results["skipped_stages"] = skipped
+    results["carried_from_earlier_run"] = carried
     results["errors"] = errors
     results["meta"] = {
         "size": size.name,

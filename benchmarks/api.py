@@ -50,23 +50,34 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        app: str = "saas.wsgi:application",
+        settings_module: str = "benchmarks.settings",
+        workers: int = WORKERS,
+        threads: int = THREADS,
+        env: dict | None = None,
+    ):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ROOT / "artifacts" / f"bench-server-{self.port}.log"
+        self.app, self.workers, self.threads = app, workers, threads
         self.env = dict(
             os.environ,
             DATABASE_URL=database_url,
-            DJANGO_SETTINGS_MODULE="benchmarks.settings",
+            DJANGO_SETTINGS_MODULE=settings_module,
             PYTHONUNBUFFERED="1",
+            **(env or {}),
         )
 
     def __enter__(self):
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "-b",
-             f"127.0.0.1:{self.port}", "-w", str(WORKERS), "--worker-class", "gthread",
-             "--threads", str(THREADS), "--timeout", "60"],
+            [sys.executable, "-m", "gunicorn", self.app, "-b",
+             f"127.0.0.1:{self.port}", "-w", str(self.workers), "--worker-class", "gthread",
+             "--threads", str(self.threads), "--timeout", "60"],
             cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -119,7 +130,13 @@ def _lua_str(s: str) -> str:
     return json.dumps(s)  # a JSON string is a valid Lua string literal for our ASCII values
 
 
-def wrk(url: str, targets: list[tuple[str, str]], method: str, seconds: float) -> dict:
+def wrk(
+    url: str,
+    targets: list[tuple[str, str]],
+    method: str,
+    seconds: float,
+    connections: int = WRK_CONNECTIONS,
+) -> dict:
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (make system-deps)")
@@ -138,7 +155,7 @@ def wrk(url: str, targets: list[tuple[str, str]], method: str, seconds: float) -
         f.write(script)
     try:
         out = subprocess.run(
-            [exe, "-t1", f"-c{WRK_CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", f.name, url],
+            [exe, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", f.name, url],
             capture_output=True, text=True, timeout=seconds + 60, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -191,6 +208,11 @@ def _api_ready(tenants) -> dict:
         with tenant_scope(t):
             issued = token_create(tenant=t, name="bench", scopes=["read", "write"])
         tokens[t.pk] = f"Bearer {issued.secret}"
+        if t.has_own_placement:
+            # The baselines read this tenant's pooled copy: the token must be there too.
+            from accounts.models import ApiToken
+
+            ApiToken.unscoped.using("plain").bulk_create([issued.token])
     return tokens
 
 
@@ -240,40 +262,233 @@ def mode_count(size, mode: str) -> int:
     return len(mode_ranks(size, "database"))
 
 
+# The real endpoints: token auth, plan gate, rate limit (Redis), filters, COUNT + page.
+API_PATH = "/api/v1/projects/"
+VARIANTS = ("tenancy", "off", "stock")
+# pinned: one worker, one thread, one database connection per alias, one client
+# connection — the per-request cost without queueing. saturated: the deployment's
+# workers and threads, more client connections than threads.
+CONFIGS = {
+    "pinned": {"workers": 1, "threads": 1, "pool": 1, "connections": 1},
+    "saturated": {"workers": WORKERS, "threads": THREADS, "pool": THREADS, "connections": 8},
+}
+HEADLINE = "pinned"  # the configuration the headline keys come from (both are in api_detail)
+LIMITED = 1_000_000_000  # a finite max_projects no bench tenant reaches
+
+
+def _redis_url() -> str:
+    return (
+        os.environ.get("BENCH_REDIS_URL")
+        or os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/0"
+    )
+
+
+def api_rounds(size) -> tuple[int, float]:
+    """(interleaved rounds, seconds per side) of the API stage."""
+    return max(3, size.rounds // 2 + 1), max(1.0, size.load_seconds / 2)
+
+
+def _variant_targets(variant: str, tenants, tokens) -> list[tuple[str, str, str]]:
+    if variant == "stock":
+        return [("localhost", f"/stock/{t.subdomain}{API_PATH}", tokens[t.pk]) for t in tenants]
+    return [(f"{t.subdomain}.localhost", API_PATH, tokens[t.pk]) for t in tenants]
+
+
+def _servers(db_url: str, cfg: dict) -> tuple[Server, Server]:
+    env = {
+        "REDIS_URL": _redis_url(),
+        "DB_POOL_MAX_SIZE": str(cfg["pool"]),
+        # The steady state: pools stay full between rounds (growing one costs a SCRAM
+        # login per connection, which would land on whichever variant runs next).
+        "DB_POOL_MIN_SIZE": str(cfg["pool"]),
+        "DB_POOL_MAX_IDLE": "600",
+        "LOG_LEVEL": "WARNING",
+        "ACCESS_LOG_LEVEL": "WARNING",
+    }
+    kw = dict(workers=cfg["workers"], threads=cfg["threads"])
+    on = Server(db_url, env=env, **kw)
+    off = Server(
+        db_url,
+        app="benchmarks.wsgi_off:application",
+        settings_module="benchmarks.settings_off",
+        # The BYPASSRLS role is what this baseline is: the start-up guard would refuse it.
+        env={**env, "TENANT_GUARD_AT_START": "0"},
+        **kw,
+    )
+    return on, off
+
+
+def _warm(fn, tries: int = 3) -> None:
+    """A cold worker (imports, first connections) may answer nothing in a short run."""
+    for attempt in range(tries):
+        try:
+            fn()
+            return
+        except RuntimeError:
+            if attempt == tries - 1:
+                raise
+
+
+def _interleaved(runs: dict, rounds: int) -> dict:
+    """runs: {variant: callable -> wrk result}; the order rotates every round."""
+    names = list(runs)
+    results = {v: [] for v in names}
+    for r in range(rounds):
+        for v in names[r % len(names) :] + names[: r % len(names)]:
+            results[v].append(runs[v]())
+    return results
+
+
+def _ratios(results: dict, a: str, b: str) -> dict:
+    return {
+        q: median([x[q] / y[q] for x, y in zip(results[a], results[b], strict=True)])
+        for q in ("p50", "p95", "p99")
+    }
+
+
+def _summary(results: dict) -> dict:
+    out = {
+        v: {
+            "p50_us": median([r["p50"] for r in rs]),
+            "p95_us": median([r["p95"] for r in rs]),
+            "p99_us": median([r["p99"] for r in rs]),
+            "rps": median([r["rps"] for r in rs]),
+        }
+        for v, rs in results.items()
+    }
+    if "off" in results:
+        out["tenancy_ratio"] = _ratios(results, "tenancy", "off")
+        out["tenancy_us_p50"] = median(
+            [x["p50"] - y["p50"] for x, y in zip(results["tenancy"], results["off"], strict=True)]
+        )
+    if "stock" in results:
+        out["vs_stock_ratio"] = _ratios(results, "tenancy", "stock")
+        out["product_saving_us_p50"] = median(
+            [y["p50"] - x["p50"] for x, y in zip(results["off"], results["stock"], strict=True)]
+        )
+    out["rounds"] = len(next(iter(results.values())))
+    return out
+
+
+def _set_bench_plan_limit(value) -> None:
+    from billing.models import Plan
+    from tenants.control import control_alias
+
+    Plan.objects.using(control_alias("benchmark: plan limits on/off")).filter(
+        code=BENCH_PLAN
+    ).update(max_projects=value)
+    time.sleep(0.3)  # the plan trigger's NOTIFY reaches the servers' listeners
+
+
 def run_api(size, admin_url: str) -> dict:
-    p50, p95, detail = {}, {}, {}
     db_url = replace_dbname(admin_url, data.dbname())
-    shared = [data.tenant(r) for r in _ranks(size, 50)]
+    rounds, seconds = api_rounds(size)
+    per_mode = {}
     for mode in MODES:
         if not mode_available(mode):
-            p50[mode] = p95[mode] = None
             continue
         if mode == "shared":
-            tenants = shared
+            tenants = [data.tenant(r) for r in _ranks(size, 50)]
         else:
             from benchmarks.extensions import ensure_mode_tenants
 
             placed = ensure_mode_tenants(mode, mode_count(size, mode), mode_ranks(size, mode))
-            tenants = [t for t in placed if not isinstance(t, str)]
-        tokens = _api_ready(tenants)
-        with Server(db_url) as server:
-            per = {}
-            for endpoint, method in (("list", "GET"), ("create", "POST")):
-                per[endpoint] = _compare(
-                    server, tenants, method, size.rounds, size.load_seconds, tokens
-                )
-                log(
-                    f"api {mode} {endpoint}: p50 x{per[endpoint]['p50_ratio']:.3f}, "
-                    f"p95 x{per[endpoint]['p95_ratio']:.3f} "
-                    f"({per[endpoint]['p95_ms_tenant']:.1f} vs {per[endpoint]['p95_ms_plain']:.1f} ms), "
-                    f"{per[endpoint]['rps_tenant']:.0f} vs {per[endpoint]['rps_plain']:.0f} req/s"
-                )
-        _cleanup_created(tenants)
-        detail[mode] = per
-        # The worse endpoint is the mode's figure.
-        p50[mode] = max(v["p50_ratio"] for v in per.values())
-        p95[mode] = max(v["p95_ratio"] for v in per.values())
-    return {"api_p50_ratio": p50, "api_p95_ratio": p95, "api_detail": detail}
+            # Only the copies of pooled tenants: the tenancy-off side reads their pooled rows.
+            tenants = [t for t in placed if not isinstance(t, str)][: len(mode_ranks(size, mode))]
+        per_mode[mode] = (tenants, _api_ready(tenants))
+    _set_bench_plan_limit(None)
+
+    detail: dict = {}
+    limits = None
+    only = os.environ.get("BENCH_API_CONFIGS")  # e.g. "saturated": one configuration only
+    for config, cfg in CONFIGS.items():
+        if only and config not in only.split(","):
+            continue
+        on, off = _servers(db_url, cfg)
+        with on, off:
+            url = {"tenancy": on.url, "off": off.url, "stock": on.url}
+            for mode, (tenants, tokens) in per_mode.items():
+                for endpoint, method in (("list", "GET"), ("create", "POST")):
+                    targets = {v: _variant_targets(v, tenants, tokens) for v in VARIANTS}
+
+                    def run(v, s=seconds, targets=targets, method=method, url=url, c=cfg):
+                        return lambda: wrk(url[v], targets[v], method, s, c["connections"])
+
+                    for v in VARIANTS:  # warm workers, pools, caches
+                        _warm(run(v, 3))
+                    got = _summary(_interleaved({v: run(v) for v in VARIANTS}, rounds))
+                    detail.setdefault(config, {}).setdefault(mode, {})[endpoint] = got
+                    log(
+                        f"api {config} {mode} {endpoint}: tenancy/off p50 x{got['tenancy_ratio']['p50']:.3f} "
+                        f"p95 x{got['tenancy_ratio']['p95']:.3f}, vs stock p50 x{got['vs_stock_ratio']['p50']:.3f} "
+                        f"(p50 {got['tenancy']['p50_us']:.0f} / {got['off']['p50_us']:.0f} / "
+                        f"{got['stock']['p50_us']:.0f} µs)"
+                    )
+                _cleanup_created(tenants)
+            if config == HEADLINE and "shared" in per_mode:
+                limits = _create_limits(url["tenancy"], *per_mode["shared"], cfg, rounds, seconds)
+                _cleanup_created(per_mode["shared"][0])
+
+    head = detail.get(HEADLINE) or next(iter(detail.values()), {})
+
+    def shape(fn):
+        return {m: {e: fn(v) for e, v in ends.items()} for m, ends in head.items()}
+
+    return {
+        "api_tenancy_p50_ratio": shape(lambda v: v["tenancy_ratio"]["p50"]),
+        "api_tenancy_p95_ratio": shape(lambda v: v["tenancy_ratio"]["p95"]),
+        "api_vs_stock_p50_ratio": shape(lambda v: v["vs_stock_ratio"]["p50"]),
+        "create_limits_ratio": limits["p50"] if limits else None,
+        "create_limits_detail": limits,
+        # The worse endpoint per mode, in the earlier keys' shape.
+        "api_p50_ratio": {
+            m: max(v["tenancy_ratio"]["p50"] for v in e.values()) for m, e in head.items()
+        },
+        "api_p95_ratio": {
+            m: max(v["tenancy_ratio"]["p95"] for v in e.values()) for m, e in head.items()
+        },
+        "api_detail": detail,
+        "api_setup": {
+            "path": API_PATH,
+            "rounds": rounds,
+            "seconds_per_side": seconds,
+            "configs": CONFIGS,
+            "headline_config": HEADLINE,
+            "redis": True,
+            "variants": {
+                "tenancy": "the product (tenants.db, app role, RLS, placements)",
+                "off": "the same product code on the stock backend as the BYPASSRLS role, every tenant pooled (benchmarks.settings_off)",
+                "stock": "the same endpoints written the stock Django/DRF way (benchmarks.stock)",
+            },
+        },
+    }
+
+
+def _create_limits(url, tenants, tokens, cfg, rounds, seconds) -> dict:
+    """The product's create with a finite max_projects against the same create unlimited."""
+    targets = _variant_targets("tenancy", tenants, tokens)
+
+    def side(value):
+        def go():
+            _set_bench_plan_limit(value)
+            return wrk(url, targets, "POST", seconds, cfg["connections"])
+
+        return go
+
+    try:
+        got = _interleaved({"limited": side(LIMITED), "unlimited": side(None)}, rounds)
+    finally:
+        _set_bench_plan_limit(None)
+    out = _ratios(got, "limited", "unlimited")
+    out["limited_p50_us"] = median([r["p50"] for r in got["limited"]])
+    out["unlimited_p50_us"] = median([r["p50"] for r in got["unlimited"]])
+    log(
+        f"create with limits: p50 x{out['p50']:.3f} ({out['limited_p50_us']:.0f} vs "
+        f"{out['unlimited_p50_us']:.0f} µs)"
+    )
+    return out
 
 
 def _cleanup_created(tenants=()) -> None:

@@ -18,7 +18,12 @@ def run(size, admin_url: str) -> dict:
         os.environ,
         DATABASE_URL=admin_url,
         DJANGO_SETTINGS_MODULE="benchmarks.djt.settings",
-        BENCH_DJT_DB=f"bench_djt_{size.name}",
+        # With BENCH_DB_NAME (a data set of one's own) the django-tenants database follows it.
+        BENCH_DJT_DB=(
+            f"{os.environ['BENCH_DB_NAME']}_djt"
+            if os.environ.get("BENCH_DB_NAME")
+            else f"bench_djt_{size.name}"
+        ),
     )
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.djt.run", "--schemas", str(size.djt_schemas),

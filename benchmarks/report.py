@@ -18,9 +18,34 @@ TARGETS = {
         "0 (or 1 pipelined)",
         lambda v: v <= 0,
     ),
-    "api_p50_ratio": ("API p50 vs plain DRF (ratio)", "—", None),
-    "api_p95_ratio": ("API p95 vs plain DRF (ratio)", "≤ 1.15", lambda v: v <= 1.15),
-    "provision_ms": ("Provisioning (ms, median)", "≤ 15 shared, ≤ 50 schema", None),
+    "rls_with_filter_overhead_ratio": (
+        "RLS + explicit filter vs explicit filter (worst query, ratio)",
+        "≤ 1.03",
+        lambda v: v <= 1.03,
+    ),
+    "api_tenancy_p50_ratio": (
+        "/api/v1/ p50, tenancy on vs off (same product code; pinned)",
+        "≤ 1.05",
+        lambda v: v <= 1.05,
+    ),
+    "api_tenancy_p95_ratio": (
+        "/api/v1/ p95, tenancy on vs off (pinned)",
+        "≤ 1.10",
+        lambda v: v <= 1.10,
+    ),
+    "api_vs_stock_p50_ratio": (
+        "/api/v1/ p50 vs the same endpoints written the stock Django way (pinned)",
+        "≤ 1.00",
+        lambda v: v <= 1.00,
+    ),
+    "create_limits_ratio": (
+        "Create with plan limits vs without (p50, shared, pinned)",
+        "≤ 1.10",
+        lambda v: v <= 1.10,
+    ),
+    "api_p50_ratio": ("API p50, tenancy on vs off, worse endpoint (ratio)", "—", None),
+    "api_p95_ratio": ("API p95, tenancy on vs off, worse endpoint (ratio)", "—", None),
+    "provision_ms": ("Provisioning (ms, median)", "≤ 10 shared, ≤ 30 schema, ≤ 45 database", None),
     "provision_ms_django_tenants": (
         "django-tenants create schema + migrate (ms, median)",
         "—",
@@ -54,7 +79,68 @@ TARGETS = {
         lambda v: v <= 1000,
     ),
 }
-PROVISION_TARGET = {"shared": 15, "schema": 50}
+PROVISION_TARGET = {"shared": 10, "schema": 30, "database": 45}
+
+# The stage that measures each key (for "skipped" and carrying earlier figures over).
+STAGE_OF = {
+    "rls_overhead_ratio": "rls",
+    "rls_with_filter_overhead_ratio": "rls",
+    "context_overhead_us": "context",
+    "context_round_trips": "context",
+    "api_tenancy_p50_ratio": "api",
+    "api_tenancy_p95_ratio": "api",
+    "api_vs_stock_p50_ratio": "api",
+    "create_limits_ratio": "api",
+    "api_p50_ratio": "api",
+    "api_p95_ratio": "api",
+    "noisy_neighbour_p95_ratio": "noisy",
+    "provision_ms": "provision",
+    "provision_ms_django_tenants": "djt",
+    "migrate_noop_s_django_tenants": "djt",
+    "migrate_one_s_django_tenants": "djt",
+    "migrate_noop_s": "migrate",
+    "migrate_one_s": "migrate",
+    "sla_recording_us": "sla",
+}
+
+
+# Detail keys that travel with their stage's figures.
+DETAIL_STAGE = {
+    "rls_overhead_by_query": "rls",
+    "rls_overhead_worst_query": "rls",
+    "context_request_ratio": "context",
+    "context_tenant_request_us": "context",
+    "context_plain_request_us": "context",
+    "context_round_trips_detail": "context",
+    "api_breakdown_us": "context",
+    "api_detail": "api",
+    "api_setup": "api",
+    "create_limits_detail": "api",
+    "noisy_neighbour_detail": "noisy",
+    "provision_ms_detail": "provision",
+    "django_tenants_detail": "djt",
+    "migrate_detail": "migrate",
+}
+
+
+def carry_over(results: dict, previous_path: Path, skipped: list[str]) -> dict:
+    """Figures of skipped stages taken from the previous latest.json: {key: its run's date}.
+
+    A run with --only keeps the other stages' last figures (marked as such in the
+    table) instead of dropping them; a key no earlier run measured reads "skipped".
+    """
+    try:
+        previous = json.loads(previous_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    when = (previous.get("meta") or {}).get("finished_at", "an earlier run")
+    earlier = previous.get("carried_from_earlier_run") or {}
+    carried = {}
+    for key, stage in (STAGE_OF | DETAIL_STAGE).items():
+        if stage in skipped and results.get(key) is None and previous.get(key) is not None:
+            results[key] = previous[key]
+            carried[key] = earlier.get(key, when)
+    return carried
 
 
 def _fmt(v) -> str:
@@ -69,9 +155,17 @@ def _cell(key, value) -> tuple[str, str]:
     if isinstance(value, dict):
         parts, verdicts = [], []
         for mode, v in value.items():
-            if isinstance(v, dict):  # {"p50": …, "max": …}: the target holds for the max
+            if isinstance(v, dict) and "max" in v:  # {"p50", "max"}: the target holds for the max
                 parts.append(f"{mode}: " + " / ".join(f"{k} {_fmt(x)}" for k, x in v.items()))
                 v = v.get("max")
+            elif isinstance(v, dict):  # {mode: {endpoint: ratio}}
+                inner = [f"{e} {_fmt(x)}" for e, x in v.items()]
+                parts.append(f"{mode}: " + ", ".join(inner))
+                check = TARGETS[key][2]
+                if check:
+                    bad = [e for e, x in v.items() if x is not None and not check(x)]
+                    verdicts.append(f"missed ({mode} {'/'.join(bad)})" if bad else "met")
+                continue
             else:
                 parts.append(f"{mode}: {_fmt(v)}")
             if v is None:
@@ -89,8 +183,15 @@ def _cell(key, value) -> tuple[str, str]:
 
 def table(results: dict) -> str:
     lines = ["| figure | key | value | target | verdict |", "|---|---|---|---|---|"]
+    skipped = set(results.get("skipped_stages") or ())
+    carried = results.get("carried_from_earlier_run") or {}
     for key, (label, target, _) in TARGETS.items():
-        value, verdict = _cell(key, results.get(key))
+        if results.get(key) is None and STAGE_OF.get(key) in skipped:
+            value, verdict = "skipped", ""
+        else:
+            value, verdict = _cell(key, results.get(key))
+            if key in carried:
+                value += f" (earlier run, {carried[key]})"
         lines.append(f"| {label} | `{key}` | {value} | {target} | {verdict} |")
     return "\n".join(lines)
 

@@ -14,8 +14,10 @@ latency, so the timing pass runs without it).
 from __future__ import annotations
 
 import io
+import os
 import sys
 
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connections
 from django.test import override_settings
@@ -86,7 +88,9 @@ def run(size) -> dict:
         f"({summary['a_median']:.0f} vs {summary['b_median']:.0f} µs)"
     )
     trips = _round_trips(tenant_calls, plain_calls)
+    parts = breakdown(size)
     return {
+        **parts,
         "context_overhead_us": overhead,
         "context_request_ratio": summary["ratio"],
         "context_tenant_request_us": summary["a_median"],
@@ -137,3 +141,119 @@ def _round_trips(tenant_calls, plain_calls) -> dict:
         f"round trips per request: tenant {detail['tenant_path_per_request']}, plain {detail['plain_path_per_request']}"
     )
     return detail
+
+
+def breakdown(size) -> dict:
+    """µs per component of one GET /api/v1/projects/, in process, the components interleaved.
+
+    Each line is one piece of the request as the product runs it, next to what the
+    stock way (benchmarks.stock) pays for the same piece: tenancy lines (the host,
+    the context statement, RLS on the list's two statements) against product lines
+    (token, plan, rate limit, health check).
+    """
+    import psycopg
+
+    from accounts.models import ApiToken
+    from accounts.services import token_authenticate, token_create
+    from billing.limits import feature_require
+    from billing.models import Plan
+    from billing.ratelimit import RateLimiter
+    from projects.models import Project
+    from projects.selectors import project_list
+    from tenants import resolvers
+    from tenants.context import tenant_scope
+    from tenants.database_config import admin_conninfo
+
+    plain = "plain"
+    tenant = data.tenant(data.sample_ranks(size)["medium"])
+    with tenant_scope(tenant):
+        raw = token_create(tenant=tenant, name="bench-breakdown", scopes=["read"]).secret
+    key_id = raw.split("_")[1]
+    redis_url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    limiter = RateLimiter(redis_url or None)
+    raw_conn = psycopg.connect(
+        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+    )
+
+    def in_scope(fn):
+        def call():
+            with tenant_scope(tenant):
+                return fn()
+
+        return call
+
+    def attributed(fn):
+        try:
+            from tenants.attribution import request_tag
+        except ImportError:  # code without statement attribution
+            return in_scope(fn)
+
+        def call():
+            with tenant_scope(tenant), request_tag(tenant=tenant.subdomain, request_id="b" * 32):
+                return fn()
+
+        return call
+
+    def tenant_statement():
+        with connections["default"].cursor() as cur:
+            cur.execute("SELECT 1")
+
+    def plain_statement():
+        with connections[plain].cursor() as cur:
+            cur.execute("SELECT 1")
+
+    def tenant_list():
+        qs = project_list(tenant=tenant).order_by("-created_at", "id")
+        qs.count()
+        list(qs[:50])
+
+    def plain_list():
+        qs = Project.unscoped.using(plain).filter(tenant_id=tenant.pk).order_by("-created_at", "id")
+        qs.count()
+        list(qs[:50])
+
+    parts = {
+        # tenancy
+        "host → tenant (resolver cache)": lambda: resolvers.tenant_for_subdomain(tenant.subdomain),
+        "one statement, tenancy (enter call + RLS)": in_scope(tenant_statement),
+        "one statement, tenancy, attributed (application_name)": attributed(tenant_statement),
+        "one statement, stock backend": plain_statement,
+        "COUNT + page of 50, tenancy": in_scope(tenant_list),
+        "COUNT + page of 50, stock": plain_list,
+        # product
+        "token, product (cache by key id + hash)": in_scope(
+            lambda: token_authenticate(tenant=tenant, raw=raw)
+        ),
+        "token, ORM query (stock; the product before)": lambda: (
+            ApiToken.unscoped.using(plain)
+            .select_related("created_by")
+            .filter(tenant_id=tenant.pk, key_id=key_id)
+            .first()
+        ),
+        "plan gate, product (cached plan)": lambda: feature_require(
+            tenant=tenant, feature="api_access"
+        ),
+        "plan, fresh query (the product before)": lambda: Plan.objects.using(plain).get(
+            tenants__pk=tenant.pk
+        ),
+        "rate limit (Redis MULTI INCR/EXPIRE)"
+        if redis_url
+        else "rate limit (in process)": lambda: limiter.hit(
+            tenant_id=tenant.pk, token_id=key_id, limit=10**9
+        ),
+        "health-check round trip (pool check, the product before)": lambda: raw_conn.execute(""),
+    }
+    try:
+        for fn in parts.values():  # warm
+            fn()
+        names = list(parts)
+        rounds = []
+        for r in range(size.rounds):
+            order = names[r % len(names) :] + names[: r % len(names)]
+            rounds.append({n: timed(parts[n], size.inner) * 1e6 for n in order})
+    finally:
+        raw_conn.close()
+    out = {n: median([x[n] for x in rounds]) for n in parts}
+    for n, v in out.items():
+        log(f"breakdown: {n}: {v:.0f} µs")
+    return {"api_breakdown_us": out}

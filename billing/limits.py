@@ -1,5 +1,10 @@
 """The one place that decides what a tenant's plan allows. Every door calls it.
 
+Which plan: reads (feature gates, the rate limit, timeouts) use the plan the
+resolved tenant carries, which the registry cache keeps at most
+TENANT_REGISTRY_MAX_AGE old (a plan change notifies every process at once).
+Writes that a limit bounds read the plan fresh, under the lock below.
+
 Race safety: `limit_check` takes a transaction-scoped advisory lock per
 (tenant, limit) before counting, on the connection that will do the insert, so
 concurrent creations at the edge of a limit are serialised and never overshoot.
@@ -11,9 +16,10 @@ usage with the new one.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from billing.meters import usage_count, usage_count_fullest
 from tenants.routers import data_alias
@@ -105,6 +111,11 @@ def _plan(tenant):
     return Plan.objects.get(tenants__pk=tenant.pk)
 
 
+def tenant_plan(tenant):
+    """The plan the tenant instance carries: from the registry cache, at most its bound old."""
+    return tenant.plan
+
+
 def _upgrade_for(plan, limit: str | None = None, feature: str | None = None):
     from billing.models import Plan
 
@@ -140,28 +151,44 @@ def plan_lock(*, tenant) -> None:
 def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
     """Raise PlanLimitExceeded if adding `adding` would pass the plan's `limit`.
 
-    Two transaction-scoped advisory locks in one round trip: the tenant's plan
-    lock in shared mode (creations do not wait for each other on it, a plan
-    change waits for them) and the (tenant, limit[, parent]) lock exclusively,
-    which serialises concurrent creations so each counts the previous one's
-    committed row (READ COMMITTED takes a fresh snapshot per statement). The
-    plan and the usage are read after the locks.
+    The tenant's plan lock in shared mode (creations do not wait for each other
+    on it, a plan change waits for them), then the plan read fresh, then — only
+    when the plan sets this limit — the (tenant, limit[, parent]) lock
+    exclusively, which serialises concurrent creations so each counts the
+    previous one's committed row (READ COMMITTED takes a fresh snapshot per
+    statement). Where the plan and the data share a database that is one round
+    trip (saas_limit_lock); an unlimited plan then costs nothing more.
     """
     if limit not in LIMIT_LABELS:
         raise ValueError(f"unknown limit {limit!r}")
     key = _lock_key(tenant, f"{limit}:{getattr(parent, 'pk', '')}")
-    with connections[data_alias(tenant)].cursor() as cur:
-        cur.execute(
-            "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)), "
-            "pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            [_lock_key(tenant, "plan"), key],
-        )
-    plan = _plan(tenant)
-    value = getattr(plan, limit)
+    alias = data_alias(tenant)
+    with connections[alias].cursor() as cur:
+        if alias == DEFAULT_DB_ALIAS:
+            cur.execute(
+                "SELECT public.saas_limit_lock(%s, %s, %s, %s)",
+                [tenant.pk, limit, _lock_key(tenant, "plan"), key],
+            )
+            found = cur.fetchone()[0]
+            if isinstance(found, str):  # Django's cursors leave jsonb undecoded
+                found = json.loads(found)
+            if found is None:
+                raise LookupError(f"tenant {tenant.pk} has no plan row")
+            value, plan = found["limit"], None
+        else:
+            # The plan lives in the main database, the rows (and the locks) here.
+            cur.execute(
+                "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)), "
+                "pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [_lock_key(tenant, "plan"), key],
+            )
+            plan = _plan(tenant)
+            value = getattr(plan, limit)
     if value is None:
         return
     usage = _count(tenant, limit, parent)
     if usage + adding > value:
+        plan = plan or _plan(tenant)  # the refusal names it: read under the held lock
         raise PlanLimitExceeded(
             limit=limit,
             limit_value=value,
@@ -172,7 +199,8 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
 
 
 def feature_require(*, tenant, feature: str) -> None:
-    plan = _plan(tenant)
+    """Raise FeatureNotInPlan unless the tenant's (cached, bounded) plan includes `feature`."""
+    plan = tenant_plan(tenant)
     if not plan.has_feature(feature):
         raise FeatureNotInPlan(
             feature=feature, plan=plan.name, upgrade_to=_upgrade_for(plan, feature=feature)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import DatabaseError, OperationalError
 
-from tenants import resolvers
+from tenants import attribution, resolvers
 from tenants.backends import backend_for
 from tenants.backends.database import TenantDatabaseUnavailable
 from tenants.backends.migrate import code_state
@@ -111,8 +111,21 @@ class TenantMiddleware:
 
         request.tenant = tenant
         request.urlconf = settings.TENANT_URLCONF
-        with tenant_scope(tenant):
+        with (
+            tenant_scope(tenant),
+            attribution.request_tag(
+                tenant=tenant.subdomain, request_id=getattr(request, "request_id", None)
+            ),
+        ):
             return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """The URL is resolved now: the statements' tag names the route group too."""
+        if request.tenant is not None:
+            match = request.resolver_match
+            route = (match.route or "") if match is not None else ""
+            attribution.tag_route_group(route.strip("/^").split("/", 1)[0] or "home")
+        return None
 
     def process_exception(self, request, exception):
         """A fenced placement or a tenant database that is down: a fast, clear 503, not a 500."""

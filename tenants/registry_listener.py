@@ -29,11 +29,20 @@ _lock = threading.Lock()
 _subscribers: list[tuple] = []
 
 
-def subscribe(*, reset, change) -> None:
+def subscribe(*, reset, change, prefix: str = "") -> None:
     """`reset()` when this process starts listening (after a fork too: the parent's entries
-    are not ours to trust); `change(payload)` per notification, `*` meaning everything."""
-    if (reset, change) not in _subscribers:
-        _subscribers.append((reset, change))
+    are not ours to trust); `change(payload)` per notification, `*` meaning everything.
+
+    Without a prefix a subscriber hears the registry's own payloads (subdomains); other
+    caches of tenant rows (API tokens) name the prefix their triggers send and hear only
+    those, and `*`.
+    """
+    if (prefix, reset, change) not in _subscribers:
+        _subscribers.append((prefix, reset, change))
+
+
+def _subscribers_by_prefix() -> list[tuple]:
+    return [(prefix, change) for prefix, _, change in _subscribers]
 
 
 def ensure_running() -> None:
@@ -45,7 +54,7 @@ def ensure_running() -> None:
         if _state["pid"] == pid:
             return
         _state.update(pid=pid, connected=False)
-        for reset, _ in _subscribers:
+        for _, reset, _ in _subscribers:
             reset()  # forked from a parent: its entries are not ours to trust
         threading.Thread(target=_run, args=(pid,), name="tenant-registry", daemon=True).start()
 
@@ -65,8 +74,14 @@ def _conninfo() -> dict:
 
 
 def _apply(payload: str) -> None:
-    for _, change in _subscribers:
-        change(payload)
+    if payload != "*":
+        for prefix, change in _subscribers_by_prefix():
+            if prefix and payload.startswith(prefix):
+                change(payload)
+                return
+    for prefix, change in _subscribers_by_prefix():
+        if payload == "*" or not prefix:
+            change(payload)
 
 
 def _run(pid: int) -> None:

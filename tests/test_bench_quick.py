@@ -88,3 +88,12 @@ def test_quick_mode_writes_every_key(tmp_path):
     explain = (tmp_path / "explain.md").read_text()
     assert explain.count("### rls_filter") == 12  # 4 queries x 3 tenant sizes
     assert explain.count("InitPlan") >= 12  # the policy's sub-select, evaluated once
+    # The API stage: the real endpoints against both baselines, list and create per mode.
+    for key in ("api_tenancy_p50_ratio", "api_tenancy_p95_ratio", "api_vs_stock_p50_ratio"):
+        assert set(results[key]) == {"shared", "schema", "database"}, key
+        for per_endpoint in results[key].values():
+            assert set(per_endpoint) == {"list", "create"}
+            assert all(0.1 < v < 20 for v in per_endpoint.values())
+    assert 0.1 < results["create_limits_ratio"] < 20
+    assert set(results["api_detail"]) == {"pinned", "saturated"}
+    assert results["api_breakdown_us"]["host → tenant (resolver cache)"] > 0

@@ -242,6 +242,11 @@ TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
 # The registry's staleness bound (seconds): no process acts on tenant status,
 # placement or plan read longer ago than this (tenants/resolvers.py).
 TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# API tokens are cached per process by key id (accounts.token_cache) for at most this long,
+# capped by the registry's bound; token and creator changes NOTIFY every process sooner.
+API_TOKEN_CACHE_SECONDS = float(
+    os.environ.get("API_TOKEN_CACHE_SECONDS", str(TENANT_REGISTRY_MAX_AGE))
+)
 # LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
 TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
 # Custom domains: the DNS servers asked for ownership records ("host:port", comma-

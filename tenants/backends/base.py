@@ -11,10 +11,12 @@ def enter_tenant_sql(
     tenant_id: str, placement_key: str, search_path: str, timeout_ms: int | None
 ) -> tuple[str, int]:
     # Every value is ours (a uuid, a schema name derived from it, ints): no user input.
+    # The last argument, the statement attribution, is filled in per transaction
+    # (tenants.attribution.with_attribution): it must stay the final '' here.
     slots, wait_ms = statement_slots()
     return (
         f"SELECT public.saas_enter_tenant('{tenant_id}', '{placement_key}', "
-        f"'{search_path}', {int(timeout_ms or 0)}, {slots}, {wait_ms})",
+        f"'{search_path}', {int(timeout_ms or 0)}, {slots}, {wait_ms}, '')",
         1,
     )
 

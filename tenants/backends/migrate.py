@@ -116,10 +116,18 @@ def compile_pending(
             for migration in migrations:
                 with connection.schema_editor(collect_sql=True, atomic=False) as editor:
                     state = migration.apply(state, editor, collect_sql=True)
-                statements.extend(s for s in editor.collected_sql if not s.startswith("--"))
+                statements.extend(s for s in editor.collected_sql if not _only_comments(s))
     finally:
         connection.close()
     return CompiledMigrations(keys, statements)
+
+
+def _only_comments(statement: str) -> bool:
+    """The schema editor's own `-- Create model …` lines; a RunSQL that merely starts with a
+    comment is a statement and must run."""
+    return all(
+        not line.strip() or line.lstrip().startswith("--") for line in statement.splitlines()
+    )
 
 
 def _main_dbname() -> str:

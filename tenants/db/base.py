@@ -17,8 +17,11 @@ from time import perf_counter
 
 from django.db.backends.postgresql import base as pg
 from psycopg import pq, sql
+from psycopg_pool import ConnectionPool
 
+from tenants.attribution import current_tag, with_attribution
 from tenants.context import get_current_tenant, search_path_override
+from tenants.db.health import check_connection
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
 
@@ -29,8 +32,8 @@ _UNKNOWN = object()  # state after a savepoint rollback: re-send before the next
 # Sent when a transaction that carried a tenant continues with none in context.
 RESET_CONTEXT = (
     "SET LOCAL app.current_tenant = ''; SET LOCAL search_path TO DEFAULT; "
-    "SET LOCAL statement_timeout TO DEFAULT",
-    3,
+    "SET LOCAL statement_timeout TO DEFAULT; SET LOCAL application_name TO DEFAULT",
+    4,
 )
 
 
@@ -152,6 +155,14 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         self._tenant_applied = None
         self._tenant_wanted = None
 
+    @property
+    def pool(self):
+        pool = super().pool
+        # CONN_HEALTH_CHECKS: the check without a round trip (tenants.db.health).
+        if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
+            pool._check = check_connection
+        return pool
+
     def get_connection_params(self):
         params = super().get_connection_params()
         # The prefix needs the simple query protocol (multi-statement
@@ -172,11 +183,10 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         tenant = get_current_tenant()
         wanted = None
         if tenant is not None:
-            wanted = (
-                tenant.operator_context_prefix
-                if self.alias == OPERATOR_ALIAS
-                else tenant.context_prefix
-            )
+            if self.alias == OPERATOR_ALIAS:
+                wanted = tenant.operator_context_prefix
+            else:
+                wanted = with_attribution(tenant.context_prefix, current_tag())
         schema = search_path_override()
         if schema is not None:
             wanted = _override_prefix(schema, tenant)

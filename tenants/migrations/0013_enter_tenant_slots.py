@@ -1,18 +1,23 @@
-"""saas_enter_tenant() also takes the tenant's fair-share slot (tenants/sql/enter_tenant.sql).
+"""saas_enter_tenant() takes the tenant's fair-share slot and names the statement's tenant
+and request (tenants/sql/enter_tenant.sql, tenants/fair_share.py, tenants/attribution.py).
 
-Re-runs the file in every placement database: it replaces the four-argument
-function with one that also takes (slots, wait_ms), both defaulting to 0 (off),
-so a caller of the old form keeps working. Reversing leaves it in place.
+Re-runs the file in every placement database: it adds the seven-argument function; the
+four-argument form of the previous release stays for its processes until they are gone.
 """
-
-from importlib import import_module
 
 from django.db import migrations
 
-SQL = import_module("tenants.migrations.0006_placement_fence").SQL
+from tenants.migrations._enter_sql import SQL
+
+REVERSE = (
+    "DO $$ BEGIN IF current_schema() = 'public' THEN "
+    "DROP FUNCTION IF EXISTS public.saas_enter_tenant"
+    "(text, text, text, integer, integer, integer, text); "
+    "END IF; END $$"
+)
 
 
 class Migration(migrations.Migration):
     dependencies = [("tenants", "0012_tenant_set_plan")]
 
-    operations = [migrations.RunSQL(SQL, migrations.RunSQL.noop, hints={"tenant_placed": True})]
+    operations = [migrations.RunSQL(SQL, REVERSE, hints={"tenant_placed": True})]

@@ -30,16 +30,28 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.tenants_fence TO __OPERATOR__;
 -- sets the context (transaction-local), takes the tenant's shared advisory
 -- lock (a fence waits for transactions holding it), and refuses a fenced
 -- placement with SQLSTATE 55T01 (the app re-resolves the tenant).
-DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer);
+-- p_slots/p_wait_ms: the tenant's fair share of the server (tenants/fair_share.py).
+-- p_app_name ('' for none) names the transaction's tenant and request in
+-- pg_stat_activity and the server log (%a) until it ends (tenants/attribution.py).
+-- The four-argument form of earlier releases stays for their processes until they
+-- are gone; intermediate forms that never shipped are removed.
+DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer, integer, integer);
+DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer, text);
 EXECUTE $fn$
 CREATE OR REPLACE FUNCTION public.saas_enter_tenant(
     p_tenant text, p_placement text, p_search_path text, p_timeout_ms integer,
-    p_slots integer DEFAULT 0, p_wait_ms integer DEFAULT 0
+    p_slots integer, p_wait_ms integer, p_app_name text
 ) RETURNS void LANGUAGE plpgsql VOLATILE AS $body$
 DECLARE
+    -- A uuid variable, not p_tenant::uuid in the query: with the cast on a text
+    -- parameter PostgreSQL re-planned the fence lookup on every call (~2x the cost).
+    v_tenant uuid := p_tenant::uuid;
     v_deadline timestamptz;
 BEGIN
     PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
+    IF p_app_name <> '' THEN
+        PERFORM pg_catalog.set_config('application_name', p_app_name, true);
+    END IF;
     IF p_search_path <> '' THEN
         PERFORM pg_catalog.set_config('search_path', p_search_path, true);
     END IF;
@@ -48,7 +60,7 @@ BEGIN
     END IF;
     PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
     IF EXISTS (SELECT 1 FROM public.tenants_fence f
-               WHERE f.tenant_id = p_tenant::uuid AND f.placement = p_placement) THEN
+               WHERE f.tenant_id = v_tenant AND f.placement = p_placement) THEN
         RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
             USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
     END IF;

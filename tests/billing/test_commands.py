@@ -129,7 +129,7 @@ def test_update_plan_drops_cached_tenants_of_that_plan(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         call_command("update_plan", test_plan.code, "--statement-timeout-ms", "1500")
     fresh = resolvers.tenant_for_subdomain(tenant.subdomain)
-    # The prefix's arguments: tenant, placement, search_path, timeout, slots, wait.
+    # The prefix's arguments: tenant, placement, search_path, timeout, slots, wait, attribution.
     assert fresh.context_prefix[0].split(", ")[3] == "1500"  # the timeout the prefix sets
 
 

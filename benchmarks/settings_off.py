@@ -1,0 +1,14 @@
+"""The product with tenancy off: the `tenancy off` baseline of the API stage.
+
+Same code, middleware, auth, plan, rate limit, pagination and serializer as
+benchmarks.settings; only the database layer is stock: Django's PostgreSQL backend
+(no tenant context, no fence) as the BYPASSRLS role (no RLS), every tenant read
+from the pooled tables (benchmarks.wsgi_off). Its own cache prefix, so the two
+servers never share resolved tenants.
+"""
+
+from benchmarks.settings import *  # noqa: F403
+
+DATABASES["default"] = dict(DATABASES["plain"])  # noqa: F405
+CACHES["tenants"]["KEY_PREFIX"] = "bench-off"  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "bench-off"  # noqa: F405
