@@ -242,6 +242,9 @@ TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
 # The registry's staleness bound (seconds): no process acts on tenant status,
 # placement or plan read longer ago than this (tenants/resolvers.py).
 TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# Each tenant's transactions carry its plan's statement timeout: the function that reads it
+# (tenant → ms or None) belongs to billing; tenancy only calls it.
+TENANT_STATEMENT_TIMEOUT_PROVIDER = "billing.tenant_context.statement_timeout_ms"
 # API tokens are cached per process by key id (accounts.token_cache) for at most this long,
 # capped by the registry's bound; token and creator changes NOTIFY every process sooner.
 API_TOKEN_CACHE_SECONDS = float(
