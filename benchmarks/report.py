@@ -78,6 +78,16 @@ TARGETS = {
         "≤ 1000",
         lambda v: v <= 1000,
     ),
+    "multi_server_api_p50_ratio": (
+        "API p50, 10,000 shared tenants on 3 servers vs 1 server (ratio)",
+        "— (none set)",
+        None,
+    ),
+    "migrate_tenants_3_servers_s": (
+        "migrate_tenants over 3 servers' pools and schemas (s; noop, one migration)",
+        "— (none set)",
+        None,
+    ),
 }
 PROVISION_TARGET = {"shared": 10, "schema": 30, "database": 45}
 
@@ -101,6 +111,9 @@ STAGE_OF = {
     "migrate_noop_s": "migrate",
     "migrate_one_s": "migrate",
     "sla_recording_us": "sla",
+    "online_move_write_pause_ms": "move",
+    "multi_server_api_p50_ratio": "fleet",
+    "migrate_tenants_3_servers_s": "fleet",
 }
 
 
@@ -120,6 +133,8 @@ DETAIL_STAGE = {
     "provision_ms_detail": "provision",
     "django_tenants_detail": "djt",
     "migrate_detail": "migrate",
+    "online_move_detail": "move",
+    "fleet_detail": "fleet",
 }
 
 

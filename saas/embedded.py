@@ -14,6 +14,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +158,49 @@ def stop() -> None:
             check=False,
         )
     URL_FILE.unlink(missing_ok=True)
+
+
+class ClusterUnavailable(RuntimeError):
+    """No PostgreSQL server binaries (initdb, pg_ctl) on this machine."""
+
+
+@contextmanager
+def extra_cluster(prefix: str = "extra-pg-") -> Iterator[str]:
+    """Yield the admin URL of a fresh, throwaway cluster on a free loopback port.
+
+    For tests and benchmarks that need more than one server: initdb in a
+    temporary directory (trust auth, C locale), started with pg_ctl, stopped
+    (immediate) and removed on exit.
+    """
+    bindir = _bindir()
+    if bindir is None:
+        raise ClusterUnavailable("PostgreSQL server binaries (initdb, pg_ctl) are needed")
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(workdir, 0o755)  # noqa: S103 - the postgres user (run as root) enters it
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+    run = _as_pg_user()
+    try:
+        subprocess.run(
+            [*run, str(bindir / "initdb"), "-D", f"{workdir}/data", "-U", "postgres",
+             "--auth=trust", "-E", "UTF8", "--locale=C"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        port = _free_port()
+        subprocess.run(
+            [*run, str(bindir / "pg_ctl"), "-D", f"{workdir}/data", "-w", "-l", f"{workdir}/log",
+             "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1", "start"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if Path(workdir, "data", "postmaster.pid").exists():
+            subprocess.run(
+                [*run, str(bindir / "pg_ctl"), "-D", f"{workdir}/data", "-m", "immediate", "stop"],
+                check=False,
+                stdout=subprocess.DEVNULL,
+            )
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -270,7 +270,9 @@ def _database_templates():
     for server in DatabaseServer.objects.filter(is_active=True):
         try:
             with psycopg.connect(admin_conninfo(server.url, "postgres"), autocommit=True) as c:
-                exists = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).one()
+                exists = c.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+                ).fetchone()
         except Exception as exc:  # the tenants of that server report it too
             logger.warning("RLS check: server %s unreachable: %s", server.name, exc)
             continue

@@ -79,6 +79,13 @@ def test_quick_mode_writes_every_key(tmp_path):
     moves = results["online_move_write_pause_ms"]
     assert set(moves) == {"small", "large"}
     assert all(0 < v["p50"] <= v["max"] for v in moves.values()), moves
+    # Fleet: two extra clusters started by the stage, three servers serving the same tenants.
+    assert 0 < results["multi_server_api_p50_ratio"] < 20
+    fleet = results["migrate_tenants_3_servers_s"]
+    assert set(fleet) == {"noop", "one"} and all(v > 0 for v in fleet.values()), fleet
+    detail = results["fleet_detail"]
+    assert len(detail["api"]["sampled_tenants_per_server"]) == 3
+    assert detail["migrate"]["placements_migrated"] >= 3 * 3 + 2  # every schema, both pools
     assert 0.2 < results["rls_overhead_ratio"] < 20
     assert results["provision_ms"]["shared"] > 0
     # The round-trip count comes from the wire: a request costs at least one query.

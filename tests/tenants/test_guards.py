@@ -155,3 +155,20 @@ def test_unsafe_pooled_tables_stop_the_server_from_starting(committed_db, test_d
             pass
     finally:
         owner_sql("DROP TABLE public.guards_probe")
+
+
+def test_rls_disabled_in_a_template_database_fails_the_check(committed_db):
+    """Tenant databases are copies of each server's template: it is checked like them."""
+    from tenants.backends.database import _server_placement, template_name
+    from tenants.guards import scan
+
+    make_tenant("database", "chk-tm")  # the main server's template database exists
+    template = _server_placement(settings.DATABASE_URL, template_name())
+    with template.connect(autocommit=True) as conn:
+        conn.execute("ALTER TABLE projects_project DISABLE ROW LEVEL SECURITY")
+    try:
+        where = f"{template_name()}:public.projects_project"
+        assert ("tenants.E001", where) in {(f.id, f.where) for f in scan().templates}
+    finally:
+        with template.connect(autocommit=True) as conn:
+            conn.execute("ALTER TABLE projects_project ENABLE ROW LEVEL SECURITY")
