@@ -1,4 +1,5 @@
-"""Members, invitations and API tokens of a tenant. Every write is audited."""
+"""Members and API tokens of a tenant (invitations: invitations.py; password reset:
+password_reset.py). Every write is audited."""
 
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ from accounts import token_cache
 from accounts.models import ApiToken, Invitation, Role, TokenIssuer, TokenScope, User
 from audit.services import audit_record
 from billing.limits import limit_check
-from tenants.outbox import outbox_enqueue
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 from webhooks.events import event_record, member_data
 
-INVITATION_TTL = timedelta(days=7)
 TOKEN_PREFIX = "tntr_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -190,101 +189,6 @@ def member_remove(*, tenant, member: User, actor=None) -> None:
     _tokens_changed(tenant)
 
 
-# --- invitations ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssuedInvitation:
-    invitation: Invitation
-    token: str  # shown/sent once; only its hash is stored
-
-
-@tenant_atomic
-def invitation_create(
-    *, tenant, email: str, role: str = Role.MEMBER, invited_by=None
-) -> IssuedInvitation:
-    email = (email or "").strip().lower()
-    if role not in Role.values:
-        raise AccountError(f"Unknown role {role!r}.")
-    if role == Role.OWNER and acting_role(invited_by) != Role.OWNER:
-        raise OwnerRequired("Only owners can invite owners.")
-    if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
-        raise AccountError(f"{email} is already a member of this organisation.")
-    limit_check(tenant=tenant, limit="max_members")
-    # A new invitation replaces a pending one for the same address.
-    Invitation.objects.filter(
-        tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
-    token = secrets.token_urlsafe(32)
-    invitation = Invitation.objects.create(
-        tenant_id=tenant.pk,
-        email=email,
-        role=role,
-        token_hash=_sha256(token),
-        invited_by=invited_by,
-        expires_at=timezone.now() + INVITATION_TTL,
-    )
-    audit_record(
-        tenant=tenant,
-        actor=invited_by,
-        action="invitation.create",
-        target=invitation,
-        data={"email": email, "role": role},
-    )
-    from accounts.tasks import send_invitation_email
-
-    outbox_enqueue(send_invitation_email, str(invitation.pk), token)
-    return IssuedInvitation(invitation, token)
-
-
-def _inviter_may_still_grant(invitation: Invitation) -> bool:
-    """An invitation grants its role only while whoever issued it could still grant it."""
-    if invitation.invited_by_id is None:  # an operator's token: never the owner role
-        return invitation.role != Role.OWNER
-    role = acting_role(invitation.invited_by)
-    if invitation.role == Role.OWNER:
-        return role == Role.OWNER
-    return role in (Role.OWNER, Role.ADMIN)
-
-
-def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
-    invitation = (
-        Invitation.objects.select_related("invited_by")
-        .filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
-        .first()
-    )
-    if invitation is None or not invitation.is_pending:
-        return None
-    return invitation if _inviter_may_still_grant(invitation) else None
-
-
-@tenant_atomic
-def invitation_accept(*, tenant, token: str, password: str, name: str = "") -> User:
-    invitation = invitation_get_pending(tenant=tenant, token=token)
-    if invitation is None:
-        raise AccountError("This invitation is invalid, used or expired. Ask for a new one.")
-    invitation.accepted_at = timezone.now()
-    invitation.save(update_fields=["accepted_at"])
-    # The pending invitation already held its seat under the member limit.
-    user = user_create(
-        tenant=tenant,
-        email=invitation.email,
-        password=password,
-        role=invitation.role,
-        name=name,
-        enforce_plan=False,
-    )
-    audit_record(tenant=tenant, actor=user, action="invitation.accept", target=invitation)
-    return user
-
-
-@tenant_atomic
-def invitation_revoke(*, tenant, invitation: Invitation, actor=None) -> None:
-    invitation.revoked_at = timezone.now()
-    invitation.save(update_fields=["revoked_at"])
-    audit_record(tenant=tenant, actor=actor, action="invitation.revoke", target=invitation)
-
-
 # --- API tokens -----------------------------------------------------------------------------
 
 
@@ -400,25 +304,3 @@ def _tokens_changed(tenant) -> None:
     transaction.on_commit(
         lambda: token_cache.forget_tenant(tenant.pk), using=data_alias(tenant), robust=True
     )
-
-
-# --- password reset -------------------------------------------------------------------------
-
-
-def password_reset_request(*, tenant, email: str) -> bool:
-    """Queue a reset email if this tenant has an active member with that address.
-
-    Returns whether one was queued; callers show the same message either way
-    (no account enumeration). The link (Django's single-use token) is made by
-    the task when it sends the mail, so no reset token is ever stored.
-    """
-    from accounts.tasks import send_password_reset_email
-
-    email = (email or "").strip().lower()
-    user = User.objects.filter(tenant_id=tenant.pk, email=email, is_active=True).first()
-    if user is None or not user.has_usable_password():
-        return False
-    with tenant_atomic():
-        audit_record(tenant=tenant, actor=user, action="password.reset_requested", target=user)
-        outbox_enqueue(send_password_reset_email, str(user.pk))
-    return True

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services, throttle
+from accounts import invitations, password_reset, services, throttle
 from accounts.forms import AcceptInvitationForm, InviteForm, LoginForm, RoleForm, TokenForm
 from accounts.handoff import handoff_token_consume
 from accounts.models import ApiToken, Invitation, User
@@ -62,7 +62,9 @@ class TenantPasswordResetForm(PasswordResetForm):
     """Django's form for the page; the mail goes through the one reset service."""
 
     def save(self, request=None, **kwargs):
-        services.password_reset_request(tenant=request.tenant, email=self.cleaned_data["email"])
+        password_reset.password_reset_request(
+            tenant=request.tenant, email=self.cleaned_data["email"]
+        )
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -105,7 +107,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 
 def invitation_accept(request, token):
-    invitation = services.invitation_get_pending(tenant=request.tenant, token=token)
+    invitation = invitations.invitation_get_pending(tenant=request.tenant, token=token)
     if invitation is None:
         return render(
             request,
@@ -119,7 +121,7 @@ def invitation_accept(request, token):
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.invitation_accept(
+            user = invitations.invitation_accept(
                 tenant=request.tenant,
                 token=token,
                 password=form.cleaned_data["password"],
@@ -144,7 +146,7 @@ def members(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            issued = services.invitation_create(
+            issued = invitations.invitation_create(
                 tenant=request.tenant,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
@@ -216,7 +218,7 @@ def member_remove(request, member_id):
 @require_POST
 def invitation_revoke(request, invitation_id):
     invitation = get_object_or_404(Invitation, tenant_id=request.tenant.pk, pk=invitation_id)
-    services.invitation_revoke(tenant=request.tenant, invitation=invitation, actor=request.user)
+    invitations.invitation_revoke(tenant=request.tenant, invitation=invitation, actor=request.user)
     messages.success(request, f"The invitation for {invitation.email} was revoked.")
     return redirect("members")
 

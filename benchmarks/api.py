@@ -29,8 +29,8 @@ from django.db import DatabaseError, connection
 from benchmarks import data
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_CREATE_PATH, API_LIST_PATH, MODES, mode_available
-from saas.db import admin_conninfo
 from tenants.context import tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.fair_share import is_busy_error
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from benchmarks.common import Size, log
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 
 VERSION = "1"
 PREFIX = "bt-"

@@ -36,11 +36,12 @@ def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
     --keep-source, so the plain baseline still reads the very same rows from
     the pooled tables); the rest are empty tenants created the product's way.
     """
+    from accounts.onboarding import organisation_create
     from benchmarks import data
     from tenants.backends.move import tenant_move, tenant_move_rollback
     from tenants.context import dangerously_unscoped
     from tenants.models import MovePhase, Tenant, TenantMove
-    from tenants.services import tenant_create, tenant_get
+    from tenants.services import tenant_get
 
     if mode == "shared":
         return []
@@ -61,7 +62,9 @@ def ensure_mode_tenants(mode: str, count: int, data_ranks: list[int]) -> list:
     for n in range(count - len(data_ranks)):
         sub = f"{prefix}{n:05d}"
         if sub not in have:
-            tenant_create(name=f"Bench {mode} {n}", subdomain=sub, plan_code="pro", isolation=mode)
+            organisation_create(
+                name=f"Bench {mode} {n}", subdomain=sub, plan_code="pro", isolation=mode
+            )
             made += 1
         tenants.append(sub)
     if made:
@@ -81,9 +84,9 @@ def migrate_tenants_seconds(schemas: int, data_ranks: list[int]) -> dict:
     from django.db import connections
     from psycopg import sql
 
-    from saas.db import admin_conninfo
     from tenants.backends.fleet import migrate_tenants
     from tenants.backends.migrate import full_plan
+    from tenants.database_config import admin_conninfo
     from tenants.models import Isolation, Tenant
 
     ensure_mode_tenants("schema", schemas, data_ranks)

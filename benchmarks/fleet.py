@@ -37,7 +37,7 @@ from benchmarks import api, data
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_LIST_PATH
 from saas import embedded
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 
 COPY_PREFIX = "bf-"  # copies of data-set tenants placed on the extra servers
 SCHEMA_PREFIX = "bfs-"  # schema tenants for the migrate figure
@@ -250,17 +250,17 @@ def _api_ratio(size, admin_url: str) -> dict:
 
 
 def _migrate(size, servers) -> dict:
+    from accounts.onboarding import organisation_create
     from tenants.backends.fleet import migrate_tenants
     from tenants.backends.migrate import full_plan
     from tenants.backends.pools import pool_database_name
     from tenants.models import Isolation, Tenant
-    from tenants.services import tenant_create
 
     per = SCHEMAS_PER_SERVER.get(size.name, SCHEMAS_PER_SERVER_FULL)
     t0 = time.perf_counter()
     for name in ["main"] + [s.name for s in servers]:
         for n in range(per):
-            tenant_create(
+            organisation_create(
                 name=f"Bench fleet schema {n}",
                 subdomain=f"{SCHEMA_PREFIX}{name.removeprefix(SERVER_PREFIX)}-{n:03d}",
                 plan_code="pro",

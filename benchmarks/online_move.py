@@ -21,15 +21,15 @@ import psycopg
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
+from accounts.onboarding import organisation_create
 from benchmarks import data
 from benchmarks.common import log, median
 from projects.models import Project, Task
-from saas.db import admin_conninfo
 from tenants import resolvers
 from tenants.backends.move import tenant_move
 from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.fence import is_fence_error
-from tenants.services import tenant_create
 
 PREFIX = "bm-move-"
 SIZES = {"small": 5_000, "large": 500_000}
@@ -112,7 +112,7 @@ def _seed(tenant, rows: int) -> None:
 
 
 def _one_size(label: str, rows: int, moves: int) -> dict:
-    tenant = tenant_create(
+    tenant = organisation_create(
         name="Bench online move",
         subdomain=f"{PREFIX}{uuid.uuid4().hex[:10]}",
         plan_code="pro",

@@ -1,4 +1,4 @@
-"""provision_ms per isolation mode: median of N tenant_create calls (the product's own path)."""
+"""provision_ms per isolation mode: median of N organisation_create calls (the product's own path)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import uuid
 import psycopg
 from django.conf import settings
 
+from accounts.onboarding import organisation_create
 from benchmarks import data
 from benchmarks.common import log, median
 from benchmarks.extensions import MODES, mode_available
-from saas.db import admin_conninfo
-from tenants.services import tenant_create
+from tenants.database_config import admin_conninfo
 
 PREFIX = "bp-"
 
@@ -20,7 +20,7 @@ PREFIX = "bp-"
 def _create(mode: str) -> float:
     sub = f"{PREFIX}{uuid.uuid4().hex[:12]}"
     start = time.perf_counter()
-    tenant_create(name="Bench provision", subdomain=sub, plan_code="pro", isolation=mode)
+    organisation_create(name="Bench provision", subdomain=sub, plan_code="pro", isolation=mode)
     return (time.perf_counter() - start) * 1000
 
 

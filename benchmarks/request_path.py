@@ -160,9 +160,9 @@ def breakdown(size) -> dict:
     from billing.ratelimit import RateLimiter
     from projects.models import Project
     from projects.selectors import project_list
-    from saas.db import admin_conninfo
     from tenants import resolvers
     from tenants.context import tenant_scope
+    from tenants.database_config import admin_conninfo
 
     plain = "plain"
     tenant = data.tenant(data.sample_ranks(size)["medium"])

@@ -8,9 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.models import TokenScope
+from api.filters import UUID_RE
+from api.views import ApiViewMixin
 from domains import services
-from saas.api.filters import UUID_RE
-from saas.api.views import ApiViewMixin
 from tenants.domains import challenge_name
 from tenants.models import Domain
 

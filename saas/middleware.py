@@ -69,7 +69,7 @@ class DatabaseBusyMiddleware:
     Views: process_exception. Middleware further in (sessions, auth): Django
     has already turned their exception into a 500 when it gets here, so the
     exception is noted on the request as Django reports it, and the 500 replaced.
-    The API maps the same condition in saas.api.exceptions.
+    The API maps the same condition in api.exceptions.
     """
 
     def __init__(self, get_response):

@@ -10,12 +10,13 @@ from django.urls import reverse
 
 from accounts.handoff import handoff_token_create
 from accounts.models import User
+from accounts.onboarding import organisation_create
 from billing.models import Plan
 from tenants.context import tenant_scope
 from tenants.links import tenant_url
 from tenants.models import Tenant
 from tenants.reservations import NOT_AVAILABLE, subdomain_is_reserved
-from tenants.services import TenantError, tenant_create
+from tenants.services import TenantError
 from tenants.validators import validate_subdomain
 
 
@@ -74,7 +75,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            tenant = tenant_create(
+            tenant = organisation_create(
                 name=data["name"],
                 subdomain=data["subdomain"],
                 plan_code=data["plan"],

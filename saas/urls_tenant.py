@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Where people type it: the sign-in page lives under /accounts/.
     path("login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
-    path("api/", include("saas.api.urls")),
+    path("api/", include("saas.urls_api")),
     path("exports/", include("jobs.urls")),
 ]
 

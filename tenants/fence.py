@@ -21,8 +21,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from saas.db import OPERATOR_ROLE
 from tenants.backends.placement import Placement
+from tenants.database_config import OPERATOR_ROLE
 from tenants.sqlstate import has_sqlstate
 
 logger = logging.getLogger("tenants.fence")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from saas.db import APP_ROLE
+from tenants.database_config import APP_ROLE
 from tenants.rls.sql import CATALOG_QUERY, POLICY_NAME
 
 logger = logging.getLogger("tenants.guards")
@@ -262,8 +262,8 @@ def _has_database(tenant) -> bool:
 def _database_templates():
     import psycopg
 
-    from saas.db import admin_conninfo
     from tenants.backends.database import _server_placement, template_name
+    from tenants.database_config import admin_conninfo
     from tenants.models import DatabaseServer
 
     name = template_name()

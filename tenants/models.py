@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.module_loading import import_string
 
 from tenants.context import get_current_tenant
 from tenants.managers import TenantManager, UnscopedManager
@@ -103,10 +105,10 @@ class Tenant(models.Model):
         return "t_" + self.id.hex
 
     def _plan_statement_timeout(self):
-        if not self.plan_id:
-            return None
-        plan = self.plan if Tenant.plan.is_cached(self) else _no_recursion_plan_lookup(self)
-        return getattr(plan, "statement_timeout_ms", None)
+        # Plan-derived: the product names the function that knows (a setting), so
+        # tenancy imports no product app. None: no per-plan timeout.
+        path = getattr(settings, "TENANT_STATEMENT_TIMEOUT_PROVIDER", None)
+        return import_string(path)(self) if path else None
 
     @property
     def server_name(self) -> str:
@@ -167,16 +169,6 @@ class SubdomainReservation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subdomain} (until {self.expires_at:%Y-%m-%d})"
-
-
-def _no_recursion_plan_lookup(tenant):
-    # Loading the plan is itself a query, and every query asks for this
-    # prefix: look it up with no tenant in context.
-    from billing.models import Plan
-    from tenants.context import no_tenant
-
-    with no_tenant():
-        return Plan.objects.filter(pk=tenant.plan_id).first()
 
 
 def _current_tenant_id():

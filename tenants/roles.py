@@ -9,7 +9,13 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
-from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE, admin_conninfo, role_password
+from tenants.database_config import (
+    APP_ROLE,
+    OPERATOR_ROLE,
+    OWNER_ROLE,
+    admin_conninfo,
+    role_password,
+)
 
 logger = logging.getLogger("tenants.roles")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
@@ -32,20 +34,21 @@ def tenant_create(
     subdomain: str,
     plan_code: str | None = None,
     isolation: str | None = None,
-    owner_email: str | None = None,
-    owner_password: str | None = None,
-    owner_name: str = "",
     server_name: str | None = None,
     database_url: str | None = None,
     region: str | None = None,
-    actor: str | None = None,
+    check: Callable[[], None] | None = None,
+    onboard: Callable[[Tenant], None] | None = None,
 ) -> Tenant:
-    """Create a tenant (and its owner): all or nothing.
+    """Create a tenant and its placement: all or nothing.
 
-    Everything that can be refused is checked before anything is written; a
-    failure after provisioning started removes what was created, so a retry
-    starts from a clean slate. `actor`: an operator's audit label
-    (tenants.actors); None for a self-service sign-up.
+    Tenancy writes only the registry row and the placement; what the product
+    starts a tenant with comes from the caller (accounts.onboarding):
+    `check()` runs after the tenant's own checks and before anything is
+    written (its refusal is the caller's), `onboard(tenant)` in the new
+    tenant's scope once the placement exists. A failure after provisioning
+    started, in `onboard` too, removes what was created, so a retry starts
+    from a clean slate.
     """
     tenant = tenant_build(
         name=name,
@@ -56,32 +59,14 @@ def tenant_create(
         database_url=database_url,
         region=region,
     )
-    _check_owner(owner_email, owner_password)
+    if check is not None:
+        check()
     _tenant_insert(tenant)
     try:
         tenant_provision(tenant=tenant)
-        with tenant_scope(tenant):
-            audit_record(
-                tenant=tenant,
-                actor=actor,
-                action="tenant.create",
-                data={"plan": tenant.plan.code, "isolation": tenant.isolation},
-            )
-            from billing.subscriptions import subscription_start
-
-            subscription_start(tenant=tenant, plan=tenant.plan)
-            if owner_email:
-                from accounts.models import Role
-                from accounts.services import user_create
-
-                user_create(
-                    tenant=tenant,
-                    email=owner_email,
-                    password=owner_password,
-                    role=Role.OWNER,
-                    name=owner_name,
-                    enforce_plan=False,
-                )
+        if onboard is not None:
+            with tenant_scope(tenant):
+                onboard(tenant)
     except BaseException:
         _tenant_remove_unfinished(tenant)
         raise
@@ -150,26 +135,6 @@ def tenant_build(
     if subdomain_is_reserved(subdomain, except_tenant_id=tenant_id):
         raise TenantError(NOT_AVAILABLE.format(subdomain=subdomain))
     return tenant
-
-
-def _check_owner(email: str | None, password: str | None) -> None:
-    """Refuse an owner the accounts service would refuse, before anything exists."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.validators import validate_email
-
-    if password and not email:
-        raise TenantError("An owner password needs an owner email.")
-    if not email:
-        return
-    try:
-        validate_email(email.strip())
-    except ValidationError:
-        raise TenantError(f"Owner email {email!r} is not a valid address.") from None
-    if password:
-        try:
-            validate_password(password)
-        except ValidationError as exc:
-            raise TenantError("Owner password: " + " ".join(exc.messages)) from None
 
 
 def _tenant_insert(tenant: Tenant) -> Tenant:

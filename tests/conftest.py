@@ -17,8 +17,8 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import testcases
 
-from saas.db import admin_conninfo
 from tenants import roles
+from tenants.database_config import admin_conninfo
 from tests.factories import ProjectFactory, TenantFactory, UserFactory  # noqa: F401
 
 # Tenant databases (database mode) and placement-migration connections are

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 

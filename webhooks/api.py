@@ -11,9 +11,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.models import TokenScope
-from saas.api.filters import UUID_RE
-from saas.api.views import ApiViewMixin
-from webhooks import services
+from api.filters import UUID_RE
+from api.views import ApiViewMixin
+from webhooks import deliveries, endpoints
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -88,7 +88,7 @@ class DeliverySerializer(serializers.ModelSerializer):
         return AttemptSerializer(attempts, many=True).data
 
 
-def _refused(exc: services.WebhookError):
+def _refused(exc: endpoints.WebhookError):
     return ValidationError({exc.field: [str(exc)]})
 
 
@@ -128,20 +128,20 @@ class WebhookViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def tenant_queryset(self):
-        return services.endpoint_list(tenant=self.request.tenant)
+        return endpoints.endpoint_list(tenant=self.request.tenant)
 
     def create(self, request, *args, **kwargs):
         data = EndpointWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            endpoint = services.endpoint_create(
+            endpoint = endpoints.endpoint_create(
                 tenant=request.tenant,
                 url=data.validated_data["url"],
                 events=data.validated_data["events"],
                 description=data.validated_data.get("description", ""),
                 actor=request.user,
             )
-        except services.WebhookError as exc:
+        except endpoints.WebhookError as exc:
             raise _refused(exc) from None
         return Response(EndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
@@ -152,22 +152,22 @@ class WebhookViewSet(
         if "enabled" in changes:
             changes["is_enabled"] = changes.pop("enabled")
         try:
-            endpoint = services.endpoint_update(
+            endpoint = endpoints.endpoint_update(
                 tenant=request.tenant, endpoint=self.get_object(), actor=request.user, **changes
             )
-        except services.WebhookError as exc:
+        except endpoints.WebhookError as exc:
             raise _refused(exc) from None
         return Response(EndpointSerializer(endpoint).data)
 
     def destroy(self, request, *args, **kwargs):
-        services.endpoint_delete(
+        endpoints.endpoint_delete(
             tenant=request.tenant, endpoint=self.get_object(), actor=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, *args, **kwargs):
-        endpoint = services.endpoint_rotate_secret(
+        endpoint = endpoints.endpoint_rotate_secret(
             tenant=request.tenant, endpoint=self.get_object(), actor=request.user
         )
         return Response(EndpointCreatedSerializer(endpoint).data)
@@ -201,7 +201,7 @@ class DeliveryViewSet(
     def get_endpoint(self) -> WebhookEndpoint:
         if not hasattr(self, "_endpoint"):
             endpoint = (
-                services.endpoint_list(tenant=self.request.tenant)
+                endpoints.endpoint_list(tenant=self.request.tenant)
                 .filter(pk=self.kwargs["webhook_pk"])
                 .first()
             )
@@ -211,14 +211,14 @@ class DeliveryViewSet(
         return self._endpoint
 
     def tenant_queryset(self):
-        return services.delivery_list(tenant=self.request.tenant, endpoint=self.get_endpoint())
+        return deliveries.delivery_list(tenant=self.request.tenant, endpoint=self.get_endpoint())
 
     def get_serializer(self, *args, **kwargs):
         rows = args[0] if args else None
         if rows is not None:
             rows = list(rows) if not isinstance(rows, WebhookDelivery) else [rows]
             kwargs.setdefault("context", self.get_serializer_context())
-            kwargs["context"]["attempts"] = services.attempts_of(
+            kwargs["context"]["attempts"] = deliveries.attempts_of(
                 tenant=self.request.tenant, deliveries=rows
             )
         return super().get_serializer(*args, **kwargs)
@@ -226,10 +226,10 @@ class DeliveryViewSet(
     @action(detail=True, methods=["post"])
     def resend(self, request, *args, **kwargs):
         try:
-            row = services.delivery_resend(
+            row = deliveries.delivery_resend(
                 tenant=request.tenant, delivery=self.get_object(), actor=request.user
             )
-        except services.WebhookError as exc:
+        except endpoints.WebhookError as exc:
             raise _refused(exc) from None
         return Response(
             DeliverySerializer(row, context={"attempts": {}}).data,

@@ -18,7 +18,7 @@ from tenants.celery import fleet_task, for_each_tenant
 from tenants.context import require_current_tenant
 from tenants.links import tenant_url
 from tenants.outbox import outbox_task
-from webhooks import services
+from webhooks import deliveries
 from webhooks.models import WebhookEndpoint
 
 MAIL_ERRORS = (smtplib.SMTPException, OSError)
@@ -26,18 +26,18 @@ MAIL_ERRORS = (smtplib.SMTPException, OSError)
 
 @outbox_task(name="webhooks.dispatch")
 def dispatch(event_id: str) -> str:
-    return services.event_dispatch(tenant=require_current_tenant(), event_id=event_id)
+    return deliveries.event_dispatch(tenant=require_current_tenant(), event_id=event_id)
 
 
 @shared_task(name="webhooks.deliver")
 def deliver(delivery_id: str) -> str:
-    return services.delivery_attempt(tenant=require_current_tenant(), delivery_id=delivery_id)
+    return deliveries.delivery_attempt(tenant=require_current_tenant(), delivery_id=delivery_id)
 
 
 @fleet_task(name="webhooks.sweep")
 def sweep() -> dict:
     """Deliveries whose message was lost or whose retry is due beyond a countdown."""
-    return services.deliveries_sweep()
+    return deliveries.deliveries_sweep()
 
 
 @outbox_task(name="webhooks.send_endpoint_disabled_email", autoretry_for=MAIL_ERRORS, max_retries=6)
@@ -70,6 +70,6 @@ def purge() -> dict:
     """Daily: each tenant's webhook events and finished deliveries past their retention."""
     totals = {"events": 0, "deliveries": 0}
     for tenant in for_each_tenant(statuses=("active", "suspended")):
-        for name, count in services.webhooks_purge(tenant=tenant).items():
+        for name, count in deliveries.webhooks_purge(tenant=tenant).items():
             totals[name] += count
     return totals

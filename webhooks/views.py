@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import admin_required
-from webhooks import services
+from webhooks import deliveries, endpoints
 from webhooks.models import EventType
 
 NEW_SECRET_SESSION_KEY = "webhooks.new_secret"
@@ -30,7 +30,7 @@ class EndpointForm(forms.Form):
 
 
 def _endpoint(request, endpoint_id):
-    return get_object_or_404(services.endpoint_list(tenant=request.tenant), pk=endpoint_id)
+    return get_object_or_404(endpoints.endpoint_list(tenant=request.tenant), pk=endpoint_id)
 
 
 def _remember_secret(request, endpoint) -> None:
@@ -44,14 +44,14 @@ def webhooks(request):
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint = services.endpoint_create(
+            endpoint = endpoints.endpoint_create(
                 tenant=request.tenant,
                 url=form.cleaned_data["url"],
                 events=form.cleaned_data["events"],
                 description=form.cleaned_data["description"],
                 actor=request.user,
             )
-        except services.WebhookError as exc:
+        except endpoints.WebhookError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
             _remember_secret(request, endpoint)
@@ -59,7 +59,7 @@ def webhooks(request):
     return render(
         request,
         "webhooks/webhooks.html",
-        {"form": form, "endpoints": services.endpoint_list(tenant=request.tenant)},
+        {"form": form, "endpoints": endpoints.endpoint_list(tenant=request.tenant)},
         status=400 if form.errors else 200,
     )
 
@@ -70,9 +70,9 @@ def webhook_detail(request, endpoint_id):
     issued = request.session.pop(NEW_SECRET_SESSION_KEY, None)
     if issued and issued.get("id") != str(endpoint.pk):
         issued = None
-    deliveries = list(services.delivery_list(tenant=request.tenant, endpoint=endpoint)[:LOG_ROWS])
-    attempts = services.attempts_of(tenant=request.tenant, deliveries=deliveries)
-    rows = [{"delivery": d, "attempts": attempts.get(d.pk, [])} for d in deliveries]
+    log = list(deliveries.delivery_list(tenant=request.tenant, endpoint=endpoint)[:LOG_ROWS])
+    attempts = deliveries.attempts_of(tenant=request.tenant, deliveries=log)
+    rows = [{"delivery": d, "attempts": attempts.get(d.pk, [])} for d in log]
     response = render(
         request,
         "webhooks/webhook_detail.html",
@@ -93,7 +93,7 @@ def webhook_detail(request, endpoint_id):
 def webhook_toggle(request, endpoint_id):
     endpoint = _endpoint(request, endpoint_id)
     enable = not endpoint.is_enabled
-    services.endpoint_update(
+    endpoints.endpoint_update(
         tenant=request.tenant, endpoint=endpoint, actor=request.user, is_enabled=enable
     )
     messages.success(request, f"Endpoint {'enabled' if enable else 'disabled'}.")
@@ -103,7 +103,7 @@ def webhook_toggle(request, endpoint_id):
 @admin_required
 @require_POST
 def webhook_rotate(request, endpoint_id):
-    endpoint = services.endpoint_rotate_secret(
+    endpoint = endpoints.endpoint_rotate_secret(
         tenant=request.tenant, endpoint=_endpoint(request, endpoint_id), actor=request.user
     )
     _remember_secret(request, endpoint)
@@ -114,7 +114,7 @@ def webhook_rotate(request, endpoint_id):
 @require_POST
 def webhook_delete(request, endpoint_id):
     endpoint = _endpoint(request, endpoint_id)
-    services.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
+    endpoints.endpoint_delete(tenant=request.tenant, endpoint=endpoint, actor=request.user)
     messages.success(request, f"Endpoint {endpoint.host} removed.")
     return redirect("webhooks")
 
@@ -124,11 +124,11 @@ def webhook_delete(request, endpoint_id):
 def webhook_resend(request, endpoint_id, delivery_id):
     endpoint = _endpoint(request, endpoint_id)
     delivery = get_object_or_404(
-        services.delivery_list(tenant=request.tenant, endpoint=endpoint), pk=delivery_id
+        deliveries.delivery_list(tenant=request.tenant, endpoint=endpoint), pk=delivery_id
     )
     try:
-        services.delivery_resend(tenant=request.tenant, delivery=delivery, actor=request.user)
-    except services.WebhookError as exc:
+        deliveries.delivery_resend(tenant=request.tenant, delivery=delivery, actor=request.user)
+    except endpoints.WebhookError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{delivery.event_type} queued again.")

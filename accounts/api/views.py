@@ -7,7 +7,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts import selectors, services
+from accounts import invitations, selectors, services
 from accounts.api.serializers import (
     InvitationCreateSerializer,
     InvitationSerializer,
@@ -20,8 +20,8 @@ from accounts.api.serializers import (
 )
 from accounts.models import TokenScope
 from accounts.tasks import invitation_accept_path
-from saas.api.filters import UUID_RE
-from saas.api.views import ApiViewMixin
+from api.filters import UUID_RE
+from api.views import ApiViewMixin
 from tenants.links import tenant_url
 
 
@@ -94,7 +94,7 @@ class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveMod
     def create(self, request, *args, **kwargs):
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        issued = services.invitation_create(
+        issued = invitations.invitation_create(
             tenant=request.tenant, invited_by=request.user.user, **data.validated_data
         )
         body = IssuedInvitationSerializer(issued.invitation).data
@@ -102,7 +102,7 @@ class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         return Response(body, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
-        services.invitation_revoke(
+        invitations.invitation_revoke(
             tenant=request.tenant, invitation=self.get_object(), actor=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

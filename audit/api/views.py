@@ -7,12 +7,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 
 from accounts.models import TokenScope
+from api.pagination import CursorPagination
+from api.views import ApiViewMixin
 from audit.api.filters import AuditEventFilter
 from audit.api.serializers import AuditEventSerializer
 from audit.selectors import audit_event_list
 from billing.limits import feature_require
-from saas.api.pagination import CursorPagination
-from saas.api.views import ApiViewMixin
 
 
 @extend_schema_view(

@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.views import ApiViewMixin
 from billing.api.serializers import PlanSerializer, UsageSerializer
 from billing.limits import usage_summary
 from billing.models import Plan
-from saas.api.views import ApiViewMixin
 
 
 class PlanApi(ApiViewMixin, APIView):

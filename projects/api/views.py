@@ -8,11 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.response import Response
 
+from api.filters import UUID_RE, StableOrderingFilter
+from api.views import ApiViewMixin, EtagMixin, check_if_match, etag_for
 from projects import selectors, services
 from projects.api.filters import ProjectFilter, TaskFilter
 from projects.api.serializers import ProjectSerializer, TaskSerializer
-from saas.api.filters import UUID_RE, StableOrderingFilter
-from saas.api.views import ApiViewMixin, EtagMixin, check_if_match, etag_for
 from tenants.transactions import tenant_atomic
 
 

@@ -3,9 +3,10 @@
 import os
 from pathlib import Path
 
-from saas import embedded, local_secrets
-from saas.db import build_databases, pool_options
-from saas.local_secrets import read_or_create
+from saas import embedded
+from tenants import local_secrets
+from tenants.database_config import build_databases, pool_options
+from tenants.local_secrets import read_or_create
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -241,6 +242,9 @@ TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
 # The registry's staleness bound (seconds): no process acts on tenant status,
 # placement or plan read longer ago than this (tenants/resolvers.py).
 TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
+# Each tenant's transactions carry its plan's statement timeout: the function that reads it
+# (tenant → ms or None) belongs to billing; tenancy only calls it.
+TENANT_STATEMENT_TIMEOUT_PROVIDER = "billing.tenant_context.statement_timeout_ms"
 # API tokens are cached per process by key id (accounts.token_cache) for at most this long,
 # capped by the registry's bound; token and creator changes NOTIFY every process sooner.
 API_TOKEN_CACHE_SECONDS = float(
@@ -349,22 +353,22 @@ TENANT_REGION_STORAGE = {
     )
 }
 
-# REST API (saas/api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
+# REST API (api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["saas.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
-        "saas.api.permissions.HasToken",
-        "saas.api.permissions.PlanAllowsApi",
-        "saas.api.permissions.TokenHasScope",
+        "api.permissions.HasToken",
+        "api.permissions.PlanAllowsApi",
+        "api.permissions.TokenHasScope",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["saas.api.throttling.PlanRateThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "saas.api.pagination.ApiPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PlanRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["saas.api.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "saas.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "saas.api.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from saas.db import APP_ROLE, OPERATOR_ROLE
 from tenants.backends.copy import TableSpec, checksums_in, placed_tables
 from tenants.backends.placement import Placement
+from tenants.database_config import APP_ROLE, OPERATOR_ROLE
 
 logger = logging.getLogger("tenants.move")
 

@@ -28,10 +28,16 @@ from django.db import OperationalError, connections
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 from psycopg import sql
 
-from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE, admin_conninfo, build_databases
 from tenants import roles
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
+from tenants.database_config import (
+    APP_ROLE,
+    OPERATOR_ROLE,
+    OWNER_ROLE,
+    admin_conninfo,
+    build_databases,
+)
 from tenants.db import register_alias
 
 BREAKER_SECONDS = 5.0

@@ -180,7 +180,7 @@ def owner_connection(server_url: str, dbname: str):
     """
     from django.db.utils import load_backend
 
-    from saas.db import ENGINE, OWNER_ROLE, build_databases
+    from tenants.database_config import ENGINE, OWNER_ROLE, build_databases
 
     config = build_databases(server_url)["owner"]
     config["NAME"] = dbname

@@ -35,12 +35,12 @@ from contextlib import contextmanager
 import psycopg
 from django.db import transaction
 
-from saas.db import OPERATOR_ROLE
 from tenants import fence, resolvers
 from tenants.backends import backend_for, capture
 from tenants.backends.capture import VerificationError, replay_round
 from tenants.backends.copy import checksums, checksums_in, copy_rows, delete_tenant_rows
 from tenants.backends.database import tenant_database_name
+from tenants.database_config import OPERATOR_ROLE
 from tenants.models import (
     OPEN_MOVE_PHASES,
     Isolation,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from saas.db import OPERATOR_ROLE, OWNER_ROLE, admin_conninfo
+from tenants.database_config import OPERATOR_ROLE, OWNER_ROLE, admin_conninfo
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from saas.db import admin_conninfo
 from tenants.backends.placement import Placement
+from tenants.database_config import admin_conninfo
 
 MAIN_SERVER = "main"
 _SQL = Path(__file__).resolve().parent.parent / "sql"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from saas.db import APP_ROLE, OPERATOR_ROLE
 from tenants.backends import pools
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
+from tenants.database_config import APP_ROLE, OPERATOR_ROLE
 
 TEMPLATE_SCHEMA = "tenant_template"
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from saas.db import APP_ROLE
+from tenants.database_config import APP_ROLE
 from tenants.rls.sql import CURRENT_TENANT, qn
 
 # The one registry write the app role may make, and only for the tenant in its

@@ -5,7 +5,7 @@ One home for the text, used by the migrations that install or replace the functi
 
 from pathlib import Path
 
-from saas.db import APP_ROLE, OPERATOR_ROLE
+from tenants.database_config import APP_ROLE, OPERATOR_ROLE
 from tenants.rls.sql import POLICY_EXPR
 
 _TEXT = (Path(__file__).resolve().parent.parent / "sql" / "enter_tenant.sql").read_text()

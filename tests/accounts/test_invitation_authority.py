@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from accounts.invitations import invitation_create
 from accounts.models import Role
-from accounts.services import invitation_create, member_update_role
+from accounts.services import member_update_role
 from tenants.context import tenant_scope
 from tests.factories import UserFactory
 from tests.web.conftest import host

@@ -100,7 +100,7 @@ def test_one_mail_per_password_reset_with_a_working_link(
 def test_a_redelivered_message_sends_nothing_more(
     tenant_a, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from accounts.services import invitation_create
+    from accounts.invitations import invitation_create
     from accounts.tasks import send_invitation_email
     from tenants.context import tenant_scope
     from tenants.outbox import OUTBOX_HEADER

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, OperationalError
 from django.http import Http404
 
+from api.exceptions import api_exception_handler
 from billing.limits import FeatureNotInPlan, PlanLimitExceeded
-from saas.api.exceptions import api_exception_handler
 
 
 def test_unexpected_exception_is_a_bare_500():

@@ -122,7 +122,7 @@ def test_refusals_before_the_view_do_not_use_the_key(db, tenant_a, api_for):
 
 def test_server_error_stores_nothing_and_rolls_the_write_back(db, tenant_a, api_for, monkeypatch):
     api = api_for(tenant_a, ["write"])
-    import saas.api.idempotency as mechanism
+    import api.idempotency as mechanism
 
     def fail(**kwargs):
         raise RuntimeError("crash between the write and its record")

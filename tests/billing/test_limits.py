@@ -2,8 +2,9 @@
 
 import pytest
 
+from accounts.invitations import invitation_accept, invitation_create
 from accounts.models import Invitation, User
-from accounts.services import invitation_accept, invitation_create, user_create
+from accounts.services import user_create
 from billing.limits import (
     FeatureNotInPlan,
     PlanLimitExceeded,

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from accounts.services import invitation_create, invitation_revoke
+from accounts.invitations import invitation_create, invitation_revoke
 from billing.limits import limit_usages
 from billing.meters import meter_get, meter_register, usage_count
 from billing.models import UsageRecord

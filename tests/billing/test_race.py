@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from accounts.invitations import invitation_create
 from accounts.models import Invitation, User
-from accounts.services import invitation_create, user_create
+from accounts.services import user_create
 from billing.errors import PlanChangeRefused
 from billing.limits import PlanLimitExceeded
 from billing.subscriptions import subscription_change_plan

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.onboarding import organisation_create
 from audit.models import AuditEvent
 from billing.compliance import plan_compliance_run
 from billing.errors import BillingError
@@ -14,7 +15,7 @@ from billing.plans import plan_update
 from billing.subscriptions import subscription_cancel
 from billing.usage import usage_rollup, usage_rollup_all
 from tenants.context import tenant_scope
-from tenants.services import tenant_create, tenant_suspend
+from tenants.services import tenant_suspend
 from tests.billing.conftest import private_plan
 from tests.conftest import unique_subdomain
 from tests.factories import ProjectFactory, TaskFactory, TenantFactory, UserFactory
@@ -25,7 +26,7 @@ from tests.factories import ProjectFactory, TaskFactory, TenantFactory, UserFact
     ("code", "status", "trial"), [("free", "active", False), ("pro", "trialing", True)]
 )
 def test_tenant_create_starts_a_subscription(code, status, trial):
-    tenant = tenant_create(name="Sub", subdomain=unique_subdomain("sub"), plan_code=code)
+    tenant = organisation_create(name="Sub", subdomain=unique_subdomain("sub"), plan_code=code)
     with tenant_scope(tenant):
         sub = Subscription.objects.get()
         assert (sub.plan.code, sub.status) == (code, status)
@@ -112,20 +113,22 @@ def test_usage_rollup_all_covers_active_tenants_in_their_own_scope():
 def test_compliance_run(committed_db):
     """Expired trial → past_due; an ended period rolls forward; usage over a lowered limit is reported."""
     now = timezone.now()
-    trial = tenant_create(name="Trial", subdomain=unique_subdomain("trial"), plan_code="pro")
+    trial = organisation_create(name="Trial", subdomain=unique_subdomain("trial"), plan_code="pro")
     with tenant_scope(trial):
         Subscription.objects.update(
             trial_ends_at=now - timedelta(hours=1),
             current_period_start=now - timedelta(days=20),
             current_period_end=now + timedelta(days=10),
         )
-    lapsed = tenant_create(name="Lapsed", subdomain=unique_subdomain("lapsed"), plan_code="free")
+    lapsed = organisation_create(
+        name="Lapsed", subdomain=unique_subdomain("lapsed"), plan_code="free"
+    )
     period_start = now - timedelta(days=75)
     with tenant_scope(lapsed):
         Subscription.objects.update(
             current_period_start=period_start, current_period_end=add_months(period_start, 1)
         )
-    fine = tenant_create(name="Fine", subdomain=unique_subdomain("fine"), plan_code="pro")
+    fine = organisation_create(name="Fine", subdomain=unique_subdomain("fine"), plan_code="pro")
     lowered = private_plan(max_projects=5)
     over = TenantFactory(subdomain=unique_subdomain("over"), plan=lowered)
     for _ in range(3):

@@ -11,10 +11,10 @@ from django.urls import Resolver404, resolve
 from playwright.sync_api import expect
 
 from accounts.models import Role
+from accounts.onboarding import organisation_create
 from operators.services import operator_create
 from projects.services import project_create
 from tenants.context import tenant_scope
-from tenants.services import tenant_create
 from tests.browser.conftest import copy_to_docs
 from tests.conftest import unique_subdomain
 from tests.factories import UserFactory
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def new_org(plan="pro", **users):
     """A committed tenant with an owner and the given extra users {email: role}."""
     sub = unique_subdomain("web")
-    tenant = tenant_create(
+    tenant = organisation_create(
         name=f"Org {sub[-4:]}",
         subdomain=sub,
         plan_code=plan,

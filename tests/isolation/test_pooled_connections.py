@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 
 from projects.models import Project
-from saas.db import pool_options
 from tenants.context import no_tenant, tenant_scope
+from tenants.database_config import pool_options
 from tenants.db import register_alias
 from tests.conftest import unique_subdomain
 from tests.factories import ProjectFactory, TenantFactory

@@ -15,9 +15,9 @@ import pytest
 from django.db import IntegrityError, connection
 
 from accounts.models import User
+from api.exceptions import api_exception_handler
 from projects.models import Project
 from projects.services import project_create
-from saas.api.exceptions import api_exception_handler
 from tenants.context import tenant_scope
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory, UserFactory

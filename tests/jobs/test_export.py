@@ -8,7 +8,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from accounts.services import invitation_create, token_create
+from accounts.invitations import invitation_create
+from accounts.services import token_create
 from audit.services import audit_record
 from tenants.context import tenant_scope
 from tenants.export import BACKUP, ImportRefused, tenant_export, tenant_import, tenant_models

@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from accounts.services import invitation_create, token_create
+from accounts.invitations import invitation_create
+from accounts.services import token_create
 from tenants.context import tenant_scope
 from tenants.export import CUSTOMER, export_models, tenant_models
 from tenants.models import Tenant

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from accounts.services import password_reset_request
+from accounts.password_reset import password_reset_request
 from tenants import fence
 from tenants.backends import backend_for
 from tenants.context import tenant_scope

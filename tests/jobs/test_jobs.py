@@ -12,7 +12,8 @@ from django.core import mail
 from django.db import transaction
 from django.test import Client
 
-from accounts.services import invitation_create, password_reset_request
+from accounts.invitations import invitation_create
+from accounts.password_reset import password_reset_request
 from jobs.models import Job, JobStatus
 from jobs.services import JobError, QueueUnavailable, job_start
 from saas.celery import app

@@ -10,7 +10,8 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.services import invitation_create, password_reset_request
+from accounts.invitations import invitation_create
+from accounts.password_reset import password_reset_request
 from jobs.models import JobStatus
 from jobs.services import job_start
 from saas.celery import app

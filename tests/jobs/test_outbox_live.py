@@ -123,7 +123,7 @@ def test_invitation_accepted_while_the_broker_is_down_is_mailed_once_when_it_ret
 def test_a_suspended_tenants_queued_reset_is_not_run_by_the_worker(
     committed_db, test_database_url, redis_broker, tmp_path
 ):
-    from accounts.services import password_reset_request
+    from accounts.password_reset import password_reset_request
 
     tenant = TenantFactory(subdomain=unique_subdomain("osus"))
     UserFactory(tenant=tenant, email="forgot@osus.test")

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 from tests.shell import fresh_database, fresh_env, run
 
 pytestmark = pytest.mark.slow

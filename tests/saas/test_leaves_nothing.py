@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 from tests.shell import ROOT
 
 pytestmark = pytest.mark.slow

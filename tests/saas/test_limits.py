@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client, override_settings
 
-from saas.db import pool_options
+from tenants.database_config import pool_options
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory

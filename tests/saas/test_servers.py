@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import connections
 
 from billing.models import Plan
-from saas.db import APP_ROLE, admin_conninfo
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.control import control_alias
+from tenants.database_config import APP_ROLE, admin_conninfo
 from tests.api.conftest import mint
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory

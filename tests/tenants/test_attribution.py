@@ -15,7 +15,6 @@ import psycopg
 import pytest
 
 from billing.limits import _lock_key
-from saas.db import APP_ROLE
 from tenants.attribution import (
     MAX_LENGTH,
     _render,
@@ -24,6 +23,7 @@ from tenants.attribution import (
     tag_route_group,
     with_attribution,
 )
+from tenants.database_config import APP_ROLE
 from tests.billing.conftest import private_plan
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory

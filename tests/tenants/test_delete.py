@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import Client
 
-from saas.db import admin_conninfo
+from tenants.database_config import admin_conninfo
 from tenants.models import Tenant
 from tests.conftest import MODES, make_tenant
 from tests.factories import ProjectFactory, TaskFactory, UserFactory

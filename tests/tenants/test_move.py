@@ -11,9 +11,9 @@ from django.db import connections
 from accounts.models import User
 from audit.models import AuditEvent
 from projects.models import Project, Task
-from saas.db import admin_conninfo
 from tenants.backends.move import tenant_move
 from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.models import MovePhase, TenantMove, TenantStatus
 from tenants.services import tenant_get
 from tests.conftest import MODES, make_tenant

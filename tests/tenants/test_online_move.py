@@ -21,11 +21,11 @@ from django.db import connections
 
 from billing.models import Plan
 from projects.models import Project, Task
-from saas.db import admin_conninfo
 from tenants.backends import backend_for, capture
 from tenants.backends.move import MoveError, tenant_move, tenant_move_resume, tenant_move_rollback
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.control import control_alias
+from tenants.database_config import admin_conninfo
 from tenants.models import MovePhase, TenantMove
 from tenants.services import tenant_get
 from tests.api.conftest import mint

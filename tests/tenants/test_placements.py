@@ -14,12 +14,12 @@ from django.test import Client, override_settings
 
 from billing.models import Plan
 from projects.models import Project
-from saas.db import admin_conninfo
 from tenants import resolvers
 from tenants.backends import backend_for
 from tenants.backends.database import default_server
 from tenants.backends.migrate import code_state, full_plan
 from tenants.context import tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.models import DatabaseServer, Tenant, TenantStatus
 from tenants.services import tenant_get
 from tests.conftest import make_tenant, unique_subdomain

@@ -17,11 +17,11 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 
-from saas.db import admin_conninfo
 from tenants import guards, resolvers
 from tenants.backends import backend_for
 from tenants.backends.pools import pool_placement
 from tenants.context import tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.models import DatabaseServer
 from tenants.services import tenant_get
 from tests.api.conftest import mint

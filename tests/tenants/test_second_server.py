@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from saas.db import admin_conninfo
 from tenants.context import tenant_scope
+from tenants.database_config import admin_conninfo
 from tenants.services import tenant_get
 from tests.conftest import make_tenant, unique_subdomain
 from tests.factories import ProjectFactory

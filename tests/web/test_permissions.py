@@ -7,8 +7,9 @@ import uuid
 import pytest
 from django.test import Client
 
+from accounts.invitations import invitation_create
 from accounts.models import ApiToken, Invitation, User
-from accounts.services import invitation_create, token_create
+from accounts.services import token_create
 from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 from tests.web.conftest import host, signed_in

@@ -13,8 +13,9 @@ from django.db.models import F
 from django.test import Client
 
 from accounts.forms import LOGIN_FAILED
+from accounts.invitations import invitation_create
 from accounts.models import LoginFailure
-from accounts.services import invitation_create, token_create
+from accounts.services import token_create
 from tenants.context import tenant_scope
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 from tests.factories.accounts import PASSWORD

@@ -14,7 +14,7 @@ from tenants.context import tenant_scope
 from tests.api.conftest import api_for  # noqa: F401
 from tests.jobs.conftest import broker_at, redis_broker  # noqa: F401
 from tests.web.conftest import _roomy_ip_throttle  # noqa: F401
-from webhooks import services
+from webhooks import endpoints
 from webhooks.models import EventType
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -92,6 +92,6 @@ def loopback_allowed(settings):
 
 def register(tenant, url: str, events=None):
     with tenant_scope(tenant):
-        return services.endpoint_create(
+        return endpoints.endpoint_create(
             tenant=tenant, url=url, events=list(events or EventType.values)
         )

@@ -16,7 +16,7 @@ from tenants.context import tenant_scope
 from tests.conftest import MODES, make_tenant
 from tests.factories import UserFactory
 from tests.webhooks.conftest import Receiver, documented_verifier, register
-from webhooks import services
+from webhooks import deliveries, endpoints
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.usefixtures("committed_db", "loopback_allowed")
@@ -122,10 +122,10 @@ def test_a_receiver_that_keeps_failing_disables_the_endpoint_and_mails_the_owner
 
     # Enabled again, the failure run starts over; resend delivers the missed event.
     with Receiver() as receiver, tenant_scope(tenant):
-        services.endpoint_update(
+        endpoints.endpoint_update(
             tenant=tenant, endpoint=endpoint, url=receiver.url(), is_enabled=True
         )
-        services.delivery_resend(tenant=tenant, delivery=second)
+        deliveries.delivery_resend(tenant=tenant, delivery=second)
         [request] = receiver.wait_for(1)
     assert request["headers"]["webhook-id"] == str(second.event_id)
     assert _deliveries(tenant, endpoint)[-1].status == "succeeded"
@@ -136,7 +136,7 @@ def test_secrets_stay_out_of_audit_entries_and_logs(receiver, caplog):
     with caplog.at_level("DEBUG"):
         endpoint = register(tenant, receiver.url())
         with tenant_scope(tenant):
-            services.endpoint_rotate_secret(tenant=tenant, endpoint=endpoint)
+            endpoints.endpoint_rotate_secret(tenant=tenant, endpoint=endpoint)
             project_create(tenant=tenant, name="Quiet")
         receiver.wait_for(1)
     with tenant_scope(tenant):
@@ -185,7 +185,8 @@ def test_a_rolled_back_change_records_no_event(receiver, mode):
 
 @pytest.mark.parametrize("mode", ["shared", "database"])
 def test_every_event_type_reaches_its_endpoint(receiver, mode):
-    from accounts.services import invitation_accept, invitation_create, member_remove
+    from accounts.invitations import invitation_accept, invitation_create
+    from accounts.services import member_remove
     from billing.subscriptions import subscription_change_plan
     from jobs.services import job_start
     from projects.services import project_delete, task_create, task_delete, task_update
@@ -320,7 +321,7 @@ def test_purge_forgets_old_events_and_finished_deliveries_only(receiver, mode):
             )
         rows[t.pk] = (event, recent, done, waiting)
     with tenant_scope(tenant):
-        assert services.webhooks_purge(tenant=tenant) == {"events": 1, "deliveries": 1}
+        assert deliveries.webhooks_purge(tenant=tenant) == {"events": 1, "deliveries": 1}
         event, recent, done, waiting = rows[tenant.pk]
         assert list(WebhookEvent.objects.values_list("pk", flat=True)) == [recent.pk]
         assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [waiting.pk]

@@ -2,10 +2,10 @@
 
 from django.core.management.base import BaseCommand
 
+from accounts.onboarding import organisation_create
 from projects.services import project_create, task_create
 from tenants.context import tenant_scope
 from tenants.models import Tenant
-from tenants.services import tenant_create
 
 DEMO_EMAIL = "admin@demo.example"
 DEMO_PASSWORD = "demo-password-1"
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         if Tenant.objects.filter(subdomain="demo").exists():
             self.stdout.write("demo tenant already present")
             return
-        tenant = tenant_create(
+        tenant = organisation_create(
             name="Demo Organisation",
             subdomain="demo",
             plan_code="pro",

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from saas.db import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE
 from tenants import roles
+from tenants.database_config import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE
 
 
 class Command(BaseCommand):

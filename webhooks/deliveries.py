@@ -1,4 +1,4 @@
-"""Webhook endpoints (register, change, remove) and deliveries (dispatch, attempt, resend).
+"""Webhook deliveries: dispatch, attempt, resend, sweep, purge (endpoints: webhooks/endpoints.py).
 
 A delivery is attempted by the `webhooks.deliver` task, in the tenant's scope, with only
 its id in the message. Each attempt is claimed (pending → sending) in one short
@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import router, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -26,150 +25,20 @@ from audit.services import audit_record
 from tenants.context import tenant_scope
 from tenants.outbox import outbox_enqueue
 from tenants.transactions import tenant_atomic
-from webhooks import addresses, signing, transport
+from webhooks import signing, transport
+from webhooks.endpoints import WebhookError
 from webhooks.models import (
     DeliveryStatus,
-    EventType,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
 )
+from webhooks.transactions import both_atomic, delivery_alias
 
 logger = logging.getLogger("webhooks")
 
 USER_AGENT = "Tenantry-Webhooks/1"
-
-
-class WebhookError(Exception):
-    """A refusal for the person or client registering an endpoint (400, names its field)."""
-
-    def __init__(self, message: str, field: str = "non_field_errors"):
-        super().__init__(message)
-        self.field = field
-
-
-def _alias() -> str:
-    return router.db_for_write(WebhookDelivery)
-
-
-@contextmanager
-def _both_atomic():
-    """The tenant's data alias (audit rows) and the main database (delivery state), one
-    transaction when they are the same; the main database's commits first."""
-    with tenant_atomic(), transaction.atomic(using=_alias()):
-        yield
-
-
-# --- endpoints ---------------------------------------------------------------------------------
-
-
-def _clean_events(events) -> list[str]:
-    if not isinstance(events, list | tuple) or not events:
-        raise WebhookError("Choose at least one event.", "events")
-    unknown = sorted({str(e) for e in events} - set(EventType.values))
-    if unknown:
-        raise WebhookError(
-            f"Unknown event {', '.join(unknown)}. Known events: {', '.join(EventType.values)}.",
-            "events",
-        )
-    return [e for e in EventType.values if e in set(events)]
-
-
-def _clean_url(url: str) -> str:
-    url = (url or "").strip()
-    try:
-        addresses.resolve(url)
-    except addresses.AddressRefused as exc:
-        raise WebhookError(str(exc), "url") from None
-    return url
-
-
-def endpoint_list(*, tenant):
-    return WebhookEndpoint.objects.filter(tenant_id=tenant.pk).order_by("-created_at", "-id")
-
-
-def endpoint_create(
-    *, tenant, url: str, events, description: str = "", actor=None
-) -> WebhookEndpoint:
-    """Register an endpoint; its `secret` is on the returned instance (show it once)."""
-    url, events = _clean_url(url), _clean_events(events)
-    with _both_atomic():
-        endpoint = WebhookEndpoint.objects.create(
-            tenant_id=tenant.pk,
-            url=url,
-            events=events,
-            description=(description or "")[:200],
-            secret=signing.secret_new(),
-        )
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="webhook.create",
-            target=endpoint,
-            data={"host": endpoint.host, "events": events},
-        )
-    return endpoint
-
-
-def endpoint_update(*, tenant, endpoint: WebhookEndpoint, actor=None, **changes) -> WebhookEndpoint:
-    """Change url, events, description or is_enabled (enabling clears the failure run)."""
-    fields = {}
-    if "url" in changes:
-        fields["url"] = _clean_url(changes.pop("url"))
-    if "events" in changes:
-        fields["events"] = _clean_events(changes.pop("events"))
-    if "description" in changes:
-        fields["description"] = (changes.pop("description") or "")[:200]
-    if "is_enabled" in changes:
-        enabled = bool(changes.pop("is_enabled"))
-        fields["is_enabled"] = enabled
-        if enabled and not endpoint.is_enabled:
-            fields.update(consecutive_failures=0, disabled_at=None, disabled_reason="")
-        elif not enabled and endpoint.is_enabled:
-            fields.update(disabled_at=timezone.now(), disabled_reason="disabled by an admin")
-    if changes:
-        raise WebhookError(f"{', '.join(sorted(changes))} cannot be changed.")
-    with _both_atomic():
-        for name, value in fields.items():
-            setattr(endpoint, name, value)
-        endpoint.save(update_fields=[*fields, "updated_at"])
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="webhook.update",
-            target=endpoint,
-            data={
-                **{k: v for k, v in fields.items() if k in ("events", "is_enabled")},
-                **({"host": endpoint.host} if "url" in fields else {}),
-            },
-        )
-    return endpoint
-
-
-def endpoint_rotate_secret(*, tenant, endpoint: WebhookEndpoint, actor=None) -> WebhookEndpoint:
-    with _both_atomic():
-        endpoint.secret = signing.secret_new()
-        endpoint.save(update_fields=["secret", "updated_at"])
-        audit_record(tenant=tenant, actor=actor, action="webhook.rotate_secret", target=endpoint)
-    return endpoint
-
-
-def endpoint_delete(*, tenant, endpoint: WebhookEndpoint, actor=None) -> None:
-    with _both_atomic():
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="webhook.delete",
-            target=endpoint,
-            data={"host": endpoint.host},
-        )
-        WebhookAttempt.objects.filter(tenant_id=tenant.pk, delivery__endpoint=endpoint).delete()
-        WebhookDelivery.objects.filter(tenant_id=tenant.pk, endpoint=endpoint).delete()
-        endpoint.delete()
-
-
-# --- deliveries --------------------------------------------------------------------------------
 
 
 def delivery_list(*, tenant, endpoint: WebhookEndpoint):
@@ -203,7 +72,7 @@ def _queue(tenant, ids, countdown: float = 0) -> None:
 
 def _queue_on_commit(tenant, ids, countdown: float = 0) -> None:
     transaction.on_commit(
-        partial(_queue, tenant, list(ids), countdown), using=_alias(), robust=True
+        partial(_queue, tenant, list(ids), countdown), using=delivery_alias(), robust=True
     )
 
 
@@ -212,7 +81,7 @@ def event_dispatch(*, tenant, event_id: str) -> str:
     event = WebhookEvent.objects.filter(tenant_id=tenant.pk, pk=event_id).first()
     if event is None:
         return "skipped: no such event"
-    with transaction.atomic(using=_alias()):
+    with transaction.atomic(using=delivery_alias()):
         endpoints = [
             e
             for e in WebhookEndpoint.objects.filter(tenant_id=tenant.pk, is_enabled=True)
@@ -235,7 +104,7 @@ def delivery_resend(*, tenant, delivery: WebhookDelivery, actor=None) -> Webhook
         raise WebhookError("The endpoint is disabled: enable it first.")
     if not WebhookEvent.objects.filter(tenant_id=tenant.pk, pk=delivery.event_id).exists():
         raise WebhookError("The event is no longer kept.")
-    with _both_atomic():
+    with both_atomic():
         row = WebhookDelivery.objects.create(
             tenant_id=tenant.pk,
             endpoint=endpoint,
@@ -259,7 +128,7 @@ def event_body(event: WebhookEvent) -> bytes:
 
 
 def _claim(tenant, delivery_id) -> WebhookDelivery | None:
-    with transaction.atomic(using=_alias()):
+    with transaction.atomic(using=delivery_alias()):
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint")
@@ -302,7 +171,7 @@ def delivery_attempt(*, tenant, delivery_id: str) -> str:
 def _record(tenant, delivery: WebhookDelivery, outcome: transport.Outcome, final: bool) -> str:
     schedule = retry_schedule()
     now = timezone.now()
-    with _both_atomic():
+    with both_atomic():
         endpoint = (
             WebhookEndpoint.objects.select_for_update()
             .filter(tenant_id=tenant.pk, pk=delivery.endpoint_id)
@@ -436,7 +305,7 @@ def webhooks_purge(*, tenant, now=None) -> dict:
     cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_RETENTION_DAYS)
     with tenant_atomic():
         events, _ = WebhookEvent.objects.filter(tenant_id=tenant.pk, created_at__lt=cutoff).delete()
-    with transaction.atomic(using=_alias()):
+    with transaction.atomic(using=delivery_alias()):
         finished = WebhookDelivery.objects.filter(
             tenant_id=tenant.pk,
             created_at__lt=cutoff,

@@ -25,7 +25,7 @@ from tenants.fair_share import is_busy_error
 from tenants.fence import is_fence_error
 from tenants.middleware import busy_refusal, fenced_refusal
 
-logger = logging.getLogger("saas.api")
+logger = logging.getLogger("api")
 
 
 class PreconditionFailed(exceptions.APIException):

@@ -2,9 +2,11 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.onboarding import organisation_create
+from accounts.services import AccountError
 from tenants.actors import add_actor_argument, command_actor
 from tenants.models import Isolation
-from tenants.services import TenantError, tenant_create
+from tenants.services import TenantError
 
 
 class Command(BaseCommand):
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         if opts["owner_password"] and not opts["owner_email"]:
             raise CommandError("--owner-password needs --owner-email")
         try:
-            tenant = tenant_create(
+            tenant = organisation_create(
                 name=opts["name"],
                 subdomain=opts["subdomain"],
                 plan_code=opts["plan"],
@@ -49,10 +51,8 @@ class Command(BaseCommand):
                 region=opts["region"],
                 actor=command_actor(opts["actor"]),
             )
-        except Exception as exc:
-            if isinstance(exc, TenantError) or exc.__class__.__name__ == "AccountError":
-                raise CommandError(str(exc)) from None
-            raise
+        except (TenantError, AccountError) as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             f"created tenant {tenant.subdomain} ({tenant.id}) plan={tenant.plan.code} "
             f"isolation={tenant.isolation}"

@@ -10,12 +10,12 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.response import Response
 
 from accounts.models import ApiToken
-from saas.api.authentication import BearerTokenAuthentication
-from saas.api.exceptions import PreconditionFailed, error_body
-from saas.api.idempotency import IdempotentDispatchMixin
-from saas.api.pagination import ApiPagination
-from saas.api.permissions import API_PERMISSIONS
-from saas.api.throttling import PlanRateThrottle
+from api.authentication import BearerTokenAuthentication
+from api.exceptions import PreconditionFailed, error_body
+from api.idempotency import IdempotentDispatchMixin
+from api.pagination import ApiPagination
+from api.permissions import API_PERMISSIONS
+from api.throttling import PlanRateThrottle
 
 
 class ApiViewMixin(IdempotentDispatchMixin):

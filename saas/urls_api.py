@@ -6,13 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from accounts.api.views import InvitationViewSet, MemberViewSet, TokenViewSet
+from api import schema  # noqa: F401  (registers the bearer scheme)
+from api.filters import UUID_RE
+from api.views import api_not_found
 from audit.api.views import AuditEventViewSet
 from billing.api.views import PlanApi, UsageApi
 from domains.api import DomainViewSet
 from projects.api.views import ProjectViewSet, TaskViewSet
-from saas.api import schema  # noqa: F401  (registers the bearer scheme)
-from saas.api.filters import UUID_RE
-from saas.api.views import api_not_found
 from webhooks.api import DeliveryViewSet, WebhookViewSet
 
 router = SimpleRouter()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from saas.local_secrets import DATA_DIR, read_or_create
+from tenants.local_secrets import DATA_DIR, read_or_create
 
 ENGINE = "tenants.db"
 

@@ -1,0 +1,110 @@
+"""Invitations: issue (mailed through the outbox), accept, revoke. Every write is audited."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.models import Invitation, Role, User
+from accounts.services import AccountError, OwnerRequired, _sha256, acting_role, user_create
+from audit.services import audit_record
+from billing.limits import limit_check
+from tenants.outbox import outbox_enqueue
+from tenants.transactions import tenant_atomic
+
+INVITATION_TTL = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str  # shown/sent once; only its hash is stored
+
+
+@tenant_atomic
+def invitation_create(
+    *, tenant, email: str, role: str = Role.MEMBER, invited_by=None
+) -> IssuedInvitation:
+    email = (email or "").strip().lower()
+    if role not in Role.values:
+        raise AccountError(f"Unknown role {role!r}.")
+    if role == Role.OWNER and acting_role(invited_by) != Role.OWNER:
+        raise OwnerRequired("Only owners can invite owners.")
+    if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
+        raise AccountError(f"{email} is already a member of this organisation.")
+    limit_check(tenant=tenant, limit="max_members")
+    # A new invitation replaces a pending one for the same address.
+    Invitation.objects.filter(
+        tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        tenant_id=tenant.pk,
+        email=email,
+        role=role,
+        token_hash=_sha256(token),
+        invited_by=invited_by,
+        expires_at=timezone.now() + INVITATION_TTL,
+    )
+    audit_record(
+        tenant=tenant,
+        actor=invited_by,
+        action="invitation.create",
+        target=invitation,
+        data={"email": email, "role": role},
+    )
+    from accounts.tasks import send_invitation_email
+
+    outbox_enqueue(send_invitation_email, str(invitation.pk), token)
+    return IssuedInvitation(invitation, token)
+
+
+def _inviter_may_still_grant(invitation: Invitation) -> bool:
+    """An invitation grants its role only while whoever issued it could still grant it."""
+    if invitation.invited_by_id is None:  # an operator's token: never the owner role
+        return invitation.role != Role.OWNER
+    role = acting_role(invitation.invited_by)
+    if invitation.role == Role.OWNER:
+        return role == Role.OWNER
+    return role in (Role.OWNER, Role.ADMIN)
+
+
+def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
+    invitation = (
+        Invitation.objects.select_related("invited_by")
+        .filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
+        .first()
+    )
+    if invitation is None or not invitation.is_pending:
+        return None
+    return invitation if _inviter_may_still_grant(invitation) else None
+
+
+@tenant_atomic
+def invitation_accept(*, tenant, token: str, password: str, name: str = "") -> User:
+    invitation = invitation_get_pending(tenant=tenant, token=token)
+    if invitation is None:
+        raise AccountError("This invitation is invalid, used or expired. Ask for a new one.")
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    # The pending invitation already held its seat under the member limit.
+    user = user_create(
+        tenant=tenant,
+        email=invitation.email,
+        password=password,
+        role=invitation.role,
+        name=name,
+        enforce_plan=False,
+    )
+    audit_record(tenant=tenant, actor=user, action="invitation.accept", target=invitation)
+    return user
+
+
+@tenant_atomic
+def invitation_revoke(*, tenant, invitation: Invitation, actor=None) -> None:
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(tenant=tenant, actor=actor, action="invitation.revoke", target=invitation)
