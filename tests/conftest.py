@@ -283,3 +283,18 @@ MODES = ["shared", "schema", "database"]
 
 def make_tenant(mode: str, prefix: str = "t", **kwargs):
     return TenantFactory(subdomain=unique_subdomain(prefix), isolation=mode, **kwargs)
+
+
+@pytest.fixture
+def registry_listening():
+    """This process's registry listener connected (and its reset on connecting done), so a
+    test's cached entries are not dropped by that reset halfway through."""
+    import time
+
+    from tenants import registry_listener
+
+    registry_listener.ensure_running()
+    deadline = time.monotonic() + 10
+    while not registry_listener.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the reset follows the connection

@@ -126,7 +126,7 @@ def test_unknown_plan(pro_tenant):
 
 
 def test_cache_is_invalidated_and_the_statement_timeout_follows_the_plan(
-    free_tenant, django_capture_on_commit_callbacks
+    free_tenant, django_capture_on_commit_callbacks, registry_listening
 ):
     resolvers.clear_local()
     cached = resolvers.tenant_for_subdomain(free_tenant.subdomain)
