@@ -135,3 +135,17 @@ def _install_schema_functions(placement: Placement) -> None:
         conn.execute("DROP FUNCTION IF EXISTS public.saas_clone_schema(text, text, text, text)")
         conn.execute((_SQL / "clone_script.sql").read_text().encode())
         conn.commit()
+
+
+class OnServerPool:
+    """Placements inside a server's pool (its shared tables or a schema of it): routed to,
+    tripped and prepared through that pool. Mixed into the shared and schema backends."""
+
+    def data_alias(self, tenant) -> str:
+        return route(tenant.database_server)
+
+    def mark_down(self, tenant) -> bool:
+        return mark_down(tenant.database_server)
+
+    def prepare_server(self, tenant) -> None:
+        ensure_pool(tenant.database_server)

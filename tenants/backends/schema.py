@@ -69,7 +69,7 @@ def ensure_template(server=None, *, force: bool = False) -> None:
     _template_current.add(key)
 
 
-class SchemaBackend(IsolationBackend):
+class SchemaBackend(pools.OnServerPool, IsolationBackend):
     mode = "schema"
 
     def search_path(self, tenant) -> str:
@@ -81,15 +81,6 @@ class SchemaBackend(IsolationBackend):
     def placement_key(self, tenant) -> str:
         # Placement.fence_key without loading the server (the prefix of every statement).
         return tenant.schema_name
-
-    def data_alias(self, tenant) -> str:
-        return pools.route(tenant.database_server)
-
-    def mark_down(self, tenant) -> bool:
-        return pools.mark_down(tenant.database_server)
-
-    def prepare_server(self, tenant) -> None:
-        pools.ensure_pool(tenant.database_server)
 
     def provision(self, tenant) -> None:
         from tenants.backends.migrate import migrate_placement

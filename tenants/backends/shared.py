@@ -5,7 +5,7 @@ from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
 
 
-class SharedBackend(IsolationBackend):
+class SharedBackend(pools.OnServerPool, IsolationBackend):
     mode = "shared"
 
     def placement(self, tenant) -> Placement:
@@ -14,15 +14,6 @@ class SharedBackend(IsolationBackend):
     def placement_key(self, tenant) -> str:
         # Placement.fence_key without loading the server (the prefix of every statement).
         return "public"
-
-    def data_alias(self, tenant) -> str:
-        return pools.route(tenant.database_server)
-
-    def mark_down(self, tenant) -> bool:
-        return pools.mark_down(tenant.database_server)
-
-    def prepare_server(self, tenant) -> None:
-        pools.ensure_pool(tenant.database_server)
 
     def provision(self, tenant) -> None:
         pools.ensure_pool(tenant.database_server)
