@@ -36,8 +36,13 @@ def _run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     )
 
 
+# A configured deployment: a database of its own, not the checkout's embedded one (with
+# which `make test` runs when DATABASE_URL is unset, and which counts as local development).
+DEPLOYED_DB = "postgresql://saas@db.deployment.invalid:5432/saas"
+
+
 def test_refuses_to_start_without_secret_key_outside_debug():
-    result = _run(["manage.py", "check"], _env())
+    result = _run(["manage.py", "check"], _env(DATABASE_URL=DEPLOYED_DB))
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -47,7 +52,7 @@ def test_refuses_to_start_without_secret_key_outside_debug():
 
 @pytest.mark.parametrize("value", ["", "   "])
 def test_an_empty_secret_key_is_not_a_key(value):
-    result = _run(["manage.py", "check"], _env(SECRET_KEY=value))
+    result = _run(["manage.py", "check"], _env(SECRET_KEY=value, DATABASE_URL=DEPLOYED_DB))
     assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
 
 
