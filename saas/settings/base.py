@@ -245,6 +245,9 @@ TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
 # Each tenant's transactions carry its plan's statement timeout: the function that reads it
 # (tenant → ms or None) belongs to billing; tenancy only calls it.
 TENANT_STATEMENT_TIMEOUT_PROVIDER = "billing.tenant_context.statement_timeout_ms"
+# A new tenant's plan by code (None: the default plan) → the plan row, LookupError for an
+# unknown code: billing's too (tenants.services.tenant_build).
+TENANT_PLAN_PROVIDER = "billing.tenant_context.plan_for_code"
 # API tokens are cached per process by key id (accounts.token_cache) for at most this long,
 # capped by the registry's bound; token and creator changes NOTIFY every process sooner.
 API_TOKEN_CACHE_SECONDS = float(
