@@ -253,7 +253,7 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     """Re-create a deleted tenant from its backup's registry record: same id, empty placement.
 
     Its rows (owner, subscription, audit trail) come from the backup, so nothing
-    else is written here; tenants.backup.tenant_restore imports them next.
+    else is written here; tenants.restore.tenant_restore imports them next.
     """
     import uuid
 

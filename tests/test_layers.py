@@ -44,42 +44,7 @@ SKIP_DIRS = {".venv", ".git", ".data", "node_modules", "static", "templates", "d
 KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 # Import cycles (the modules of one strongly connected component), each with its reason.
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset(
-        {
-            "tenants.backends",
-            "tenants.backends.copy",
-            "tenants.backends.database",
-            "tenants.backends.migrate",
-            "tenants.backends.pools",
-            "tenants.backends.schema",
-            "tenants.backends.shared",
-            "tenants.control",
-            "tenants.models",
-            "tenants.routers",
-        }
-    ): (
-        "Tenant reads its context SQL from the backends, which read the registry back: "
-        "the backends are to own the context SQL"
-    ),
-    frozenset({"accounts.models", "accounts.sessions"}): (
-        "Django's shape: a session model names its store (get_session_store_class), the "
-        "store its model"
-    ),
-    frozenset({"operators.models", "operators.sessions"}): (
-        "Django's shape: a session model names its store (get_session_store_class), the "
-        "store its model"
-    ),
-    frozenset({"jobs.services", "jobs.tasks"}): (
-        "Celery's shape: the service queues the task, the task records through the services"
-    ),
-    frozenset({"webhooks.deliveries", "webhooks.tasks"}): (
-        "Celery's shape: the service queues the delivery, the task delivers through the services"
-    ),
-    frozenset({"tenants.backup", "tenants.services"}): (
-        "restoring a backup re-creates the tenant; deleting one writes the backup"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def layer_of(module: str) -> int | None:
