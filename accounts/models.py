@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
+# The session models live with their store (a model names its store, the store its
+# model: one module, so the imports point one way); re-exported as models of this app.
+from accounts.sessions import PlatformSession, TenantSession  # noqa: F401
 from tenants.managers import TenantManager
-from tenants.models import TenantModel, TenantOwned
+from tenants.models import TenantModel
 
 
 class Role(models.TextChoices):
@@ -65,36 +67,6 @@ class User(TenantModel, AbstractBaseUser):
 
     def has_module_perms(self, app_label) -> bool:
         return False
-
-
-class TenantSession(TenantOwned, AbstractBaseSession):
-    """Sessions on a tenant host. RLS makes a foreign session key load nothing."""
-
-    # A session row is a live login: never exported, never restored.
-    export_fields = ()
-    in_operator_backup = False
-
-    # Which member the session belongs to, so removing a member ends their sessions.
-    user_id = models.UUIDField(null=True, blank=True, db_index=True)
-
-    class Meta(TenantOwned.Meta):
-        indexes = [models.Index(fields=["expire_date"], name="tenant_session_expiry")]
-
-    @classmethod
-    def get_session_store_class(cls):
-        from accounts.sessions import SessionStore
-
-        return SessionStore
-
-
-class PlatformSession(AbstractBaseSession):
-    """Sessions on hosts without a tenant (apex sign-up, operator console)."""
-
-    @classmethod
-    def get_session_store_class(cls):
-        from accounts.sessions import SessionStore
-
-        return SessionStore
 
 
 class Invitation(TenantModel):

@@ -5,6 +5,9 @@ value: a copy of the table (a backup, a leaked dump, a replica) names no
 usable session. The hash is unkeyed on purpose: the cookie value is 32 random
 characters (~165 bits), so it cannot be guessed from its hash, and rotating
 SECRET_KEY does not log everybody out.
+
+The session models are defined here, beside the store they name
+(`get_session_store_class`), and re-exported by accounts.models.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.exceptions import SuspiciousOperation
+from django.db import models
 from django.utils import timezone
 
 from tenants.context import get_current_tenant
+from tenants.models import TenantOwned
 
 # AbstractBaseSession.session_key is 40 characters: 160 bits of SHA-256.
 _STORED_LENGTH = 40
@@ -29,14 +35,10 @@ def session_key_hash(session_key: str) -> str:
 class SessionStore(DBStore):
     @property
     def model(self):
-        from accounts.models import PlatformSession, TenantSession
-
         return TenantSession if get_current_tenant() is not None else PlatformSession
 
     @classmethod
     def get_model_class(cls):
-        from accounts.models import PlatformSession
-
         return PlatformSession
 
     def _get_session_from_db(self):
@@ -94,3 +96,29 @@ class SessionStore(DBStore):
                 return
             session_key = self.session_key
         await self.model.objects.filter(session_key=session_key_hash(session_key)).adelete()
+
+
+class TenantSession(TenantOwned, AbstractBaseSession):
+    """Sessions on a tenant host. RLS makes a foreign session key load nothing."""
+
+    # A session row is a live login: never exported, never restored.
+    export_fields = ()
+    in_operator_backup = False
+
+    # Which member the session belongs to, so removing a member ends their sessions.
+    user_id = models.UUIDField(null=True, blank=True, db_index=True)
+
+    class Meta(TenantOwned.Meta):
+        indexes = [models.Index(fields=["expire_date"], name="tenant_session_expiry")]
+
+    @classmethod
+    def get_session_store_class(cls):
+        return SessionStore
+
+
+class PlatformSession(AbstractBaseSession):
+    """Sessions on hosts without a tenant (apex sign-up, operator console)."""
+
+    @classmethod
+    def get_session_store_class(cls):
+        return SessionStore

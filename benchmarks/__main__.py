@@ -109,6 +109,7 @@ def main(argv=None) -> int:
         djt_runner,
         extensions,
         fleet,
+        noisy,
         online_move,
         provision,
         report,
@@ -144,7 +145,7 @@ def main(argv=None) -> int:
     stage("rls", lambda: rls.run(size, results_dir))
     stage("context", lambda: request_path.run(size))
     stage("api", lambda: api.run_api(size, admin_url))
-    stage("noisy", lambda: api.run_noisy(size, admin_url))
+    stage("noisy", lambda: noisy.run_noisy(size, admin_url))
     stage("provision", lambda: provision.run(size))
     stage("djt", lambda: djt_runner.run(size, admin_url))
 

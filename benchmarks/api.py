@@ -1,173 +1,37 @@
-"""API latency and throughput under bounded load, and the noisy-neighbour figure.
+"""API latency and throughput under bounded load.
 
 gunicorn (2 gthread workers x 4 threads, the recommended server; the bench
-settings) on loopback and `wrk` (1
-thread, 4 connections, fixed duration per run). Each round runs the tenant
+settings) on loopback and `wrk` (1 thread, 4 connections, fixed duration per run). Each round runs the tenant
 endpoint and the plain DRF baseline back to back, alternating which goes
 first; both pick their tenant at random (same seed, same tenants) per
 request. Ratios are medians of per-round ratios of wrk's own percentiles.
+The harness (gunicorn, wrk) is benchmarks/load.py; the noisy-neighbour stage
+benchmarks/noisy.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import psycopg
 from django.conf import settings
-from django.db import DatabaseError, connection
 
 from benchmarks import data
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_CREATE_PATH, API_LIST_PATH, MODES, mode_available
+
+# The harness (re-exported: benchmarks.fleet drives the same server and load).
+from benchmarks.load import (  # noqa: F401
+    CREATED_NAME,
+    ROOT,
+    THREADS,
+    WORKERS,
+    Server,
+    wrk,
+)
 from tenants.context import tenant_scope
 from tenants.database_config import admin_conninfo
-from tenants.fair_share import is_busy_error
-
-ROOT = Path(__file__).resolve().parent.parent
-WORKERS = 2
-THREADS = 4  # as gunicorn.conf.py, the deployment default
-WRK_CONNECTIONS = 4
-# Headers the tenant side needs (e.g. an API token once /api/v1/ is used).
-AUTH_HEADERS: dict[str, str] = {}
-CREATED_NAME = "bench-created"
-NOISY_STREAMS = 2  # concurrent heavy queries of the large tenant
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(
-        self,
-        database_url: str,
-        *,
-        app: str = "saas.wsgi:application",
-        settings_module: str = "benchmarks.settings",
-        workers: int = WORKERS,
-        threads: int = THREADS,
-        env: dict | None = None,
-    ):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = ROOT / "artifacts" / f"bench-server-{self.port}.log"
-        self.app, self.workers, self.threads = app, workers, threads
-        self.env = dict(
-            os.environ,
-            DATABASE_URL=database_url,
-            DJANGO_SETTINGS_MODULE=settings_module,
-            PYTHONUNBUFFERED="1",
-            **(env or {}),
-        )
-
-    def __enter__(self):
-        self.log.parent.mkdir(exist_ok=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", self.app, "-b",
-             f"127.0.0.1:{self.port}", "-w", str(self.workers), "--worker-class", "gthread",
-             "--threads", str(self.threads), "--timeout", "60"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                req = urllib.request.Request(self.url + "/healthz", headers={"Host": "localhost"})
-                with urllib.request.urlopen(req, timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-_LUA = """
-local targets = %(targets)s
-local method = "%(method)s"
-local body = %(body)s
-local extra = %(headers)s
-math.randomseed(42)
-request = function()
-  local t = targets[math.random(#targets)]
-  local headers = {["Host"] = t[1], ["Content-Type"] = "application/json", ["Accept"] = "application/json"}
-  for k, v in pairs(extra) do headers[k] = v end
-  if t[3] ~= "" then headers["Authorization"] = t[3] end
-  return wrk.format(method, t[2], headers, body)
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCHJSON {"p50": %%d, "p95": %%d, "p99": %%d, "requests": %%d, "duration_us": %%d, "errors": %%d}\\n',
-    latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout))
-end
-"""
-
-
-def _lua_str(s: str) -> str:
-    return json.dumps(s)  # a JSON string is a valid Lua string literal for our ASCII values
-
-
-def wrk(
-    url: str,
-    targets: list[tuple[str, str]],
-    method: str,
-    seconds: float,
-    connections: int = WRK_CONNECTIONS,
-) -> dict:
-    exe = shutil.which("wrk")
-    if exe is None:
-        raise RuntimeError("wrk is not installed (make system-deps)")
-    body = _lua_str(json.dumps({"name": CREATED_NAME})) if method == "POST" else "nil"
-    script = _LUA % {
-        "targets": "{"
-        + ", ".join(f"{{{_lua_str(h)}, {_lua_str(p)}, {_lua_str(a)}}}" for h, p, a in targets)
-        + "}",
-        "method": method,
-        "body": body,
-        "headers": "{"
-        + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in AUTH_HEADERS.items())
-        + "}",
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script)
-    try:
-        out = subprocess.run(
-            [exe, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", f.name, url],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(f.name)
-    line = next(ln for ln in out.splitlines() if ln.startswith("BENCHJSON "))
-    r = json.loads(line.removeprefix("BENCHJSON "))
-    if r["errors"] or not r["requests"]:
-        raise RuntimeError(
-            f"wrk saw {r['errors']} errors in {r['requests']} requests: {out[-1500:]}"
-        )
-    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
-    return r
 
 
 def _ranks(size, count: int, lo: int = 1) -> list[int]:
@@ -516,98 +380,3 @@ def _cleanup_created(tenants=()) -> None:
                 conn.commit()
         except Exception:  # a placement that is gone is nothing to clean
             pass
-
-
-HEAVY_SQL = (
-    # A large tenant's expensive report: a self-join over its tasks. RLS scopes both sides;
-    # the plan's statement_timeout (sent with the context) bounds each run.
-    "SELECT /* bench-heavy */ a.status, count(*) FROM projects_task a JOIN projects_task b "
-    "ON a.status = b.status AND a.id <> b.id GROUP BY a.status"
-)
-
-
-class Noise:
-    def __init__(self, tenant, streams: int):
-        self.tenant, self.streams = tenant, streams
-        self.stop = threading.Event()
-        self.runs = self.timeouts = self.refused = 0
-
-    def _loop(self):
-        try:
-            with tenant_scope(self.tenant):
-                while not self.stop.is_set():
-                    try:
-                        with connection.cursor() as cur:
-                            cur.execute(HEAVY_SQL)
-                            cur.fetchall()
-                        self.runs += 1
-                    except DatabaseError as exc:
-                        if is_busy_error(exc):  # at its share of the server: wait, retry
-                            self.refused += 1
-                        else:  # statement timeout: the plan's cap worked
-                            self.timeouts += 1
-        finally:
-            connection.close()
-
-    def __enter__(self):
-        self.stop.clear()
-        self.threads = [
-            threading.Thread(target=self._loop, daemon=True) for _ in range(self.streams)
-        ]
-        for t in self.threads:
-            t.start()
-        time.sleep(0.3)  # let the heavy queries get going
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        with psycopg.connect(
-            admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
-        ) as c:
-            c.execute(
-                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query LIKE '%%bench-heavy%%' "
-                "AND pid <> pg_backend_pid()"
-            )
-        for t in self.threads:
-            t.join(30)
-
-
-def run_noisy(size, admin_url: str) -> dict:
-    db_url = replace_dbname(admin_url, data.dbname())
-    small = [data.tenant(r) for r in _ranks(size, 30, lo=size.tenants // 2)]
-    big = data.tenant(1)
-    targets = _targets(small, True, API_LIST_PATH, _api_ready(small))
-    noise = Noise(big, NOISY_STREAMS)
-
-    with Server(db_url) as server:
-        wrk(server.url, targets, "GET", 1)
-
-        def noisy():
-            with noise:
-                return wrk(server.url, targets, "GET", size.load_seconds)
-
-        pairs = interleave(
-            size.rounds, noisy, lambda: wrk(server.url, targets, "GET", size.load_seconds)
-        )
-    ratio = median([a["p95"] / b["p95"] for a, b in pairs])
-    out = {
-        "noisy_neighbour_p95_ratio": ratio,
-        "noisy_neighbour_detail": {
-            "p95_ms_noisy": median([a["p95"] / 1000 for a, _ in pairs]),
-            "p95_ms_quiet": median([b["p95"] / 1000 for _, b in pairs]),
-            "p50_ratio": median([a["p50"] / b["p50"] for a, b in pairs]),
-            "rps_noisy": median([a["rps"] for a, _ in pairs]),
-            "rps_quiet": median([b["rps"] for _, b in pairs]),
-            "heavy_streams": NOISY_STREAMS,
-            "heavy_queries_completed": noise.runs,
-            "heavy_queries_timed_out": noise.timeouts,
-            "heavy_transactions_refused_busy": noise.refused,
-            "large_tenant_statement_timeout_ms": big.plan.statement_timeout_ms,
-            "rounds": len(pairs),
-        },
-    }
-    log(
-        f"noisy: p95 x{ratio:.2f} ({out['noisy_neighbour_detail']['p95_ms_noisy']:.1f} vs {out['noisy_neighbour_detail']['p95_ms_quiet']:.1f} ms)"
-    )
-    return out

@@ -6,8 +6,7 @@ import logging
 
 from celery import shared_task
 
-from jobs.registry import get_kind
-from jobs.services import (
+from jobs.progress import (
     job_claim,
     job_fail_unstarted,
     job_finish,
@@ -15,6 +14,7 @@ from jobs.services import (
     job_report,
     job_waiting,
 )
+from jobs.registry import get_kind
 from tenants.celery import TenantTask, inactive_reason
 from tenants.context import dangerously_unscoped, get_current_tenant
 

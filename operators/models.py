@@ -7,8 +7,11 @@ password hash or session.
 """
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+
+# The session model lives with its store (each names the other: one module, so the
+# imports point one way); re-exported as a model of this app.
+from operators.sessions import OperatorSession  # noqa: F401
 
 
 class Operator(models.Model):
@@ -34,15 +37,3 @@ class Operator(models.Model):
             self.save(update_fields=["password"])
 
         return check_password(raw, self.password, upgrade)
-
-
-class OperatorSession(AbstractBaseSession):
-    """Sessions on the operator console host (operators.middleware picks this store)."""
-
-    operator_only = True
-
-    @classmethod
-    def get_session_store_class(cls):
-        from operators.sessions import SessionStore
-
-        return SessionStore

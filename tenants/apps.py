@@ -10,3 +10,13 @@ class TenantsConfig(AppConfig):
             checks,  # noqa: F401 - registers the system checks
             tasks,  # noqa: F401 - the outbox drain, in every process
         )
+        from tenants.backends import register
+        from tenants.backends.database import DatabaseBackend
+        from tenants.backends.schema import SchemaBackend
+        from tenants.backends.shared import SharedBackend
+        from tenants.models import Isolation
+
+        # The backends import the model; the model reaches them through this registry.
+        register(Isolation.SHARED, SharedBackend())
+        register(Isolation.SCHEMA, SchemaBackend())
+        register(Isolation.DATABASE, DatabaseBackend())

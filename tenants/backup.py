@@ -1,4 +1,8 @@
-"""Operator backups: written where only operators can read them, restored by import_tenant."""
+"""Operator backups: written where only operators can read them.
+
+Deleting a tenant writes one (tenants.services); restoring it, which re-creates the
+tenant, is tenants.restore (above the services, so the imports point one way).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from tenants import residency
-from tenants.export import BACKUP, ImportRefused, read_header, tenant_export, tenant_import
+from tenants.export import BACKUP, tenant_export
 
 
 def backup_dir(region: str | None = None) -> Path:
@@ -46,44 +50,3 @@ def backup_write(*, tenant, path: str | Path | None = None) -> tuple[Path, int]:
         target.unlink(missing_ok=True)
         raise
     return target, rows
-
-
-def tenant_restore(*, stream, subdomain: str | None = None):
-    """Restore an operator backup: into its tenant, or re-create the deleted tenant (same id).
-
-    Returns (tenant, rows per model, created). All or nothing: a re-created
-    tenant is removed again when the import fails. The subdomain's
-    reservation is released once the tenant is back.
-    """
-    from tenants import resolvers
-    from tenants.models import Tenant
-    from tenants.reservations import subdomain_release
-    from tenants.services import TenantError, tenant_delete, tenant_recreate
-
-    header = read_header(stream)
-    if subdomain and subdomain != header.get("subdomain"):
-        raise ImportRefused(
-            f"This export belongs to another tenant ({header.get('subdomain')}); "
-            f"refusing to import it into {subdomain}."
-        )
-    tenant = Tenant.objects.select_related("plan").filter(pk=header.get("tenant")).first()
-    created = tenant is None
-    if created:
-        registry = header.get("registry")
-        if not registry:
-            raise ImportRefused(
-                "This backup predates registry records: create the tenant first, then import."
-            )
-        try:
-            tenant = tenant_recreate(registry=registry)
-        except TenantError as exc:
-            raise ImportRefused(str(exc)) from None
-    try:
-        counts = tenant_import(tenant=tenant, stream=stream, header=header)
-    except BaseException:
-        if created:
-            tenant_delete(tenant=tenant, reserve=False)
-        raise
-    subdomain_release(tenant.subdomain, tenant_id=tenant.pk)
-    resolvers.invalidate(tenant.subdomain)
-    return tenant, counts, created

@@ -174,6 +174,24 @@ class TenantTask(Task):
         return self.retry(exc=exc, countdown=countdown, **options)
 
 
+def task_named(name: str) -> Task:
+    """The registered task `name`: queue by name where importing the task would loop back.
+
+    A service whose task calls it again (a webhook delivery schedules its own retry)
+    names the task instead of importing it, so the imports point one way (task →
+    service). Outside a worker, task modules load on first need. LookupError when no
+    task has that name.
+    """
+    from celery import current_app
+
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    try:
+        return current_app.tasks[name]
+    except KeyError:
+        raise LookupError(f"no task named {name!r}") from None
+
+
 def inactive_reason(tenant) -> str:
     return f"refused: the organisation is {tenant.status}"
 

@@ -9,7 +9,7 @@ serialisation {"model", "pk", "fields"}, parents before children):
   tokens) and nothing operator-only is ever named there. Not restorable.
 * `backup` — what `delete_tenant` keeps for operators: every field of every
   tenant-owned model except those with `in_operator_backup = False`
-  (sessions). Restorable by `import_tenant` (tenants.backup), header carries
+  (sessions). Restorable by `import_tenant` (tenants.restore), header carries
   the registry record so a deleted tenant can be re-created with its id.
 
 Models are discovered generically (subclasses of TenantOwned); each app

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 
+from tenants.backends import backend_for
 from tenants.context import get_current_tenant
 from tenants.managers import TenantManager, UnscopedManager
 from tenants.validators import validate_subdomain
@@ -132,17 +133,14 @@ class Tenant(models.Model):
         """(SQL, statement count) that puts this tenant on a transaction (tenants.db).
 
         Read for every statement: computed once per instance. Its form belongs
-        to the tenant's isolation backend.
+        to the tenant's isolation backend, found in the registry (tenants.backends),
+        which the backends fill: the model never imports them.
         """
-        from tenants.backends import backend_for
-
         return backend_for(self).context_prefix(self, self._plan_statement_timeout())
 
     @cached_property
     def operator_context_prefix(self) -> tuple[str, int]:
         """The context as the operator role sends it (no fence check: tenants.fence)."""
-        from tenants.backends import backend_for
-
         return backend_for(self).operator_context_prefix(self)
 
 

@@ -28,13 +28,13 @@ from collections import defaultdict
 from datetime import timedelta
 from functools import partial
 
-from celery import current_app, shared_task
+from celery import shared_task
 from celery.exceptions import Retry
 from django.db import router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from tenants.celery import TenantTask, inactive_reason, message_header
+from tenants.celery import TenantTask, inactive_reason, message_header, task_named
 from tenants.context import dangerously_unscoped, get_current_tenant, no_tenant, tenant_scope
 from tenants.models import OutboxMessage, OutboxStatus, Tenant
 from tenants.routers import data_alias
@@ -61,9 +61,12 @@ def outbox_task(*args, **kwargs):
 def outbox_enqueue(task, *args, **kwargs) -> OutboxMessage:
     """Accept `task(*args, **kwargs)` for the current tenant, in the caller's transaction.
 
-    Arguments must be JSON. Nothing reaches the broker unless the transaction
+    `task`: the outbox task, or its name (tenants.celery.task_named: for a module its
+    task imports). Arguments must be JSON. Nothing reaches the broker unless the transaction
     commits; after the commit nothing can fail the caller.
     """
+    if isinstance(task, str):
+        task = task_named(task)
     if not isinstance(task, OutboxTask):
         raise TypeError(f"{task.name} is not an outbox task (declare it with @outbox_task)")
     tenant = get_current_tenant()
@@ -184,10 +187,10 @@ def outbox_drain(*, tenants=None, now=None, limit: int = 1000, waiting: bool = F
 
 
 def _task(name: str):
-    if name not in current_app.tasks:
-        # Outside a worker (the web, drain_outbox) task modules load on first need.
-        current_app.loader.import_default_modules()
-    return current_app.tasks.get(name)
+    try:
+        return task_named(name)
+    except LookupError:
+        return None
 
 
 def _finish(row_id, status: str, message: str) -> int:

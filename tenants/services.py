@@ -8,9 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from audit.services import audit_record
-from billing.models import Plan
 from tenants import fence, resolvers
 from tenants.actors import command_actor
 from tenants.backends import backend_for
@@ -18,6 +17,7 @@ from tenants.context import tenant_scope
 from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
+from tenants.signals import tenant_status_changed
 
 
 class TenantError(Exception):
@@ -75,6 +75,17 @@ def tenant_create(
     return tenant
 
 
+def _plan_for(code: str | None):
+    """The plan a new tenant is put on (None: the default plan), through the product.
+
+    Plans are billing's: `TENANT_PLAN_PROVIDER` names the function that finds one by
+    code (`billing.tenant_context.plan_for_code`), so tenancy imports no product app.
+    It returns the plan row (`Tenant.plan`; tenancy reads its `code` and
+    `required_isolation`) or raises LookupError with a one-line message.
+    """
+    return import_string(settings.TENANT_PLAN_PROVIDER)(code)
+
+
 def tenant_build(
     *,
     name: str,
@@ -91,10 +102,9 @@ def tenant_build(
 
     subdomain = (subdomain or "").strip()
     try:
-        plan = Plan.objects.get(code=plan_code or "free")
-    except Plan.DoesNotExist:
-        codes = ", ".join(Plan.objects.values_list("code", flat=True))
-        raise TenantError(f"Unknown plan {plan_code!r}. Available plans: {codes}.") from None
+        plan = _plan_for(plan_code)
+    except LookupError as exc:
+        raise TenantError(str(exc)) from None
     mode = isolation or plan.required_isolation or settings.TENANT_DEFAULT_ISOLATION
     if mode not in Isolation.values:
         raise TenantError(
@@ -203,10 +213,10 @@ def _set_status(
         Tenant.objects.using(alias).filter(pk=tenant.pk).update(status=status, status_reason=reason)
         tenant.status, tenant.status_reason = status, reason
         _invalidate_on_commit(tenant.subdomain, alias)
-    with tenant_scope(tenant):
-        # The reason is operator-only (Tenant.status_reason, the console): the tenant's
-        # log says what happened and which operator did it, not the internal why.
-        audit_record(tenant=tenant, actor=actor or command_actor(), action=action)
+    # The audit log (audit/receivers.py) records it for every door that gets here.
+    tenant_status_changed.send(
+        sender=Tenant, tenant=tenant, action=action, actor=actor or command_actor()
+    )
     return tenant
 
 
@@ -243,7 +253,7 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     """Re-create a deleted tenant from its backup's registry record: same id, empty placement.
 
     Its rows (owner, subscription, audit trail) come from the backup, so nothing
-    else is written here; tenants.backup.tenant_restore imports them next.
+    else is written here; tenants.restore.tenant_restore imports them next.
     """
     import uuid
 

@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
+from tenants.celery import task_named
 from tenants.context import tenant_scope
 from tenants.outbox import outbox_enqueue
 from tenants.transactions import tenant_atomic
@@ -39,6 +40,9 @@ from webhooks.transactions import both_atomic, delivery_alias
 logger = logging.getLogger("webhooks")
 
 USER_AGENT = "Tenantry-Webhooks/1"
+# The tasks this module queues, by name: they call back into it (webhooks.tasks).
+DELIVER_TASK = "webhooks.deliver"
+DISABLED_EMAIL_TASK = "webhooks.send_endpoint_disabled_email"
 
 
 def delivery_list(*, tenant, endpoint: WebhookEndpoint):
@@ -58,8 +62,8 @@ def attempts_of(*, tenant, deliveries) -> dict:
 
 def _queue(tenant, ids, countdown: float = 0) -> None:
     # After the commit that made the rows pending; a lost message is found by the sweep.
-    from webhooks.tasks import deliver
-
+    # By name: the task delivers through this module (webhooks.tasks imports it).
+    deliver = task_named(DELIVER_TASK)
     with tenant_scope(tenant):
         for delivery_id in ids:
             try:
@@ -226,8 +230,6 @@ def _record(tenant, delivery: WebhookDelivery, outcome: transport.Outcome, final
 
 
 def _disable(tenant, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> None:
-    from webhooks.tasks import send_endpoint_disabled_email
-
     reason = (
         f"{settings.WEBHOOKS_DISABLE_AFTER_FAILURES} failed attempts in a row "
         f"(last: {delivery.error or delivery.response_status})"
@@ -242,7 +244,7 @@ def _disable(tenant, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> No
         target=endpoint,
         data={"host": endpoint.host, "reason": reason},
     )
-    outbox_enqueue(send_endpoint_disabled_email, str(endpoint.pk))
+    outbox_enqueue(DISABLED_EMAIL_TASK, str(endpoint.pk))
     logger.warning("webhook endpoint %s (%s) disabled: %s", endpoint.pk, endpoint.host, reason)
 
 

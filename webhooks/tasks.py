@@ -29,7 +29,7 @@ def dispatch(event_id: str) -> str:
     return deliveries.event_dispatch(tenant=require_current_tenant(), event_id=event_id)
 
 
-@shared_task(name="webhooks.deliver")
+@shared_task(name=deliveries.DELIVER_TASK)
 def deliver(delivery_id: str) -> str:
     return deliveries.delivery_attempt(tenant=require_current_tenant(), delivery_id=delivery_id)
 
@@ -40,7 +40,7 @@ def sweep() -> dict:
     return deliveries.deliveries_sweep()
 
 
-@outbox_task(name="webhooks.send_endpoint_disabled_email", autoretry_for=MAIL_ERRORS, max_retries=6)
+@outbox_task(name=deliveries.DISABLED_EMAIL_TASK, autoretry_for=MAIL_ERRORS, max_retries=6)
 def send_endpoint_disabled_email(endpoint_id: str) -> str:
     tenant = require_current_tenant()
     endpoint = WebhookEndpoint.objects.filter(tenant_id=tenant.pk, pk=endpoint_id).first()

@@ -3,18 +3,9 @@
 import os
 from pathlib import Path
 
-from saas import embedded
+from saas.settings.env import BASE_DIR, env_bool
 from tenants import local_secrets
-from tenants.database_config import build_databases, pool_options
 from tenants.local_secrets import read_or_create
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
-
 
 DEBUG = env_bool("DEBUG", False)
 # Tenants live at <subdomain>.<BASE_DOMAIN>; the apex serves public pages and
@@ -23,8 +14,18 @@ BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost").strip().lower().rstrip(
 OPERATOR_SUBDOMAIN = "admin"
 ALLOWED_HOSTS = [BASE_DOMAIN, "." + BASE_DOMAIN]
 
-DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.url() or ""
-_LOCAL = not os.environ.get("DATABASE_URL") or embedded.url() == DATABASE_URL
+# The main database, its pools and the role aliases: saas/settings/database.py.
+from saas.settings.database import *  # noqa: E402, F403
+from saas.settings.database import _LOCAL  # noqa: E402
+
+# Tenancy (TENANT_*): isolation, registry bound, placement, residency, tenant pools.
+from saas.settings.tenancy import *  # noqa: E402, F403
+from saas.settings.tenancy import (  # noqa: E402 - read below
+    TENANT_DEFAULT_REGION,
+    TENANT_REGION_CACHES,
+    TENANT_REGISTRY_MAX_AGE,
+)
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG and not _LOCAL:
@@ -39,33 +40,6 @@ if not SECRET_KEY:
     SECRET_KEY = read_or_create(
         Path(os.environ.get("SECRET_KEY_FILE") or local_secrets.DATA_DIR / "secret-key")
     )
-
-if not DATABASE_URL:
-    # Nothing configured and the embedded server not started: point at the
-    # conventional local socket so commands give a clear connection error.
-    DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/saas"
-# Connections per process (docs/operations.md, "Database connections"): each
-# alias has one pool per process, shared by all its threads, whatever the server.
-DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "5"))
-DB_POOL_MAX_IDLE = float(os.environ.get("DB_POOL_MAX_IDLE", "2"))
-DB_POOL = pool_options(
-    min_size=int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
-    max_size=int(os.environ.get("DB_POOL_MAX_SIZE", "4")),
-    timeout=DB_POOL_TIMEOUT,
-    max_idle=DB_POOL_MAX_IDLE,
-)
-DB_OPERATOR_POOL = pool_options(
-    min_size=0,
-    max_size=int(os.environ.get("DB_OPERATOR_POOL_MAX_SIZE", "2")),
-    timeout=DB_POOL_TIMEOUT,
-    max_idle=DB_POOL_MAX_IDLE,
-    num_workers=1,
-)
-if os.environ.get("DB_POOL", "1") == "0":
-    # One-shot commands (manage.py sets this): a connection when needed, errors at once.
-    DB_POOL = DB_OPERATOR_POOL = None
-DATABASES = build_databases(DATABASE_URL, pool=DB_POOL, operator_pool=DB_OPERATOR_POOL)
-DATABASE_ROUTERS = ["tenants.routers.TenantRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -184,18 +158,7 @@ def _tenant_cache(url: str | None, name: str) -> dict:
     }
 
 
-# Residency of cached values (tenants.cache.RegionalCache): region → Redis URL of that
-# region, e.g. TENANT_REGION_CACHES="eu=redis://eu-cache:6379/0". The default region uses
-# REDIS_URL; a tenant of a region without an entry is not cached at all.
-TENANT_REGION_CACHES = {
-    region.strip(): url.strip()
-    for region, _, url in (
-        item.partition("=")
-        for item in os.environ.get("TENANT_REGION_CACHES", "").split(",")
-        if item.strip()
-    )
-}
-_home_region = os.environ.get("TENANT_DEFAULT_REGION", "default")
+_home_region = TENANT_DEFAULT_REGION
 _region_caches = {
     _home_region: "region:" + _home_region,
     **{region: "region:" + region for region in TENANT_REGION_CACHES},
@@ -237,14 +200,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAIN}")
 
-# Tenancy
-TENANT_DEFAULT_ISOLATION = os.environ.get("TENANT_DEFAULT_ISOLATION", "shared")
-# The registry's staleness bound (seconds): no process acts on tenant status,
-# placement or plan read longer ago than this (tenants/resolvers.py).
-TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "5"))
-# Each tenant's transactions carry its plan's statement timeout: the function that reads it
-# (tenant → ms or None) belongs to billing; tenancy only calls it.
-TENANT_STATEMENT_TIMEOUT_PROVIDER = "billing.tenant_context.statement_timeout_ms"
+# Tenancy (TENANT_*): saas/settings/tenancy.py, imported above.
 # API tokens are cached per process by key id (accounts.token_cache) for at most this long,
 # capped by the registry's bound; token and creator changes NOTIFY every process sooner.
 API_TOKEN_CACHE_SECONDS = float(
@@ -257,39 +213,7 @@ TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
 CUSTOM_DOMAIN_NAMESERVERS = [
     s for s in os.environ.get("CUSTOM_DOMAIN_NAMESERVERS", "").split(",") if s.strip()
 ]
-# Entries (tenants and unknown subdomains) kept per process.
-TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
-TENANT_RESERVED_SUBDOMAINS = frozenset(
-    {
-        "www",
-        "admin",
-        "api",
-        "static",
-        "media",
-        "app",
-        "mail",
-        "smtp",
-        "ftp",
-        "status",
-        "help",
-        "support",
-        "docs",
-        "blog",
-        "assets",
-        "cdn",
-        "public",
-        "root",
-        "system",
-        "operator",
-        "console",
-        "dashboard",
-        "billing",
-        "auth",
-        "login",
-        "signup",
-        "localhost",
-    }
-)
+
 
 LOGGING = {
     "version": 1,
@@ -316,42 +240,6 @@ LOGGING["loggers"]["tenants.context"] = {
 OPERATOR_URLCONF = "saas.urls_operator"
 WHITENOISE_USE_FINDERS = True
 
-# Database-per-tenant connections
-TENANT_DEFAULT_REGION = os.environ.get("TENANT_DEFAULT_REGION", "default")
-# Each tenant database gets a small pool (min 0: an idle tenant holds nothing);
-# a process keeps at most TENANT_DB_MAX_POOLS of them, closing the least
-# recently used idle one, so it holds at most MAX_POOLS x POOL_MAX_SIZE.
-TENANT_DB_POOL = pool_options(
-    min_size=0,
-    max_size=int(os.environ.get("TENANT_DB_POOL_MAX_SIZE", "2")),
-    timeout=float(os.environ.get("TENANT_DB_POOL_TIMEOUT", "3")),
-    max_idle=DB_POOL_MAX_IDLE,
-    num_workers=1,
-)
-TENANT_DB_MAX_POOLS = int(os.environ.get("TENANT_DB_MAX_POOLS", "10"))
-# One thread (a request, a task, a command) keeps at most this many tenant
-# connections checked out; older ones go back to their pools.
-TENANT_DB_MAX_OPEN = int(os.environ.get("TENANT_DB_MAX_OPEN", "2"))
-# Server start (saas.wsgi/asgi) checks every placement for row-level security
-# (tenants.guards): unsafe pooled tables stop the start, unsafe placements are refused.
-TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "1") == "1"
-TENANT_DB_CONNECT_TIMEOUT = int(os.environ.get("TENANT_DB_CONNECT_TIMEOUT", "2"))
-TENANT_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TENANT_DB_STATEMENT_TIMEOUT_MS", "60000"))
-# Deleting a tenant: its subdomain stays reserved and its operator backup is kept this long
-# (docs/operations.md#deleting-a-tenant). Backups are operator-only: a 0700 directory, 0600 files.
-TENANT_DELETED_RETENTION_DAYS = int(os.environ.get("TENANT_DELETED_RETENTION_DAYS", "30"))
-TENANT_BACKUP_DIR = Path(os.environ.get("TENANT_BACKUP_DIR") or BASE_DIR / ".data" / "backups")
-# Residency of files (tenants.residency): region → storage root for that region's exports
-# and backups, e.g. TENANT_REGION_STORAGE="eu=/srv/eu,us=/srv/us". A region without an entry
-# is refused (the default region falls back to MEDIA_ROOT and TENANT_BACKUP_DIR).
-TENANT_REGION_STORAGE = {
-    region.strip(): directory.strip()
-    for region, _, directory in (
-        item.partition("=")
-        for item in os.environ.get("TENANT_REGION_STORAGE", "").split(",")
-        if item.strip()
-    )
-}
 
 # REST API (api/): per-organisation bearer tokens, one error shape, per-plan rate limits.
 INSTALLED_APPS += ["drf_spectacular_sidecar"]
@@ -448,38 +336,10 @@ MIDDLEWARE.insert(
 )
 FAIR_QUEUE_SECONDS = float(os.environ.get("FAIR_QUEUE_SECONDS", "0.25"))
 FAIR_SHARE_KEY_PREFIX = os.environ.get("FAIR_SHARE_KEY_PREFIX", "tenantry:")
-# Fair share of a database server (tenants.fair_share): a tenant's transactions may hold at
-# most TENANT_DB_SHARE of the server's cores at once (at least one); one over waits up to
-# TENANT_DB_SLOT_WAIT_MS, then gets 503 tenant_busy. 0 turns it off. Cores default to this
-# machine's; set TENANT_DB_SERVER_CORES when PostgreSQL runs elsewhere.
-TENANT_DB_SHARE = float(os.environ.get("TENANT_DB_SHARE", "0.5"))
-TENANT_DB_SERVER_CORES = int(os.environ.get("TENANT_DB_SERVER_CORES", "0"))
-TENANT_DB_SLOT_WAIT_MS = int(os.environ.get("TENANT_DB_SLOT_WAIT_MS", "2000"))
 LOGGING["loggers"]["observability"] = {
     "level": os.environ.get("ACCESS_LOG_LEVEL") or os.environ.get("LOG_LEVEL", "INFO")
 }
 
 # --- Outbound webhooks (webhooks/) ---------------------------------------------------------------
 INSTALLED_APPS += ["webhooks"]
-# Delivery to loopback, private, link-local or reserved addresses (SSRF): off in production;
-# tests that run a receiver on loopback turn it on for themselves.
-WEBHOOKS_ALLOW_PRIVATE = os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "0") == "1"
-# Seconds between attempts after the first (Standard Webhooks' schedule): 5 s, 5 min, 30 min,
-# 2 h, 5 h, 10 h, 10 h; a delivery fails after the last.
-WEBHOOKS_RETRY_SCHEDULE = [
-    float(s)
-    for s in os.environ.get("WEBHOOKS_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000").split(
-        ","
-    )
-    if s.strip()
-]
-# Failed attempts in a row (any delivery) after which an endpoint is disabled and owners mailed.
-WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "20"))
-WEBHOOKS_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", "3"))
-WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "5"))
-# Retries up to this delay ride on a Celery countdown; longer ones (and lost messages) are
-# queued by the sweep, which takes a delivery this long after it was due.
-WEBHOOKS_COUNTDOWN_MAX_SECONDS = float(os.environ.get("WEBHOOKS_COUNTDOWN_MAX_SECONDS", "600"))
-WEBHOOKS_SWEEP_GRACE_SECONDS = float(os.environ.get("WEBHOOKS_SWEEP_GRACE_SECONDS", "60"))
-# Events (their payloads) and finished deliveries are kept this long for the log and resends.
-WEBHOOKS_RETENTION_DAYS = int(os.environ.get("WEBHOOKS_RETENTION_DAYS", "30"))
+from saas.settings.webhooks import *  # noqa: E402, F403

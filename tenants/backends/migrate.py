@@ -26,7 +26,7 @@ from django.db.migrations.loader import MigrationLoader
 from psycopg import sql as pgsql
 
 from tenants.backends import migrating_placement_scope
-from tenants.backends.placement import Placement
+from tenants.backends.placement import TEMPLATE_SCHEMA, Placement
 from tenants.context import placement_search_path
 
 logger = logging.getLogger("tenants.migrate")
@@ -99,8 +99,6 @@ def compile_pending(
     from django.conf import settings
 
     if placement is None:
-        from tenants.backends.schema import TEMPLATE_SCHEMA
-
         placement = Placement(settings.DATABASE_URL, _main_dbname(), TEMPLATE_SCHEMA, False)
     connection = owner_connection(placement.server_url, placement.dbname)
     schema = None if placement.schema == "public" else placement.schema

@@ -9,6 +9,10 @@ import psycopg
 
 from tenants.database_config import OPERATOR_ROLE, OWNER_ROLE, admin_conninfo
 
+# The schema-mode template every tenant schema is cloned from; migrated like one
+# (tenants.backends.schema, tenants.backends.migrate).
+TEMPLATE_SCHEMA = "tenant_template"
+
 
 @dataclass(frozen=True)
 class Placement:

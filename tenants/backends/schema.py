@@ -11,10 +11,8 @@ from psycopg import sql
 
 from tenants.backends import pools
 from tenants.backends.base import IsolationBackend
-from tenants.backends.placement import Placement
+from tenants.backends.placement import TEMPLATE_SCHEMA, Placement
 from tenants.database_config import APP_ROLE, OPERATOR_ROLE
-
-TEMPLATE_SCHEMA = "tenant_template"
 
 
 def template_placement(server=None) -> Placement:

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.backup import tenant_restore
 from tenants.export import ImportRefused
+from tenants.restore import tenant_restore
 from tenants.services import TenantError
 
 
