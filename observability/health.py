@@ -69,7 +69,8 @@ def _check_database_server(url: str) -> None:
 def _database_servers() -> list[tuple[str, str]]:
     from tenants.models import DatabaseServer
 
-    return list(DatabaseServer.objects.filter(is_active=True).values_list("name", "url"))
+    # The address (no login): a ping needs none, and the app role may not read one.
+    return list(DatabaseServer.objects.filter(is_active=True).values_list("name", "address"))
 
 
 def readiness() -> tuple[bool, dict]:

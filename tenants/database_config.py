@@ -123,6 +123,49 @@ def build_databases(
     }
 
 
+# What a URL may carry that is a credential: its user-info (user:password@) and the
+# libpq parameters that name one in its query string.
+_CREDENTIAL_PARAMS = {"user", "password", "passfile", "sslpassword"}
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """(address, user, password): `url` without its credentials, and the credentials.
+
+    The address (scheme, host, port, database, connection options) is what the app
+    role may read to route to a server: its own login is derived (role_password).
+    """
+    from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "user":
+            user = user or value
+        elif key == "password":
+            password = password or value
+        elif key not in _CREDENTIAL_PARAMS:
+            query.append((key, value))
+    address = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+    return address, user, password
+
+
+def with_credentials(address: str, user: str, password: str) -> str:
+    """The URL of `address` logged in as `user` (the inverse of split_credentials)."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(address)
+    userinfo = quote(user, safe="") if user else ""
+    if user and password:
+        userinfo += ":" + quote(password, safe="")
+    netloc = f"{userinfo}@{parts.netloc}" if userinfo else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def admin_conninfo(database_url: str, dbname: str | None = None) -> str:
     """libpq conninfo for the raw DATABASE_URL role (role and database creation)."""
     cfg = dj_database_url.parse(database_url)

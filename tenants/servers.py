@@ -19,9 +19,11 @@ import re
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.db import transaction
 
 from tenants.control import control_alias
-from tenants.models import DatabaseServer
+from tenants.database_config import split_credentials
+from tenants.models import DatabaseServer, DatabaseServerLogin
 
 
 class PlacementError(Exception):
@@ -35,12 +37,28 @@ def _slug_for(url: str) -> str:
 
 
 def server_register(*, name: str, url: str, region: str) -> DatabaseServer:
-    server, created = DatabaseServer.objects.using(
-        control_alias(f"registering database server {name}")
-    ).get_or_create(name=name, defaults={"url": url, "region": region})
-    if not created and (server.url != url or server.region != region):
+    """Register the server at `url`: its address in the registry, its login apart (a secret)."""
+    address, _, _ = split_credentials(url)
+    alias = control_alias(f"registering database server {name}")
+    with transaction.atomic(using=alias):
+        server, created = DatabaseServer.objects.using(alias).get_or_create(
+            name=name, defaults={"address": address, "region": region}
+        )
+        if created:
+            _store_login(server, url, alias)
+    if not created and (
+        split_credentials(server.url) != split_credentials(url) or server.region != region
+    ):
         raise PlacementError(f"server {name!r} exists with another URL or region")
     return server
+
+
+def _store_login(server: DatabaseServer, url: str, alias: str) -> None:
+    _, user, password = split_credentials(url)
+    if user or password:
+        DatabaseServerLogin.objects.using(alias).update_or_create(
+            server=server, defaults={"user": user, "password": password}
+        )
 
 
 def server_for_placement(
@@ -55,12 +73,12 @@ def server_for_placement(
             names = ", ".join(DatabaseServer.objects.values_list("name", flat=True)) or "none"
             raise PlacementError(f"no database server named {name!r} (registered: {names})")
     elif database_url:
-        server = DatabaseServer.objects.filter(url=database_url).first()
+        address = split_credentials(database_url)[0]
+        server = DatabaseServer.objects.filter(address=address).first()
         if server is None:
-            name = _unique_name(_slug_for(database_url))
-            server = DatabaseServer.objects.using(
-                control_alias(f"registering database server {name}")
-            ).create(name=name, url=database_url, region=region)
+            server = server_register(
+                name=_unique_name(_slug_for(database_url)), url=database_url, region=region
+            )
     else:
         server = least_loaded(region)
     check_residency(region=region, server=server)

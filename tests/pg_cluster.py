@@ -7,6 +7,7 @@ from contextlib import contextmanager
 import pytest
 
 from saas import embedded
+from tenants.database_config import split_credentials
 from tenants.models import DatabaseServer
 
 
@@ -25,4 +26,6 @@ def pg_cluster(django_db_blocker, prefix: str = "extra-pg-"):
             yield url
         finally:
             with django_db_blocker.unblock():
-                DatabaseServer.objects.using("operator").filter(url=url).update(is_active=False)
+                DatabaseServer.objects.using("operator").filter(
+                    address=split_credentials(url)[0]
+                ).update(is_active=False)

@@ -100,15 +100,20 @@ def template_name() -> str:
 def default_server():
     """The registry entry for the main server (DATABASE_URL), created on first use."""
     from tenants.control import control_alias
-    from tenants.models import DatabaseServer
+    from tenants.database_config import split_credentials
+    from tenants.models import MAIN_SERVER_NAME, DatabaseServer
 
-    server = DatabaseServer.objects.filter(name="main").first()
+    server = DatabaseServer.objects.filter(name=MAIN_SERVER_NAME).first()
     if server is None:
         server, _ = DatabaseServer.objects.using(
             control_alias("registering the main database server")
         ).get_or_create(
-            name="main",
-            defaults={"url": settings.DATABASE_URL, "region": settings.TENANT_DEFAULT_REGION},
+            name=MAIN_SERVER_NAME,
+            # Its login stays in DATABASE_URL (DatabaseServer.url): never stored.
+            defaults={
+                "address": split_credentials(settings.DATABASE_URL)[0],
+                "region": settings.TENANT_DEFAULT_REGION,
+            },
         )
     return server
 
@@ -153,9 +158,17 @@ class DatabaseBackend(IsolationBackend):
     mode = "database"
 
     def server_url(self, tenant) -> str:
+        """The server's administrative URL (operator paths: provisioning, moves, migrations)."""
+        return self._server(tenant).url
+
+    def server_address(self, tenant) -> str:
+        """Where the server is, without a credential (the request path routes with it)."""
+        return self._server(tenant).address
+
+    def _server(self, tenant):
         if tenant.database_server_id is None:
             raise TenantDatabaseUnavailable(f"{tenant.subdomain} has no database server")
-        return tenant.database_server.url
+        return tenant.database_server
 
     def database_name(self, tenant) -> str:
         return tenant.database_name or tenant_database_name(tenant.id)
@@ -171,8 +184,12 @@ class DatabaseBackend(IsolationBackend):
     # --- routing ------------------------------------------------------------------------------
 
     def data_alias(self, tenant) -> str:
+        # The server's address, not its login: the alias connects as the app role.
         return runtime_aliases.route(
-            tenant.db_alias, self.server_url(tenant), self.database_name(tenant), tenant.subdomain
+            tenant.db_alias,
+            self.server_address(tenant),
+            self.database_name(tenant),
+            tenant.subdomain,
         )
 
     def mark_down(self, tenant) -> bool:

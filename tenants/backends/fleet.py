@@ -273,12 +273,15 @@ def _migrate_templates(db_tenants, schema_tenants=(), broken_pools=None) -> None
             schema.ensure_template(server, force=True)
         except Exception as exc:  # the tenants of that pool report their own failure
             logger.warning("schema template on %s not migrated: %s", server.name, _one_line(exc))
-    urls = {t.database_server.url for t in db_tenants if t.database_server_id}
-    for url in urls:
+    db_servers = {t.database_server_id: t.database_server for t in db_tenants}
+    for server in db_servers.values():
+        if server is None:
+            continue
         try:
-            database.ensure_template(url, force=True)
+            database.ensure_template(server.url, force=True)
         except Exception as exc:  # the tenants on that server report their own failure
-            logger.warning("template database on %s not migrated: %s", url, _one_line(exc))
+            # By name: the URL carries the server's login.
+            logger.warning("template database on %s not migrated: %s", server.name, _one_line(exc))
 
 
 def _one_line(exc: Exception) -> str:

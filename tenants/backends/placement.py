@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -16,7 +16,9 @@ TEMPLATE_SCHEMA = "tenant_template"
 
 @dataclass(frozen=True)
 class Placement:
-    server_url: str  # a role there may create databases and SET ROLE to the owner
+    # A role there may create databases and SET ROLE to the owner: a credential, so
+    # left out of repr() (placements end up in log lines and error messages).
+    server_url: str = field(repr=False)
     dbname: str
     schema: str  # "public" for pooled tables and tenant databases
     pooled: bool  # True: rows of many tenants share the tables (filter by tenant_id)

@@ -23,8 +23,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from tenants.backends.placement import Placement
 from tenants.database_config import admin_conninfo
+from tenants.models import MAIN_SERVER_NAME as MAIN_SERVER
 
-MAIN_SERVER = "main"
 _SQL = Path(__file__).resolve().parent.parent / "sql"
 
 
@@ -69,8 +69,9 @@ def route(server) -> str:
         return DEFAULT_DB_ALIAS
     from tenants.backends.database import runtime_aliases
 
+    # The address, not the login: the alias connects as the app role.
     return runtime_aliases.route(
-        pool_alias(server), server.url, pool_database_name(server), f"server {server.name}"
+        pool_alias(server), server.address, pool_database_name(server), f"server {server.name}"
     )
 
 

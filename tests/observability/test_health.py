@@ -38,7 +38,7 @@ def test_readyz_reports_stopped_redis_and_unreachable_server_while_healthz_stays
 ):
     closed = free_port()
     server_row = DatabaseServer.objects.using(control_alias("test")).create(
-        name=unique_subdomain("down"), url=f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+        name=unique_subdomain("down"), address=f"postgresql://127.0.0.1:{free_port()}/x"
     )
     tenant = TenantFactory(subdomain=unique_subdomain("ready"))
     try:

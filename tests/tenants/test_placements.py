@@ -19,8 +19,9 @@ from tenants.backends import backend_for
 from tenants.backends.database import default_server
 from tenants.backends.migrate import code_state, full_plan
 from tenants.context import tenant_scope
-from tenants.database_config import admin_conninfo
+from tenants.database_config import admin_conninfo, split_credentials
 from tenants.models import DatabaseServer, Tenant, TenantStatus
+from tenants.servers import server_register
 from tenants.services import tenant_get
 from tests.conftest import make_tenant, unique_subdomain
 from tests.factories import ProjectFactory, TenantFactory
@@ -29,15 +30,13 @@ from tests.live import free_port
 pytestmark = [pytest.mark.slow]
 
 
-def closed_port_url() -> str:
-    return f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+def closed_port_address() -> str:
+    return f"postgresql://127.0.0.1:{free_port()}/postgres"
 
 
 def flaky_server() -> DatabaseServer:
     """A second registry entry for the main server, whose URL a test can break."""
-    return DatabaseServer.objects.using(
-        "operator"
-    ).create(  # the registry: operator role
+    return server_register(
         name=f"flaky-{uuid.uuid4().hex[:8]}",
         url=settings.DATABASE_URL,
         # A region of its own: the least-loaded rule never picks it for other tests.
@@ -75,7 +74,9 @@ def test_migrate_tenants_survives_an_unreachable_database_and_resumes(committed_
     )
     for tenant in [*lagging, down]:
         regress(tenant)
-    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=closed_port_url())
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(
+        address=closed_port_address()
+    )
 
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 placement"):
@@ -105,7 +106,9 @@ def test_migrate_tenants_survives_an_unreachable_database_and_resumes(committed_
     assert Client().get("/accounts/login/", HTTP_HOST=host(lagging[0])).status_code == 200
 
     # Repair the server and re-run: only what is behind is done.
-    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=settings.DATABASE_URL)
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(
+        address=split_credentials(settings.DATABASE_URL)[0]
+    )
     out = io.StringIO()
     call_command("migrate_tenants", "--json", stdout=out)
     report = {row["subdomain"]: row for row in json.loads(out.getvalue())}
@@ -129,7 +132,9 @@ def test_tenant_database_down_gives_503_and_others_keep_working(committed_db):
     client = Client()
     assert client.get("/probe/", HTTP_HOST=host(down)).json()["names"] == [f"{down.subdomain}-p"]
 
-    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(url=closed_port_url())
+    DatabaseServer.objects.using("operator").filter(pk=flaky.pk).update(
+        address=closed_port_address()
+    )
     resolvers.invalidate(down.subdomain)
     for _ in range(2):  # the first attempt trips the breaker, the second is refused at once
         response = client.get("/probe/", HTTP_HOST=host(down))

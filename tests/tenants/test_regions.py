@@ -323,7 +323,7 @@ def test_a_pool_server_down_gives_its_tenants_503_and_others_keep_working(commit
         body = client.get("/probe/", HTTP_HOST=f"{t.subdomain}.{settings.BASE_DOMAIN}").json()
         assert body["names"] == [f"{t.subdomain}-p"]
     DatabaseServer.objects.using("operator").filter(name=name).update(
-        url=f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", is_active=False
+        address=f"postgresql://127.0.0.1:{free_port()}/postgres", is_active=False
     )
     resolvers.invalidate_many([t.subdomain for t in down])
     for t in down:

@@ -37,7 +37,9 @@ def _refused(statement: str) -> bool:
         "DELETE FROM tenants_tenant",
         "UPDATE billing_plan SET max_projects = 1000000",
         "INSERT INTO billing_plan (code) VALUES ('mine')",
-        "UPDATE tenants_databaseserver SET url = url",
+        "UPDATE tenants_databaseserver SET address = address",
+        "SELECT count(*) FROM tenants_databaseserverlogin",
+        "UPDATE tenants_databaseserverlogin SET password = ''",
         "DELETE FROM tenants_databaseserver",
         "SELECT count(*) FROM tenants_tenantmove",
         "SELECT count(*) FROM operators_operator",
@@ -63,7 +65,12 @@ def test_the_app_role_reads_what_requests_need(db, statement):
 
 
 def test_the_operator_role_reaches_the_operator_tables(db):
-    for table in ("operators_operator", "operators_operatorsession", "tenants_tenantmove"):
+    for table in (
+        "operators_operator",
+        "operators_operatorsession",
+        "tenants_tenantmove",
+        "tenants_databaseserverlogin",
+    ):
         _as("operator", f"SELECT count(*) FROM {table}")
 
 

@@ -154,7 +154,7 @@ def test_console_shows_server_and_region_and_refuses_a_move_out_of_the_region(te
 
     far = DatabaseServer.objects.using("operator").create(
         name=f"far-{uuid.uuid4().hex[:8]}",
-        url="postgresql://postgres@127.0.0.1:1/postgres",
+        address="postgresql://127.0.0.1:1/postgres",
         region=f"far-{uuid.uuid4().hex[:6]}",  # its own: no other test's placement picks it
     )
     try:
