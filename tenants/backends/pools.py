@@ -23,7 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from tenants.backends.placement import Placement
 from tenants.database_config import admin_conninfo
-from tenants.models import MAIN_SERVER_NAME as MAIN_SERVER
+from tenants.server_models import MAIN_SERVER_NAME as MAIN_SERVER
 
 _SQL = Path(__file__).resolve().parent.parent / "sql"
 
