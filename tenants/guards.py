@@ -150,18 +150,20 @@ def _scan_database(placement) -> list[Finding]:
 
 def scan(*, databases: bool = True, parallel: int = 8) -> Scan:
     """Every placement of the registry; `databases=False` stays in the main database."""
-    from tenants.backends import backend_for
+    from tenants.backends import backend_for, modes
     from tenants.context import no_tenant
-    from tenants.models import Isolation, Tenant, TenantStatus
+    from tenants.models import Tenant, TenantStatus
 
     result = Scan()
     with no_tenant():
         tenants = list(
             Tenant.objects.select_related("database_server")
-            .filter(isolation__in=[Isolation.SCHEMA, Isolation.DATABASE])
+            .filter(isolation__in=modes(own_placement=True))
             .exclude(status=TenantStatus.DELETING)
         )
-        by_schema = {t.schema_name: t for t in tenants if t.isolation == Isolation.SCHEMA}
+        by_schema = {
+            schema: t for t in tenants if (schema := backend_for(t).pool_schema(t)) is not None
+        }
         _sort_pool_findings(result, scan_main(), by_schema)
         if not databases:
             return result
@@ -256,7 +258,9 @@ def _sort_pool_findings(result: Scan, found: list[Finding], by_schema: dict) -> 
 
 
 def _has_database(tenant) -> bool:
-    return tenant.isolation == "database" and tenant.database_server_id is not None
+    from tenants.backends import backend_for
+
+    return backend_for(tenant).own_database and tenant.database_server_id is not None
 
 
 def _database_templates():

@@ -106,7 +106,8 @@ class Tenant(models.Model):
 
     @property
     def has_own_placement(self) -> bool:
-        return self.isolation != Isolation.SHARED
+        """A schema or database of its own (the backend says), not pooled rows."""
+        return backend_for(self).own_placement
 
     @property
     def context_id(self) -> str:

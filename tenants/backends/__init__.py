@@ -35,6 +35,15 @@ def backend_for(tenant) -> IsolationBackend:
         raise LookupError(f"no isolation backend for mode {tenant.isolation!r}") from None
 
 
+def modes(**wanted) -> list[str]:
+    """The isolation modes whose backend has every attribute given: modes(own_placement=True)."""
+    return [
+        mode
+        for mode, backend in _BACKENDS.items()
+        if all(getattr(backend, name) == value for name, value in wanted.items())
+    ]
+
+
 def migrating_placement() -> str | None:
     """Set while migrating one tenant's own schema/database (tenant tables only)."""
     return _migrating.get()

@@ -23,6 +23,19 @@ def enter_tenant_sql(
 
 class IsolationBackend:
     mode: str = ""
+    #: The placement is the tenant's alone (a schema, a database): provisioned apart,
+    #: migrated by migrate_tenants and checked one by one. False: pooled rows.
+    own_placement: bool = True
+    #: The placement is a database of its own (on a registered server).
+    own_database: bool = False
+
+    def pool_schema(self, tenant) -> str | None:
+        """The schema of the tenant's server's pool that is the tenant's own, if any."""
+        return None
+
+    def describe(self, tenant) -> str:
+        """Where the tenant's rows are, in words, for operators' output."""
+        return f"{self.mode} placement on {tenant.server_name}"
 
     def search_path(self, tenant) -> str:
         """The transaction's search_path for this tenant ("" keeps the connection's)."""

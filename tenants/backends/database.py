@@ -156,6 +156,10 @@ def ensure_template(server_url: str, *, force: bool = False) -> None:
 
 class DatabaseBackend(IsolationBackend):
     mode = "database"
+    own_database = True
+
+    def describe(self, tenant) -> str:
+        return f"database {self.database_name(tenant)} on {tenant.server_name}"
 
     def server_url(self, tenant) -> str:
         """The server's administrative URL (operator paths: provisioning, moves, migrations)."""

@@ -70,6 +70,12 @@ def ensure_template(server=None, *, force: bool = False) -> None:
 class SchemaBackend(pools.OnServerPool, IsolationBackend):
     mode = "schema"
 
+    def pool_schema(self, tenant) -> str | None:
+        return tenant.schema_name
+
+    def describe(self, tenant) -> str:
+        return f"schema {tenant.schema_name} on {tenant.server_name}"
+
     def search_path(self, tenant) -> str:
         return f'"{tenant.schema_name}", public'
 

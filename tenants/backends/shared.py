@@ -7,6 +7,10 @@ from tenants.backends.placement import Placement
 
 class SharedBackend(pools.OnServerPool, IsolationBackend):
     mode = "shared"
+    own_placement = False
+
+    def describe(self, tenant) -> str:
+        return f"the pooled tables on {tenant.server_name}"
 
     def placement(self, tenant) -> Placement:
         return pools.pool_placement(tenant.database_server)

@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tenants.backends import backend_for
 from tenants.control import control_alias
-from tenants.models import Isolation, Tenant
+from tenants.models import Tenant
 from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get, tenant_provision
 
@@ -22,12 +23,13 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         try:
             tenant = tenant_get(opts["subdomain"])
-            if tenant.isolation == Isolation.SHARED:
+            backend = backend_for(tenant)
+            if not backend.own_placement:
                 raise CommandError(
-                    f"{tenant.subdomain} is in shared mode; use "
+                    f"{tenant.subdomain} is in {tenant.isolation} mode; use "
                     f"move_tenant {tenant.subdomain} --to database to give it a database"
                 )
-            if opts["database_url"] and tenant.isolation != Isolation.DATABASE:
+            if opts["database_url"] and not backend.own_database:
                 raise CommandError("--database-url applies to database-mode tenants only")
             if opts["database_url"]:
                 server = server_for_placement(
@@ -45,9 +47,4 @@ class Command(BaseCommand):
             tenant_provision(tenant=tenant)
         except (TenantError, PlacementError) as exc:
             raise CommandError(str(exc)) from None
-        where = (
-            f"database {tenant.database_name} on {tenant.database_server.name}"
-            if tenant.isolation == Isolation.DATABASE
-            else f"schema {tenant.schema_name}"
-        )
-        self.stdout.write(f"{tenant.subdomain}: {where} ready")
+        self.stdout.write(f"{tenant.subdomain}: {backend_for(tenant).describe(tenant)} ready")
