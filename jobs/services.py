@@ -18,6 +18,7 @@ from django.utils import timezone
 from jobs.models import Job, JobStatus
 from jobs.registry import get_kind
 from tenants.context import dangerously_unscoped, get_current_tenant, tenant_scope
+from tenants.residency import redact
 
 logger = logging.getLogger("jobs")
 
@@ -30,8 +31,18 @@ class QueueUnavailable(JobError):
     """The broker could not take the job. The job row is marked failed with the reason."""
 
 
-def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_by: str = "") -> Job:
+def job_start(
+    *,
+    kind: str,
+    tenant=None,
+    params: dict | None = None,
+    requested_by: str = "",
+    requester=None,
+) -> Job:
     """Create the job and queue its task once the surrounding transaction commits.
+
+    `requester`: the tenant's member who asked, recorded by id only (the job table is
+    global: docs/residency.md); `requested_by`: a label for anyone else (an operator).
 
     Outside a transaction that is at once, so a broker failure raises
     QueueUnavailable from here; inside one it raises at commit. Either way the
@@ -65,6 +76,7 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
                 kind=kind,
                 tenant_id=tenant.pk if tenant is not None else None,
                 params=params or {},
+                requester_id=getattr(requester, "pk", None),
                 requested_by=requested_by or "",
             )
             # The header names the tenant only for scoped kinds; operator kinds run with none.
@@ -135,7 +147,7 @@ def job_claim(*, job_id) -> Job | None:
 def job_fail_unstarted(*, job_id, reason: str, tenant_id=None) -> None:
     with job_rows(tenant_id):
         Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
-            status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
+            status=JobStatus.FAILED, message=redact(reason)[:500], finished_at=timezone.now()
         )
 
 
@@ -153,6 +165,7 @@ def job_waiting(*, job_id, reason: str) -> None:
 
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
     progress = max(0, min(100, int(progress)))
+    message = redact(message)  # a status line in a global row: never an address
     with job_rows():
         Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             progress=progress, message=message[:500]
@@ -164,7 +177,7 @@ def job_finish(*, job: Job, result: dict | None = None, error: str = "") -> bool
     """Record the outcome once. False when another attempt already recorded one."""
     status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
     fields = {"status": status, "finished_at": timezone.now(), "result": result or {}}
-    fields["message"] = error[:500] if error else "done"
+    fields["message"] = redact(error)[:500] if error else "done"
     if not error:
         fields["progress"] = 100
     with job_rows():
