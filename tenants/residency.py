@@ -7,6 +7,10 @@ without an entry keeps the single-region stores (MEDIA_ROOT/exports,
 TENANT_BACKUP_DIR). A region with no entry is refused, never written to
 another region's disk; an explicit path outside the region's root is refused
 too. docs/residency.md lists every store.
+
+Rows of the control plane are global, so they carry no personal data: `redact` and
+`error_summary` keep email addresses (and an error's row values) out of the status
+text they record.
 """
 
 from __future__ import annotations

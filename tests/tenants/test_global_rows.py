@@ -203,3 +203,29 @@ def test_global_rows_and_broker_messages_hold_no_personal_data(
     rows = global_rows(tenant)
     assert [(t, r) for t, found in rows.items() for r in found for p in personal if p in r] == []
     app.control.purge()
+
+
+def test_the_outbox_refuses_an_address_and_status_text_drops_addresses(tenant_a):
+    import smtplib
+
+    from accounts.tasks import send_password_reset_email
+    from tenants.outbox import outbox_enqueue
+    from tenants.residency import error_summary, redact
+    from tenants.transactions import tenant_atomic
+
+    with tenant_scope(tenant_a), tenant_atomic():
+        with pytest.raises(ValueError, match="never by an email address"):
+            outbox_enqueue(send_password_reset_email, "someone@people.example")
+        row = outbox_enqueue(send_password_reset_email, str(uuid.uuid4()))
+        assert row.args and "@" not in json.dumps(row.args)
+
+    refused = smtplib.SMTPRecipientsRefused({"someone@people.example": (550, b"no such user")})
+    assert "someone@people.example" in str(refused)
+    assert error_summary(refused) == "SMTPRecipientsRefused: {'<address>': (550, b'no such user')}"
+    detail = Exception(
+        'duplicate key value violates unique constraint "u"\nDETAIL:  Key (email)=(a@b.c)'
+    )
+    assert error_summary(detail) == 'Exception: duplicate key value violates unique constraint "u"'
+    assert (
+        redact("sent to <Zelda> zelda.q@people.example, done") == "sent to <Zelda> <address>, done"
+    )
