@@ -223,7 +223,7 @@ class ApiToken(TenantModel):
 class LoginFailure(models.Model):
     """Failed sign-ins (or reset requests) under one throttle key: see accounts.throttle.
 
-    Control data in the main database, outside RLS: the key is a digest of what it
+    Control data in the main database, outside RLS: the key is a keyed digest (HMAC) of what it
     counts (kind, tenant, email, client address), so no email, address or tenant id
     is stored in clear. PostgreSQL rather than the cache: counting must go on when
     Redis is down, and every process must see the same count.

@@ -30,6 +30,7 @@ delayed exactly like known ones.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import secrets
 from datetime import timedelta
@@ -53,7 +54,10 @@ def client_ip(request) -> str:
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    # Keyed (HMAC with SECRET_KEY): the counters are global rows, and a plain hash of an
+    # address could be confirmed by anyone who guesses it (docs/residency.md).
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, "\x1f".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
 def _keys(scope: str, email: str, ip: str, kind: str) -> tuple[str, str]:

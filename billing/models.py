@@ -138,6 +138,8 @@ class PlanChange(TenantModel):
     )
     to_plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
     actor_id = models.UUIDField(null=True, blank=True)
+    # A role word ("owner", "operator", "system"), never a name or an address: the row is
+    # global (billing.subscriptions.plan_change_actor).
     actor_label = models.CharField(max_length=254, default="system")
     changed_at = models.DateTimeField(default=timezone.now)
 

@@ -1,8 +1,12 @@
 """API rate limits per plan: a fixed one-minute window per (tenant, token).
 
-Shared across processes through Redis when settings.REDIS_URL is set: one round
-trip per request (INCR and EXPIRE in one MULTI/EXEC pipeline). Without Redis an
-in-process counter is used (the embedded default: one process, one counter).
+Shared across processes through Redis: one round trip per request (INCR and
+EXPIRE in one MULTI/EXEC pipeline). The counters of a tenant go to the Redis of
+its region, like its cached values (docs/residency.md): TENANT_REGION_CACHES[region],
+or REDIS_URL for the default region. A region without a Redis of its own, or an
+install without Redis (the embedded default), counts in-process: a counter is
+never written to another region's store. A counter's key is ids only (tenant,
+token, minute) and it expires after the window.
 
 Degraded mode: when Redis errors or times out, the request is counted by the
 in-process limiter instead (so each process enforces the limit on its own:
@@ -114,21 +118,34 @@ class RateLimiter:
         return self.local.incr(key, window), "local-degraded"
 
 
-_limiter: RateLimiter | None = None
+_limiters: dict[str, RateLimiter] = {}
 _limiter_lock = threading.Lock()
 
 
-def get_limiter() -> RateLimiter:
-    global _limiter
-    if _limiter is None:
+def region_redis_url(region: str | None) -> str | None:
+    """The Redis that holds the counters of `region`'s tenants; None: count in-process."""
+    region = region or settings.TENANT_DEFAULT_REGION
+    if region in settings.TENANT_REGION_CACHES:
+        return settings.TENANT_REGION_CACHES[region] or None
+    if region == settings.TENANT_DEFAULT_REGION:
+        return settings.REDIS_URL or None
+    return None
+
+
+def get_limiter(region: str | None = None) -> RateLimiter:
+    """The limiter of `region` (default: the default region's), one per process and region."""
+    region = region or settings.TENANT_DEFAULT_REGION
+    limiter = _limiters.get(region)
+    if limiter is None:
         with _limiter_lock:
-            if _limiter is None:
-                _limiter = RateLimiter(settings.REDIS_URL or None)
-    return _limiter
+            limiter = _limiters.get(region)
+            if limiter is None:
+                limiter = _limiters[region] = RateLimiter(region_redis_url(region))
+    return limiter
 
 
 def rate_limit_hit(*, tenant, token) -> RateDecision:
     """Count one API request of `token` and decide; the limit is the tenant's plan's rpm."""
-    return get_limiter().hit(
+    return get_limiter(tenant.region).hit(
         tenant_id=tenant.pk, token_id=token.pk, limit=tenant.plan.api_requests_per_minute
     )

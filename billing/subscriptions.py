@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from audit.services import actor_fields, audit_record
+from audit.services import audit_record
 from billing.errors import BillingError, PlanChangeRefused, PlanNeedsOperator
 from billing.limits import advisory_xact_lock, limits_exceeded, plan_lock
 from billing.models import Plan, PlanChange, Subscription, SubscriptionStatus
@@ -16,7 +16,9 @@ from billing.periods import add_months
 from billing.signals import plan_changed
 from billing.transactions import billing_atomic
 from tenants import resolvers
+from tenants.actors import is_operator_label
 from tenants.models import Tenant
+from tenants.residency import redact
 from tenants.routers import data_alias
 from webhooks.events import event_record
 
@@ -100,6 +102,23 @@ def plan_self_service_refusal(
     return None
 
 
+def plan_change_actor(actor) -> dict:
+    """Who changed the plan, as a billing row records it: an id and a role word, no name.
+
+    Billing rows are global (docs/residency.md): a member is their user id (the address
+    lives in the tenant's placement, and so does the audit event naming them) and their
+    role; an operator is "operator" (the console's audit entry says which one).
+    """
+    if getattr(actor, "pk", None) is not None:
+        return {"actor_id": actor.pk, "actor_label": getattr(actor, "role", "") or "member"}
+    if isinstance(actor, str) and actor:
+        return {
+            "actor_id": None,
+            "actor_label": "operator" if is_operator_label(actor) else redact(actor),
+        }
+    return {"actor_id": None, "actor_label": "system"}
+
+
 def subscription_change_plan(
     *, tenant, plan_code: str, actor=None, self_service: bool = False
 ) -> Subscription:
@@ -150,7 +169,7 @@ def subscription_change_plan(
             from_plan=old_plan,
             to_plan=new_plan,
             changed_at=now,
-            **actor_fields(actor),
+            **plan_change_actor(actor),
         )
         move_to = isolation_target(tenant=row, old_plan=old_plan, new_plan=new_plan)
         audit_record(

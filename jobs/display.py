@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import DatabaseError
+
 from jobs.models import Job, JobStatus
 
 # Seconds between two polls of a page that shows unfinished jobs (htmx `every`).
@@ -52,3 +54,31 @@ def job_sentence_for_tenant(job: Job) -> str:
 
 def jobs_unfinished(jobs) -> bool:
     return any(not job.is_finished for job in jobs)
+
+
+def with_requesters(*, tenant, jobs) -> list[Job]:
+    """Give each job its `requester_label`: the member's address, read now from the tenant's
+    placement (the global job row holds only the id), else the row's own label.
+
+    Call it in the tenant's scope or not: the lookup enters it. One query for the page.
+    """
+    from accounts.models import User
+    from tenants.context import tenant_scope
+
+    ids = {job.requester_id for job in jobs if job.requester_id}
+    emails, unknown = {}, "a former member"
+    if ids:
+        try:
+            with tenant_scope(tenant):
+                emails = dict(
+                    User.objects.filter(tenant_id=tenant.pk, pk__in=ids).values_list("pk", "email")
+                )
+        except DatabaseError:
+            # The tenant's placement is unreachable (the console still lists its jobs).
+            unknown = "a member (not reachable now)"
+    for job in jobs:
+        if job.requester_id:
+            job.requester_label = emails.get(job.requester_id, unknown)
+        else:
+            job.requester_label = job.requested_by
+    return jobs

@@ -15,10 +15,11 @@ EXPORT = "tenant_export"
 UNFINISHED_WINDOW = timedelta(hours=1)
 
 
-def tenant_export_request(*, tenant, requested_by: str) -> tuple[Job, bool]:
+def tenant_export_request(*, tenant, requester) -> tuple[Job, bool]:
     """The tenant's export under way, or a new one: (job, whether it was started now).
 
     Repeated clicks (or a script in a loop) do not pile up exports of the same data.
+    `requester` (the member asking) is recorded by id (jobs.models).
     """
     pending = (
         Job.objects.filter(
@@ -32,4 +33,4 @@ def tenant_export_request(*, tenant, requested_by: str) -> tuple[Job, bool]:
     )
     if pending is not None:
         return pending, False
-    return job_start(kind=EXPORT, tenant=tenant, requested_by=requested_by), True
+    return job_start(kind=EXPORT, tenant=tenant, requester=requester), True

@@ -7,6 +7,10 @@ tenant_id (operator jobs about a tenant included). A fleet job (a kind with
 `tenant=False`) has none: `tenant_id = current tenant` is never true for NULL,
 so only the operator role (BYPASSRLS) sees or writes it. Tenant-facing reads
 still filter on `tenant_id` (jobs.selectors) for the index and the signature.
+
+Global rows carry no personal data: the requester is a user id, parameters are
+placement settings (a mode, a server name), messages are status lines with
+addresses redacted and failures reduced to their first line (jobs.services).
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ class Job(models.Model):
     message = models.CharField(max_length=500, blank=True, default="")
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # Who asked, without naming a person here (the table is global: docs/residency.md):
+    # a member of the tenant by id (the address is read in the tenant's placement when a
+    # page shows it: jobs.display.with_requesters), else a label — the operator's console
+    # identity, "operator (command)", "plan change a → b".
+    requester_id = models.UUIDField(null=True, blank=True)
     requested_by = models.CharField(max_length=254, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

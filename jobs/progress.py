@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobs.models import Job, JobStatus
 from tenants.context import dangerously_unscoped, get_current_tenant, tenant_scope
+from tenants.residency import redact
 
 
 @contextmanager
@@ -63,7 +64,7 @@ def job_claim(*, job_id) -> Job | None:
 def job_fail_unstarted(*, job_id, reason: str, tenant_id=None) -> None:
     with job_rows(tenant_id):
         Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
-            status=JobStatus.FAILED, message=reason[:500], finished_at=timezone.now()
+            status=JobStatus.FAILED, message=redact(reason)[:500], finished_at=timezone.now()
         )
 
 
@@ -81,6 +82,7 @@ def job_waiting(*, job_id, reason: str) -> None:
 
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
     progress = max(0, min(100, int(progress)))
+    message = redact(message)  # a status line in a global row: never an address
     with job_rows():
         Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
             progress=progress, message=message[:500]
@@ -92,7 +94,7 @@ def job_finish(*, job: Job, result: dict | None = None, error: str = "") -> bool
     """Record the outcome once. False when another attempt already recorded one."""
     status = JobStatus.FAILED if error else JobStatus.SUCCEEDED
     fields = {"status": status, "finished_at": timezone.now(), "result": result or {}}
-    fields["message"] = error[:500] if error else "done"
+    fields["message"] = redact(error)[:500] if error else "done"
     if not error:
         fields["progress"] = 100
     with job_rows():

@@ -37,8 +37,18 @@ class QueueUnavailable(JobError):
     """The broker could not take the job. The job row is marked failed with the reason."""
 
 
-def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_by: str = "") -> Job:
+def job_start(
+    *,
+    kind: str,
+    tenant=None,
+    params: dict | None = None,
+    requested_by: str = "",
+    requester=None,
+) -> Job:
     """Create the job and queue its task once the surrounding transaction commits.
+
+    `requester`: the tenant's member who asked, recorded by id only (the job table is
+    global: docs/residency.md); `requested_by`: a label for anyone else (an operator).
 
     Outside a transaction that is at once, so a broker failure raises
     QueueUnavailable from here; inside one it raises at commit. Either way the
@@ -72,6 +82,7 @@ def job_start(*, kind: str, tenant=None, params: dict | None = None, requested_b
                 kind=kind,
                 tenant_id=tenant.pk if tenant is not None else None,
                 params=params or {},
+                requester_id=getattr(requester, "pk", None),
                 requested_by=requested_by or "",
             )
             # The header names the tenant only for scoped kinds; operator kinds run with none.

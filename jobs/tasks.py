@@ -17,6 +17,7 @@ from jobs.progress import (
 from jobs.registry import get_kind
 from tenants.celery import TenantTask, inactive_reason
 from tenants.context import dangerously_unscoped, get_current_tenant
+from tenants.residency import error_summary
 
 logger = logging.getLogger("jobs")
 
@@ -78,8 +79,9 @@ def job_run(self, job_id: str):
             )
             raise self.retry_with_backoff(exc) from exc
         logger.exception("job %s failed", job.pk)
-        job_finish(job=job, error=f"{exc.__class__.__name__}: {exc}")
-        return {"failed": str(exc)}
+        # The row keeps the error's class and first line (jobs.models: no row values).
+        job_finish(job=job, error=error_summary(exc))
+        return {"failed": exc.__class__.__name__}
     if spec.event and spec.scoped:
         _finish_with_event(job, spec, result or {})
     else:

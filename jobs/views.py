@@ -14,7 +14,13 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from jobs.display import POLL_SECONDS, job_sentence_for_tenant, job_title, jobs_unfinished
+from jobs.display import (
+    POLL_SECONDS,
+    job_sentence_for_tenant,
+    job_title,
+    jobs_unfinished,
+    with_requesters,
+)
 from jobs.exports import EXPORT, tenant_export_request
 from jobs.fragments import polled_fragment
 from jobs.kinds import export_path
@@ -57,6 +63,7 @@ def _wants_page(request) -> bool:
 
 def _exports_context(request) -> dict:
     jobs = list(job_list_for_tenant(tenant=request.tenant, kind=EXPORT)[:PAGE_SIZE])
+    with_requesters(tenant=request.tenant, jobs=jobs)
     return {"jobs": jobs, "polling": jobs_unfinished(jobs), "poll_seconds": POLL_SECONDS}
 
 
@@ -78,7 +85,7 @@ def exports(request):
 
 def _request_export(request, page: bool):
     try:
-        job, started = tenant_export_request(tenant=request.tenant, requested_by=request.user.email)
+        job, started = tenant_export_request(tenant=request.tenant, requester=request.user)
     except QueueUnavailable as exc:
         if page:
             messages.error(request, str(exc))

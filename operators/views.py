@@ -136,12 +136,14 @@ def tenant_jobs_view(request, tenant_id):
 
 
 def _jobs_context(tenant) -> dict:
-    from jobs.display import POLL_SECONDS, jobs_unfinished
+    from jobs.display import POLL_SECONDS, jobs_unfinished, with_requesters
     from jobs.selectors import job_list_for_tenant
 
     # In the tenant's scope, like the usage counts: RLS shows this tenant's jobs only.
     with tenant_scope(tenant):
         jobs = list(job_list_for_tenant(tenant=tenant).order_by("-created_at")[:20])
+    # A member who asked is named from the tenant's placement (the job row holds the id).
+    with_requesters(tenant=tenant, jobs=jobs)
     return {"jobs": jobs, "polling": jobs_unfinished(jobs), "poll_seconds": POLL_SECONDS}
 
 

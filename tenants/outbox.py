@@ -22,6 +22,7 @@ pending?) decide what it does.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -37,6 +38,7 @@ from django.utils import timezone
 from tenants.celery import TenantTask, inactive_reason, message_header, task_named
 from tenants.context import dangerously_unscoped, get_current_tenant, no_tenant, tenant_scope
 from tenants.models import OutboxMessage, OutboxStatus, Tenant
+from tenants.residency import error_summary, redact
 from tenants.routers import data_alias
 
 logger = logging.getLogger("tenants.outbox")
@@ -62,8 +64,11 @@ def outbox_enqueue(task, *args, **kwargs) -> OutboxMessage:
     """Accept `task(*args, **kwargs)` for the current tenant, in the caller's transaction.
 
     `task`: the outbox task, or its name (tenants.celery.task_named: for a module its
-    task imports). Arguments must be JSON. Nothing reaches the broker unless the transaction
-    commits; after the commit nothing can fail the caller.
+    task imports). Arguments must be JSON, and ids rather than what they name: the row
+    and the broker message are global (docs/residency.md), so an email address among
+    them is refused; the task looks the address up in the tenant's placement when it
+    runs. Nothing reaches the broker unless the transaction commits; after the commit
+    nothing can fail the caller.
     """
     if isinstance(task, str):
         task = task_named(task)
@@ -72,6 +77,12 @@ def outbox_enqueue(task, *args, **kwargs) -> OutboxMessage:
     tenant = get_current_tenant()
     if tenant is None:
         raise ValueError("outbox_enqueue needs a tenant in context")
+    payload = json.dumps([list(args), kwargs], default=str)
+    if redact(payload) != payload:
+        raise ValueError(
+            f"{task.name}: outbox arguments name records by id, never by an email address "
+            "(the outbox is global; the task reads the address in the tenant's region)"
+        )
     change_alias = data_alias()
     held = change_alias != router.db_for_write(OutboxMessage)
     row = OutboxMessage.objects.create(
@@ -195,8 +206,9 @@ def _task(name: str):
 
 def _finish(row_id, status: str, message: str) -> int:
     # Arguments may hold a single-use secret (an invitation token): kept no longer than needed.
+    # The message is a status line in a global row: addresses never reach it (residency).
     return OutboxMessage.objects.filter(pk=row_id, status__in=_OPEN).update(
-        status=status, message=message[:500], finished_at=timezone.now(), args=[], kwargs={}
+        status=status, message=redact(message)[:500], finished_at=timezone.now(), args=[], kwargs={}
     )
 
 
@@ -239,7 +251,9 @@ class OutboxTask(TenantTask):
             raise
         except Exception as exc:
             # Retries exhausted (or none declared): the row says so and is not published again.
-            _finish(row_id, OutboxStatus.FAILED, f"{exc.__class__.__name__}: {exc}")
+            # Its class and first line (an SMTP refusal's text names the recipient: redacted).
+            logger.warning("outbox %s (%s) failed: %r", row_id, self.name, exc)
+            _finish(row_id, OutboxStatus.FAILED, error_summary(exc))
             raise
 
     def on_tenant_inactive(self, tenant, args, kwargs):

@@ -7,10 +7,15 @@ without an entry keeps the single-region stores (MEDIA_ROOT/exports,
 TENANT_BACKUP_DIR). A region with no entry is refused, never written to
 another region's disk; an explicit path outside the region's root is refused
 too. docs/residency.md lists every store.
+
+Rows of the control plane are global, so they carry no personal data: `redact` and
+`error_summary` keep email addresses (and an error's row values) out of the status
+text they record.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -53,3 +58,27 @@ def check_path(region: str, path: str | Path) -> Path:
             "write it under that directory"
         )
     return target
+
+
+# What an email address looks like, for `redact`: generous on purpose (a false positive
+# costs a word of a status message, a miss costs residency).
+_ADDRESS = re.compile(r"[^\s@<>()\[\]{}'\",;:]+@[^\s@<>()\[\]{}'\",;:]+")
+
+
+def redact(text: str) -> str:
+    """`text` with every email address replaced: for status text kept in global tables.
+
+    Records of the control plane (job and outbox rows) carry ids, counts and codes, never
+    a person's details; their free-text status lines pass through here as a last guard.
+    """
+    return _ADDRESS.sub("<address>", text or "")
+
+
+def error_summary(exc: BaseException, limit: int = 500) -> str:
+    """What a global row may record of a failure: its class and first line, addresses removed.
+
+    PostgreSQL puts row values only in an error's DETAIL (a later line), and an SMTP
+    refusal names its recipients: neither is kept. The full error goes to the log.
+    """
+    first = next(iter(str(exc).splitlines()), "")
+    return redact(f"{exc.__class__.__name__}: {first}" if first else exc.__class__.__name__)[:limit]

@@ -25,6 +25,7 @@ from audit.services import audit_record
 from tenants.celery import task_named
 from tenants.context import tenant_scope
 from tenants.outbox import outbox_enqueue
+from tenants.residency import redact
 from tenants.transactions import tenant_atomic
 from webhooks import signing, transport
 from webhooks.endpoints import WebhookError
@@ -189,11 +190,12 @@ def _record(tenant, delivery: WebhookDelivery, outcome: transport.Outcome, final
             number=delivery.attempts,
             at=now,
             response_status=outcome.status,
-            response_body=outcome.body,
-            error=outcome.error,
+            # The receiver's answer, kept in a global row: addresses never (docs/residency.md).
+            response_body=redact(outcome.body),
+            error=redact(outcome.error),
             duration_ms=outcome.duration_ms,
         )
-        delivery.response_status, delivery.error = outcome.status, outcome.error
+        delivery.response_status, delivery.error = outcome.status, redact(outcome.error)
         if outcome.ok:
             delivery.status = DeliveryStatus.SUCCEEDED
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+import psycopg
+
 from tenants import fence, resolvers
 from tenants.backends import backend_for, capture
 from tenants.backends.copy import copy_rows, delete_tenant_rows
@@ -49,6 +51,7 @@ from tenants.models import (
     TenantMove,
     TenantStatus,
 )
+from tenants.residency import redact
 
 logger = logging.getLogger("tenants.move")
 
@@ -191,7 +194,7 @@ def tenant_move_rollback(*, tenant: Tenant) -> TenantMove:
             _clear_target(_target(move))
         except Exception as exc:
             logger.warning("move rollback of %s: not cleaned up: %s", move.tenant, exc)
-            move.error = f"capture or target not cleaned up: {exc}"
+            move.error = f"capture or target not cleaned up: {_recorded(exc)}"
         move.phase = MovePhase.ROLLED_BACK
         move.save(update_fields=["phase", "error", "updated_at"])
     return move
@@ -221,9 +224,21 @@ def _run(move: TenantMove, say) -> TenantMove:
                 _finish(move, source, src_placement, snapshot, say)
         return move
     except Exception as exc:
-        move.error = str(exc)
+        move.error = _recorded(exc)
         move.save(update_fields=["error", "updated_at"])
         raise
+
+
+def _recorded(exc: BaseException) -> str:
+    """An error as the (global) move record keeps it: no row values, no addresses.
+
+    PostgreSQL names row values only in an error's DETAIL, after its first line; the
+    full error is in the mover's log and exception.
+    """
+    text = str(exc)
+    if isinstance(exc, psycopg.Error):
+        text = next(iter(text.splitlines()), "")
+    return redact(text)
 
 
 def _placement_of(shadow: Tenant):
@@ -254,12 +269,12 @@ def _prepare_destination(move: TenantMove, target: Tenant, say) -> None:
         if target.isolation != Isolation.SHARED:
             backend_for(target).provision(target)
     except Exception as exc:
-        move.error = f"destination not ready: {exc}"
+        move.error = f"destination not ready: {_recorded(exc)}"
         try:  # a resumed move may have installed it already
             capture.remove(_placement_of(_source(move)), move.tenant.id)
         except Exception as cleanup:
             logger.warning("move of %s: capture not removed: %s", move.tenant, cleanup)
-            move.error += f"; capture not removed: {cleanup}"
+            move.error += f"; capture not removed: {_recorded(cleanup)}"
         move.phase = MovePhase.ROLLED_BACK
         move.save(update_fields=["error", "phase", "updated_at"])
         if move.tenant.status == TenantStatus.MOVING:  # set by moves of earlier releases

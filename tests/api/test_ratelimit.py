@@ -168,3 +168,29 @@ def test_limit_holds_across_two_server_processes(committed_db, test_database_url
     assert int(refused_headers["Retry-After"]) >= 1
     assert refused_headers["X-RateLimit-Limit"] == str(rpm)
     assert json.loads(refused_body)["error"]["code"] == "rate_limited"
+
+
+def test_counters_stay_in_the_tenants_region(settings):
+    """A tenant's counters go to its region's Redis; a region without one counts in-process."""
+    from types import SimpleNamespace
+
+    from billing.ratelimit import rate_limit_hit, region_redis_url
+
+    tag = uuid.uuid4().hex[:6]
+    with_cache, without = f"eu-{tag}", f"mars-{tag}"
+    settings.TENANT_REGION_CACHES = {with_cache: REDIS_URL}
+    assert region_redis_url(with_cache) == REDIS_URL
+    assert region_redis_url(without) is None
+    assert region_redis_url(settings.TENANT_DEFAULT_REGION) == (settings.REDIS_URL or None)
+
+    def tenant(region):
+        plan = SimpleNamespace(api_requests_per_minute=5)
+        return SimpleNamespace(pk=uuid.uuid4(), region=region, plan=plan)
+
+    token = SimpleNamespace(pk=uuid.uuid4())
+    eu = tenant(with_cache)
+    decision = rate_limit_hit(tenant=eu, token=token)
+    assert decision.backend == "redis"
+    window = decision.reset // 60 - 1
+    assert int(redis.Redis.from_url(REDIS_URL).get(f"ratelimit:{eu.pk}:{token.pk}:{window}")) == 1
+    assert rate_limit_hit(tenant=tenant(without), token=token).backend == "local"

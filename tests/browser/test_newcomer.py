@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import Role
+from accounts.models import Role, User
 from accounts.services import token_create
 from jobs.services import job_start
 from tenants.context import tenant_scope
@@ -99,7 +99,9 @@ def test_tables_fit_a_390px_screen_with_their_actions_in_view(site, browser, sho
     with tenant_scope(tenant):
         token_create(tenant=tenant, name="nightly", scopes=["read", "write"])
     # An export that ran already (no worker here: it runs when the job is queued).
-    job_start(kind="tenant_export", tenant=tenant, requested_by=f"owner@{tenant.subdomain}.test")
+    with tenant_scope(tenant):
+        owner = User.objects.get(tenant_id=tenant.pk, email=f"owner@{tenant.subdomain}.test")
+    job_start(kind="tenant_export", tenant=tenant, requester=owner)
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()

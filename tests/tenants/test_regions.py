@@ -228,17 +228,27 @@ def test_rebalance_plans_then_applies(committed_db, fleet):
     on_eu1 = DatabaseServer.objects.get(pk=fleet.eu1.pk).tenants.count()
 
     out = io.StringIO()
-    call_command("rebalance_tenants", "--region", fleet.eu, "--max-moves", "1", stdout=out)
+    call_command(
+        "rebalance_tenants", "--region", fleet.eu, "--by", "count", "--max-moves", "1", stdout=out
+    )
     assert "dry run: 1 move(s) planned" in out.getvalue()
     assert fleet.eu1.name in out.getvalue() and fleet.eu2.name in out.getvalue()
     assert DatabaseServer.objects.get(pk=fleet.eu1.pk).tenants.count() == on_eu1  # nothing moved
 
     out = io.StringIO()
     call_command(
-        "rebalance_tenants", "--region", fleet.eu, "--max-moves", "2", "--json", stdout=out
+        "rebalance_tenants",
+        "--region",
+        fleet.eu,
+        "--by",
+        "count",
+        "--max-moves",
+        "2",
+        "--json",
+        stdout=out,
     )
     plan = json.loads(out.getvalue())
-    assert plan["applied"] is False and len(plan["moves"]) == 2
+    assert plan["applied"] is False and len(plan["moves"]) == 2 and plan["by"] == "count"
     assert plan["after"] == {fleet.eu1.name: on_eu1 - 2, fleet.eu2.name: 2}
 
     out = io.StringIO()
@@ -246,6 +256,8 @@ def test_rebalance_plans_then_applies(committed_db, fleet):
         "rebalance_tenants",
         "--region",
         fleet.eu,
+        "--by",
+        "count",
         "--max-moves",
         "2",
         "--apply",
@@ -263,6 +275,81 @@ def test_rebalance_plans_then_applies(committed_db, fleet):
         # The source copy is gone from eu1's cluster.
         assert gone(pool_placement(fleet.eu1, placement.schema), tenant)
     assert DatabaseServer.objects.get(pk=fleet.eu2.pk).tenants.count() == 2
+
+
+def test_rebalance_by_size_moves_the_big_tenant_where_by_count_moves_small_ones(committed_db):
+    """Two servers of one region (pools on the main cluster): one large and three small
+    tenants on the first. By count, two small tenants would move; by size (the default),
+    the one large tenant does, and the plan shows each server's bytes."""
+    from django.db import connections
+
+    from projects.models import Project
+
+    tag = uuid.uuid4().hex[:6]
+    region, full, empty = f"sz-{tag}", f"sz1-{tag}", f"sz2-{tag}"
+    for name in (full, empty):
+        call_command(
+            "add_database_server",
+            name,
+            "--url",
+            settings.DATABASE_URL,
+            "--region",
+            region,
+            stdout=io.StringIO(),
+        )
+    try:
+        big = create("shared", region, full, "big")
+        small = [create("shared", region, full, "small") for _ in range(3)]
+        with tenant_scope(big):
+            Project.objects.bulk_create(
+                [
+                    Project(tenant_id=big.pk, name=f"p{i:05d}", description="x" * 200)
+                    for i in range(3000)
+                ]
+            )
+        for t in small:
+            ProjectFactory(tenant=t, name=f"keep-{t.subdomain}")
+
+        out = io.StringIO()
+        args = ["rebalance_tenants", "--region", region, "--json"]
+        call_command(*args, "--by", "count", stdout=out)
+        by_count = json.loads(out.getvalue())
+        assert by_count["after"] == {full: 2, empty: 2}
+        assert big.subdomain not in [m["subdomain"] for m in by_count["moves"]]
+
+        out = io.StringIO()
+        call_command(*args, stdout=out)
+        plan = json.loads(out.getvalue())
+        assert plan["by"] == "size" and plan["applied"] is False
+        assert [m["subdomain"] for m in plan["moves"]] == [big.subdomain]
+        assert plan["after"] == {full: 3, empty: 1}
+        sizes, moved_bytes = plan["bytes_before"], plan["moves"][0]["bytes"]
+        assert sizes[empty] == 0 and sizes[full] > 3000 * 200  # at least the descriptions
+        assert moved_bytes > 0.9 * sizes[full]
+        assert plan["bytes_after"] == {full: sizes[full] - moved_bytes, empty: moved_bytes}
+
+        text = io.StringIO()
+        call_command("rebalance_tenants", "--region", region, stdout=text)
+        assert "dry run: 1 move(s) planned" in text.getvalue() and "(by size)" in text.getvalue()
+        assert "DATA AFTER" in text.getvalue() and " MB" in text.getvalue()  # human sizes
+
+        out = io.StringIO()
+        call_command(*args, "--apply", stdout=out)
+        done = json.loads(out.getvalue())
+        assert [m["outcome"] for m in done["moves"]] == ["done"]
+        moved = tenant_get(big.subdomain)
+        assert moved.database_server.name == empty
+        with tenant_scope(moved):
+            assert Project.objects.filter(tenant_id=big.pk).count() == 3000
+        # Even now: the big tenant alone outweighs the rest, nothing more to plan.
+        out = io.StringIO()
+        call_command(*args, stdout=out)
+        assert json.loads(out.getvalue())["moves"] == []
+    finally:
+        for conn in connections.all(initialized_only=True):
+            if conn.alias.startswith("pool_"):
+                conn.close()
+        DatabaseServer.objects.using("operator").filter(name__endswith=tag).update(is_active=False)
 
 
 def test_migrate_tenants_and_the_rls_check_cover_every_server(committed_db, fleet):

@@ -4,21 +4,29 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.backends.rebalance import RebalanceError, rebalance_apply, rebalance_plan
+from tenants.backends.rebalance import MEASURES, RebalanceError, rebalance_apply, rebalance_plan
+from tenants.backends.sizes import human
 from tenants.context import dangerously_unscoped
 from tenants.management.progress import table
 
 
 class Command(BaseCommand):
     help = (
-        "Plan moves that even out the number of tenants on the servers of a region "
-        "(most loaded → least loaded, newest tenants first). Prints the plan; --apply "
-        "performs the moves (move_tenant's copy, verification and switch), one at a time."
+        "Plan moves that even out the servers of a region by the size of the tenants' data "
+        "(--by size, the default) or by their number (--by count). Prints the plan with "
+        "each server's tenants and bytes before and after; --apply performs the moves "
+        "(move_tenant's copy, verification and switch), one at a time."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--region", required=True)
         parser.add_argument("--max-moves", type=int, default=10)
+        parser.add_argument(
+            "--by",
+            choices=MEASURES,
+            default="size",
+            help="what to even out: the bytes of tenant data (size) or the tenants (count)",
+        )
         parser.add_argument("--apply", action="store_true", help="perform the planned moves")
         parser.add_argument("--json", action="store_true")
 
@@ -29,7 +37,7 @@ class Command(BaseCommand):
 
     def _handle(self, opts):
         try:
-            plan = rebalance_plan(region=opts["region"], max_moves=opts["max_moves"])
+            plan = rebalance_plan(region=opts["region"], max_moves=opts["max_moves"], by=opts["by"])
         except RebalanceError as exc:
             raise CommandError(str(exc)) from None
         if opts["apply"]:
@@ -40,15 +48,19 @@ class Command(BaseCommand):
                 json.dumps(
                     {
                         "region": plan.region,
+                        "by": plan.by,
                         "applied": opts["apply"],
                         "before": plan.before,
                         "after": plan.after,
+                        "bytes_before": plan.bytes_before,
+                        "bytes_after": plan.bytes_after,
                         "moves": [
                             {
                                 "subdomain": m.tenant.subdomain,
                                 "isolation": m.tenant.isolation,
                                 "from": m.source.name,
                                 "to": m.target.name,
+                                "bytes": m.size,
                                 "outcome": m.outcome,
                             }
                             for m in plan.moves
@@ -58,8 +70,22 @@ class Command(BaseCommand):
                 )
             )
         else:
-            servers = [(n, plan.before[n], plan.after[n]) for n in plan.before]
-            for line in table(("SERVER", "TENANTS", "AFTER"), servers):
+
+            def size(sizes, name):
+                return human(sizes[name]) if name in sizes else "?"
+
+            servers = [
+                (
+                    n,
+                    plan.before[n],
+                    plan.after[n],
+                    size(plan.bytes_before, n),
+                    size(plan.bytes_after, n),
+                )
+                for n in plan.before
+            ]
+            heads = ("SERVER", "TENANTS", "AFTER", "DATA", "DATA AFTER")
+            for line in table(heads, servers):
                 self.stdout.write(line)
             if plan.moves:
                 rows = [
@@ -68,15 +94,18 @@ class Command(BaseCommand):
                         m.tenant.isolation,
                         m.source.name,
                         m.target.name,
+                        human(m.size) if plan.bytes_before else "?",
                         m.outcome,
                     )
                     for m in plan.moves
                 ]
-                for line in table(("SUBDOMAIN", "MODE", "FROM", "TO", "OUTCOME"), rows):
+                heads = ("SUBDOMAIN", "MODE", "FROM", "TO", "DATA", "OUTCOME")
+                for line in table(heads, rows):
                     self.stdout.write(line)
             if not opts["apply"]:
                 self.stdout.write(
-                    f"dry run: {len(plan.moves)} move(s) planned in region {plan.region}; "
+                    f"dry run: {len(plan.moves)} move(s) planned in region {plan.region} "
+                    f"(by {plan.by}); "
                     "run again with --apply to perform them"
                 )
             else:
