@@ -281,6 +281,16 @@ def tenant_b(db):
 MODES = ["shared", "schema", "database"]
 
 
+@pytest.fixture(params=MODES)
+def mode(request) -> str:
+    """The isolation mode: a test that takes `mode` runs once in each of the three.
+
+    The one home of "in every mode": a test that means a subset says so with its own
+    `@pytest.mark.parametrize("mode", [...])`, which overrides this fixture.
+    """
+    return request.param
+
+
 def make_tenant(mode: str, prefix: str = "t", **kwargs):
     return TenantFactory(subdomain=unique_subdomain(prefix), isolation=mode, **kwargs)
 

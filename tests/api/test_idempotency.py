@@ -17,7 +17,7 @@ from idempotency.tasks import purge_expired
 from projects.models import Project
 from tenants.context import tenant_scope
 from tests.api.conftest import ApiTestClient, host_of, mint
-from tests.conftest import MODES, make_tenant, unique_subdomain
+from tests.conftest import make_tenant, unique_subdomain
 from tests.factories import TenantFactory
 from tests.live import LiveServer, http
 
@@ -229,7 +229,6 @@ def test_purge_is_scheduled():
 
 
 @pytest.mark.isolation
-@pytest.mark.parametrize("mode", MODES)
 def test_replay_and_tenant_scope_in_each_mode(committed_db, mode):
     a = make_tenant(mode, f"idem-{mode[:2]}a")
     b = make_tenant(mode, f"idem-{mode[:2]}b")
@@ -256,7 +255,6 @@ def test_replay_and_tenant_scope_in_each_mode(committed_db, mode):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", MODES)
 def test_parallel_duplicates_write_once(committed_db, test_database_url, mode):
     tenant = make_tenant(mode, f"race-{mode[:2]}")
     secret = mint(tenant, ["write"])

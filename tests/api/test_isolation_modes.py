@@ -8,13 +8,12 @@ from billing.models import Plan
 from projects.models import Project
 from tenants.context import tenant_scope
 from tests.api.conftest import ApiTestClient, host_of, mint
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 from tests.factories import ProjectFactory
 
 pytestmark = [pytest.mark.isolation]
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_api_in_each_mode(committed_db, mode):
     a = make_tenant(mode, f"api-{mode[:2]}a")
     b = make_tenant(mode, f"api-{mode[:2]}b")
@@ -46,7 +45,6 @@ def test_api_in_each_mode(committed_db, mode):
         assert list(Project.objects.values_list("name", flat=True)) == [f"{mode}-b-secret"]
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_plan_limit_in_each_mode(committed_db, mode):
     tenant = make_tenant(mode, f"lim-{mode[:2]}", plan=Plan.objects.get(code="free"))
     api = ApiTestClient(host_of(tenant), mint(tenant, ["write"]))

@@ -17,7 +17,7 @@ from tenants.context import tenant_scope
 from tenants.routers import data_alias
 from tests.billing.conftest import plan, private_plan
 from tests.billing.test_race import PATIENT, N, kinds, race
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 
 PERIOD = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
 BILLING_TABLES = [
@@ -43,7 +43,6 @@ def tables_in_placement(tenant) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("mode", MODES)
 def test_limits_plan_change_and_records_in_each_mode(mode, django_capture_on_commit_callbacks):
     tenant = make_tenant(mode, "mode", plan=plan("free"))
     with tenant_scope(tenant):

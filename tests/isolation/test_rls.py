@@ -9,15 +9,10 @@ from projects.models import Project, Task
 from tenants.context import NoTenantContext, no_tenant, tenant_scope
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 from tests.factories import ProjectFactory, TaskFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.isolation]
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    return request.param
 
 
 @pytest.fixture

@@ -147,7 +147,6 @@ def test_import_over_existing_rows_restores_their_exported_values(tenant_a):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["shared", "schema", "database"])
 def test_round_trip_in_every_isolation_mode(committed_db, mode):
     from tests.conftest import make_tenant
 

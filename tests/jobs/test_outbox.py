@@ -161,7 +161,6 @@ def test_the_drain_stamps_each_rows_own_tenant(committed_db, closed_broker):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["shared", "schema", "database"])
 def test_one_mail_in_every_isolation_mode(committed_db, mode):
     """Database mode: the row is held in the main database and released by the tenant's commit."""
     from tests.conftest import make_tenant

@@ -12,13 +12,12 @@ from django.test import Client
 
 from tenants.database_config import admin_conninfo
 from tenants.models import Tenant
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 from tests.factories import ProjectFactory, TaskFactory, UserFactory
 
 pytestmark = [pytest.mark.slow]
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_delete_tenant_exports_then_removes_everything(committed_db, tmp_path, mode):
     tenant = make_tenant(mode, f"del-{mode[:2]}")
     UserFactory(tenant=tenant)

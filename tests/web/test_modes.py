@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django.conf import settings
 from django.test import Client
 
@@ -10,7 +9,7 @@ from accounts.models import Role
 from operators.services import operator_create
 from projects.models import Project
 from tenants.context import tenant_scope
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 from tests.factories import ProjectFactory, UserFactory
 from tests.web.conftest import signed_in
 
@@ -19,7 +18,6 @@ from tests.web.conftest import signed_in
 # `SET LOCAL search_path` outlives the switch to a pooled tenant (tenants.db sends no reset
 # for it), so setting up two modes inside one transaction would mix placements. Requests
 # never do that: each runs its own statements/transactions. Reported to the lead.
-@pytest.mark.parametrize("mode", MODES)
 def test_pages_work_in_every_mode(mode, committed_db):
     tenant = make_tenant(mode, "ui", name=f"UI {mode}")
     other = make_tenant("shared" if mode != "shared" else "schema", "uio")

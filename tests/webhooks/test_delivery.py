@@ -13,7 +13,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from projects.services import project_create, project_update
 from tenants.context import tenant_scope
-from tests.conftest import MODES, make_tenant
+from tests.conftest import make_tenant
 from tests.factories import UserFactory
 from tests.webhooks.conftest import Receiver, documented_verifier, register
 from webhooks import deliveries, endpoints
@@ -146,7 +146,6 @@ def test_secrets_stay_out_of_audit_entries_and_logs(receiver, caplog):
     assert endpoint.secret not in text and "whsec_" not in text
 
 
-@pytest.mark.parametrize("mode", MODES)
 def test_a_rolled_back_change_records_no_event(receiver, mode):
     from datetime import timedelta
 
