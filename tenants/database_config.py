@@ -85,6 +85,14 @@ def _common(cfg: dict, *, pool: dict | None) -> dict:
     return cfg
 
 
+def _is_main_server(cfg: dict) -> bool:
+    main_url = os.environ.get("DATABASE_URL", "")
+    if not main_url:
+        return True
+    main = _parse(main_url)
+    return (main["HOST"], str(main["PORT"] or "")) == (cfg["HOST"], str(cfg["PORT"] or ""))
+
+
 def build_databases(
     database_url: str,
     *,
@@ -100,14 +108,18 @@ def build_databases(
     only by tenants.roles to create roles and databases.
     """
     admin = _parse(database_url)
+    # APP_DATABASE_URL / OPERATOR_DATABASE_URL (a PgBouncer in front, managed logins)
+    # describe the main server. Another registered server is reached directly, with the
+    # roles' derived logins: the main server's connection string never names it.
+    main = _is_main_server(admin)
 
-    app_url = os.environ.get("APP_DATABASE_URL")
+    app_url = os.environ.get("APP_DATABASE_URL") if main else None
     if app_url:
         app = _parse(app_url)
     else:
         app = dict(admin, USER=APP_ROLE, PASSWORD=role_password(APP_ROLE))
 
-    operator_url = os.environ.get("OPERATOR_DATABASE_URL")
+    operator_url = os.environ.get("OPERATOR_DATABASE_URL") if main else None
     if operator_url:
         operator = _parse(operator_url)
     else:
