@@ -29,6 +29,22 @@ class ApiTestClient(APIClient):
             self.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
+def api_error(response, status, code) -> dict:
+    """Assert the API's one error envelope with `status` and `code`; return the error."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+@pytest.fixture
+def api(tenant_a):
+    """An admin-scoped client on tenant A's host."""
+    return ApiTestClient(host_of(tenant_a), mint(tenant_a, ["admin"]))
+
+
 @pytest.fixture
 def api_for():
     def make(tenant, scopes=("admin",), host_tenant=None, **kwargs) -> ApiTestClient:
