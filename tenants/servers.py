@@ -114,12 +114,18 @@ def server_loads(servers) -> dict[int, int]:
 
 def least_loaded(region: str) -> DatabaseServer:
     from tenants.backends.database import default_server
-    from tenants.backends.pools import is_main
+    from tenants.backends.pools import MAIN_SERVER, is_main
 
-    default_server()  # the main server is registered on first use
     servers = list(DatabaseServer.objects.filter(region=region, is_active=True))
+    if not any(s.name == MAIN_SERVER for s in servers):
+        # The main server is registered on first use (in its own region).
+        main = default_server()
+        if main.is_active and main.region == region:
+            servers.append(main)  # registered just now
     if not servers:
         raise PlacementError(f"no database server registered in region {region!r}")
+    if len(servers) == 1:
+        return servers[0]  # nothing to compare: no count over the registry
     loads = server_loads(servers)
     return min(servers, key=lambda s: (loads[s.pk], not is_main(s), s.name))
 

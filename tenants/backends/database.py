@@ -209,18 +209,20 @@ class DatabaseBackend(IsolationBackend):
         name = self.database_name(tenant)
         ensure_template(server_url)
         with psycopg.connect(admin_conninfo(server_url, "postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-            if not exists:
-                ids = {
-                    "db": sql.Identifier(name),
-                    "tmpl": sql.Identifier(template_name()),
-                    "owner": sql.Identifier(OWNER_ROLE),
-                    "app": sql.Identifier(APP_ROLE),
-                    "op": sql.Identifier(OPERATOR_ROLE),
-                }
+            ids = {
+                "db": sql.Identifier(name),
+                "tmpl": sql.Identifier(template_name()),
+                "owner": sql.Identifier(OWNER_ROLE),
+                "app": sql.Identifier(APP_ROLE),
+                "op": sql.Identifier(OPERATOR_ROLE),
+            }
+            try:
                 conn.execute(
                     sql.SQL("CREATE DATABASE {db} TEMPLATE {tmpl} OWNER {owner}").format(**ids)
                 )
+            except psycopg.errors.DuplicateDatabase:
+                pass  # made by an earlier attempt: finish it below
+            else:
                 # Database-level grants are not templated; everything inside is.
                 conn.execute(
                     sql.SQL(
@@ -262,7 +264,12 @@ class RuntimeAliases:
         options = config["OPTIONS"]
         options["connect_timeout"] = settings.TENANT_DB_CONNECT_TIMEOUT
         # A hard cap; the plan's own timeout is SET LOCAL per transaction.
-        options["options"] = f"-c statement_timeout={settings.TENANT_DB_STATEMENT_TIMEOUT_MS}"
+        # The time zone travels as a startup option too: Django then sets nothing on
+        # a new connection (one round trip less per connection).
+        options["options"] = (
+            f"-c statement_timeout={settings.TENANT_DB_STATEMENT_TIMEOUT_MS} "
+            f"-c TimeZone={settings.TIME_ZONE if not settings.USE_TZ else 'UTC'}"
+        )
         return config
 
     def route(self, alias: str, server_url: str, dbname: str, label: str) -> str:

@@ -7,6 +7,9 @@ exist in the schema as defence in depth.
 
 from __future__ import annotations
 
+import re
+
+import psycopg
 from psycopg import sql
 
 from tenants.backends import pools
@@ -40,8 +43,31 @@ def _clone_script(conn) -> str:
             "SELECT public.saas_clone_script(%s, %s, %s)",
             [TEMPLATE_SCHEMA, APP_ROLE, OPERATOR_ROLE],
         ).fetchone()[0]
-        script = _clone_scripts[key] = ";\n".join(statements)
+        script = _clone_scripts[key] = ";\n".join(_merge_alters(statements))
     return script
+
+
+_ALTER = re.compile(r'ALTER TABLE ("(?:[^"]|"")+"|\S+) (.+)', re.S)
+
+
+def _merge_alters(statements: list[str]) -> list[str]:
+    """One ALTER TABLE per table where the script has a run of them (keys, foreign keys,
+    the RLS switches): each statement locks the table and invalidates its cache entry
+    once, whatever the number of sub-commands. Runs are kept in their order, so a
+    foreign key still comes after the key it references.
+    """
+    merged: list[str] = []
+    run: dict[str, list[str]] = {}
+    for statement in [*statements, ""]:
+        match = _ALTER.fullmatch(statement)
+        if match:
+            run.setdefault(match[1], []).append(match[2])
+            continue
+        merged.extend(f"ALTER TABLE {table} {', '.join(subs)}" for table, subs in run.items())
+        run = {}
+        if statement:
+            merged.append(statement)
+    return merged
 
 
 def ensure_template(server=None, *, force: bool = False) -> None:
@@ -91,16 +117,16 @@ class SchemaBackend(pools.OnServerPool, IsolationBackend):
 
         placement = self.placement(tenant)
         ensure_template(tenant.database_server)
-        with placement.connect() as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [tenant.schema_name]
-            ).fetchone()
-            if not exists:
-                # One message: the template's DDL, rendered once per process.
-                conn.execute(_clone_script(conn).replace(PLACEHOLDER, tenant.schema_name).encode())
-            conn.commit()
-        if exists:
-            migrate_placement(placement)  # re-run after a crash, or a lagging schema
+        with placement.connect(autocommit=True) as conn:
+            script = _clone_script(conn).replace(PLACEHOLDER, tenant.schema_name)
+            try:
+                # One message, one round trip: the template's DDL, rendered once per
+                # process, runs as one implicit transaction (all of it or nothing).
+                conn.execute(script.encode())
+                return
+            except psycopg.errors.DuplicateSchema:
+                pass  # its first statement: nothing of the message was applied
+        migrate_placement(placement)  # re-run after a crash, or a lagging schema
 
     def deprovision(self, tenant) -> None:
         with self.placement(tenant).connect(autocommit=True) as conn:
