@@ -146,8 +146,9 @@ def tenant_build(
     else:
         exclude.append("id")
     try:
-        # Its one constraint (the subdomain is a DNS label) is validate_subdomain's own
-        # rule, checked above in Python; PostgreSQL enforces it again on insert.
+        # The model's one constraint (the subdomain is a DNS label) is the rule of the
+        # field's validator, validate_subdomain, which full_clean runs in Python: no query
+        # to check it again. PostgreSQL still enforces it on insert.
         tenant.full_clean(exclude=exclude, validate_constraints=False)
     except ValidationError as exc:
         raise TenantError(_first_message(exc)) from None
