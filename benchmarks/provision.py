@@ -34,6 +34,7 @@ def _create(mode: str) -> float:
 def run(size) -> dict:
     out = {}
     detail = {}
+    _compact_catalogs()
     for mode in MODES:
         if not mode_available(mode):
             out[mode] = None
@@ -45,6 +46,32 @@ def run(size) -> dict:
         log(f"provision {mode}: median {out[mode]:.1f} ms over {len(samples)}")
     _cleanup()
     return {"provision_ms": out, "provision_ms_detail": detail}
+
+
+def _compact_catalogs() -> None:
+    """Start from the catalog a server with autovacuum keeps, not from the bench's garbage.
+
+    Every run creates and drops schemas and databases (this stage, migrate, moves), which
+    leaves dead rows in the database's catalogs (pg_attribute, pg_class, pg_depend and their
+    indexes); with autovacuum off (as on the shared development cluster) they only grow,
+    run after run: pg_attribute was seen at 2,565 pages for 4,400 live rows, and the schema
+    clone took 94 ms there against 55 ms once compacted (same load). Autovacuum keeps a
+    production catalog near its live size, so that is what provisioning is measured on.
+    """
+    with psycopg.connect(
+        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
+    ) as c:
+        catalogs = [
+            row[0]
+            for row in c.execute(
+                "SELECT c.oid::regclass::text FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'pg_catalog' AND c.relkind = 'r' AND NOT c.relisshared"
+            )
+        ]
+        start = time.perf_counter()
+        c.execute("VACUUM FULL " + ", ".join(catalogs))
+        log(f"provision: catalogs compacted in {(time.perf_counter() - start) * 1000:.0f} ms")
 
 
 def _cleanup() -> None:
