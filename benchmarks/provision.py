@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from accounts.onboarding import organisation_create
 from benchmarks import data
 from benchmarks.common import log, median
 from benchmarks.extensions import MODES, mode_available
+from tenants.backends.database import tenant_database_name
 from tenants.database_config import admin_conninfo
 
 PREFIX = "bp-"
@@ -34,6 +36,7 @@ def _create(mode: str) -> float:
 def run(size) -> dict:
     out = {}
     detail = {}
+    _drop_orphans()
     _compact_catalogs()
     for mode in MODES:
         if not mode_available(mode):
@@ -46,6 +49,43 @@ def run(size) -> dict:
         log(f"provision {mode}: median {out[mode]:.1f} ms over {len(samples)}")
     _cleanup()
     return {"provision_ms": out, "provision_ms_detail": detail}
+
+
+def _drop_orphans() -> None:
+    """Drop tenant schemas and databases no registry row names (earlier runs left them).
+
+    Before this stage removed its placements, each run left its schema and database
+    tenants' placements behind when it deleted their rows: a catalog and a cluster growing
+    run after run. Only names of the tenant pattern whose id is in no registry row go.
+    """
+    name = data.dbname()
+    with psycopg.connect(admin_conninfo(settings.DATABASE_URL, name), autocommit=True) as c:
+        ids = {row[0].hex for row in c.execute("SELECT id FROM tenants_tenant")}
+        schemas = [
+            row[0]
+            for row in c.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname ~ '^t_[0-9a-f]{32}$'"
+            )
+            if row[0][2:] not in ids
+        ]
+        for schema in schemas:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    prefix = tenant_database_name(uuid.UUID(int=0))[: -len(uuid.UUID(int=0).hex)]
+    with psycopg.connect(admin_conninfo(settings.DATABASE_URL, "postgres"), autocommit=True) as c:
+        databases = [
+            row[0]
+            for row in c.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [prefix]
+            )
+            if re.fullmatch("[0-9a-f]{32}", row[0][len(prefix) :])
+            and row[0][len(prefix) :] not in ids
+        ]
+        for database in databases:
+            c.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    if schemas or databases:
+        log(
+            f"provision: dropped {len(schemas)} schemas, {len(databases)} databases left by earlier runs"
+        )
 
 
 def _compact_catalogs() -> None:
