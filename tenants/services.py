@@ -135,8 +135,9 @@ def tenant_build(
         isolation=mode,
         region=region,
         database_server=server,
-        status=TenantStatus.PROVISIONING if mode != Isolation.SHARED else TenantStatus.ACTIVE,
     )
+    # A placement of its own is made after the row: the tenant is served once it exists.
+    tenant.status = TenantStatus.PROVISIONING if tenant.has_own_placement else TenantStatus.ACTIVE
     # The plan and the server were just read from the registry: their keys need no
     # second look-up. A generated id is new by construction; a given one (a restore)
     # is checked like any other field.
@@ -213,7 +214,7 @@ def tenant_provision(*, tenant: Tenant, fresh: bool = False) -> Tenant:
     }
     if tenant.has_own_placement:
         fields.update(migration_state=code_state(), migrated_at=timezone.now())
-    if tenant.isolation == Isolation.DATABASE:
+    if backend.own_database:
         fields["database_name"] = backend.database_name(tenant)
     if not fresh or any(getattr(tenant, key) != value for key, value in fields.items()):
         # A new shared tenant is inserted active with nothing to record: no write.
