@@ -131,9 +131,7 @@ def ensure_pool(server, *, force: bool = False) -> int:
 def _install_schema_functions(placement: Placement) -> None:
     """What the main database's migrations install for tenant schemas (not tenant-placed)."""
     with placement.connect() as conn:
-        conn.execute((_SQL / "clone_schema.sql").read_text().encode())
-        # Only its survey function is kept (the main database's 0005 migration).
-        conn.execute("DROP FUNCTION IF EXISTS public.saas_clone_schema(text, text, text, text)")
+        conn.execute((_SQL / "schema_digests.sql").read_text().encode())
         conn.execute((_SQL / "clone_script.sql").read_text().encode())
         conn.commit()
 

@@ -5,7 +5,9 @@ from pathlib import Path
 
 from django.db import migrations, models
 
-SQL = (Path(__file__).resolve().parent.parent / "sql" / "clone_schema.sql").read_text()
+_DIR = Path(__file__).resolve().parent.parent / "sql"
+# The clone recipe of this release (historical) and the schema survey (still in use).
+SQL = (_DIR / "clone_schema.sql").read_text() + "\n" + (_DIR / "schema_digests.sql").read_text()
 
 
 class Migration(migrations.Migration):
