@@ -1,19 +1,20 @@
 """Suspension reasons are operator-only (Tenant.status_reason): drop the copies earlier code
 wrote into tenants' audit logs, in every placement.
 
-The table's owner runs migrations and FORCE ROW LEVEL SECURITY binds it too; the policy is
-lifted for this one statement, inside the migration's transaction (the ALTER's lock keeps
-every other session out until it is back).
+Run as the owner past row-level security (tenants.rls.sql.as_owner_past_rls).
 """
 
 from django.db import migrations
 
-SCRUB = [
-    "ALTER TABLE audit_auditevent NO FORCE ROW LEVEL SECURITY",
-    "UPDATE audit_auditevent SET data = data - 'reason' "
-    "WHERE action IN ('tenant.suspend', 'tenant.reactivate') AND data ? 'reason'",
-    "ALTER TABLE audit_auditevent FORCE ROW LEVEL SECURITY",
-]
+from tenants.rls.sql import as_owner_past_rls
+
+SCRUB = as_owner_past_rls(
+    "audit_auditevent",
+    [
+        "UPDATE audit_auditevent SET data = data - 'reason' "
+        "WHERE action IN ('tenant.suspend', 'tenant.reactivate') AND data ? 'reason'",
+    ],
+)
 
 
 class Migration(migrations.Migration):

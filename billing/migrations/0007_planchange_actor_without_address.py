@@ -2,19 +2,21 @@
 earlier rows that hold a member's email address, or an operator's, are scrubbed. Billing rows
 are global (docs/residency.md); the tenant's audit log, in its placement, names the person.
 
-The table's owner runs migrations and FORCE ROW LEVEL SECURITY binds it too; the policy is
-lifted for these statements, inside the migration's transaction.
+Run as the owner past row-level security (tenants.rls.sql.as_owner_past_rls).
 """
 
 from django.db import migrations
 
-SCRUB = [
-    "ALTER TABLE billing_planchange NO FORCE ROW LEVEL SECURITY",
-    "UPDATE billing_planchange SET actor_label = 'operator' "
-    "WHERE actor_label LIKE 'operator %'",
-    "UPDATE billing_planchange SET actor_label = 'member' WHERE actor_label LIKE '%@%'",
-    "ALTER TABLE billing_planchange FORCE ROW LEVEL SECURITY",
-]
+from tenants.rls.sql import as_owner_past_rls
+
+SCRUB = as_owner_past_rls(
+    "billing_planchange",
+    [
+        "UPDATE billing_planchange SET actor_label = 'operator' "
+        "WHERE actor_label LIKE 'operator %'",
+        "UPDATE billing_planchange SET actor_label = 'member' WHERE actor_label LIKE '%@%'",
+    ],
+)
 
 
 class Migration(migrations.Migration):

@@ -3,23 +3,25 @@ job table (docs/residency.md). Earlier rows that hold a member's address are scr
 "member" (the address lives in the tenant's placement; it cannot be mapped back here),
 and earlier status lines lose any address.
 
-The table's owner runs migrations and FORCE ROW LEVEL SECURITY binds it too; the policy is
-lifted for these statements, inside the migration's transaction.
+Run as the owner past row-level security (tenants.rls.sql.as_owner_past_rls).
 """
 
 from django.db import migrations, models
 
-SCRUB = [
-    "ALTER TABLE jobs_job NO FORCE ROW LEVEL SECURITY",
-    # Operators' console identities are platform staff, kept; anything else with an @ was a
-    # tenant member's address.
-    "UPDATE jobs_job SET requested_by = 'member' WHERE requested_by LIKE '%@%' "
-    "AND requested_by NOT IN (SELECT email FROM operators_operator)",
-    "UPDATE jobs_job SET message = "
-    "regexp_replace(message, '[^[:space:]@]+@[^[:space:]@]+', '<address>', 'g') "
-    "WHERE message LIKE '%@%'",
-    "ALTER TABLE jobs_job FORCE ROW LEVEL SECURITY",
-]
+from tenants.rls.sql import as_owner_past_rls
+
+SCRUB = as_owner_past_rls(
+    "jobs_job",
+    [
+        # Operators' console identities are platform staff, kept; anything else with an @ was a
+        # tenant member's address.
+        "UPDATE jobs_job SET requested_by = 'member' WHERE requested_by LIKE '%@%' "
+        "AND requested_by NOT IN (SELECT email FROM operators_operator)",
+        "UPDATE jobs_job SET message = "
+        "regexp_replace(message, '[^[:space:]@]+@[^[:space:]@]+', '<address>', 'g') "
+        "WHERE message LIKE '%@%'",
+    ],
+)
 
 
 class Migration(migrations.Migration):

@@ -47,6 +47,21 @@ def disable_rls(table: str) -> list[str]:
     ]
 
 
+def as_owner_past_rls(table: str, statements: list[str]) -> list[str]:
+    """`statements` run by a migration on `table` across every tenant's rows (a scrub).
+
+    The table's owner runs migrations and FORCE ROW LEVEL SECURITY binds it too: the
+    force is lifted for these statements only, inside the migration's transaction (the
+    ALTER's lock keeps every other session out of the table until it is back).
+    """
+    t = qn(table)
+    return [
+        f"ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY",
+        *statements,
+        f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY",
+    ]
+
+
 def same_tenant_fk(
     table: str, column: str, target_table: str, on_delete: str = "CASCADE"
 ) -> tuple[list[str], list[str]]:
