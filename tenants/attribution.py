@@ -1,11 +1,17 @@
 """Which tenant and request a statement belongs to, as PostgreSQL itself shows it.
 
 The tenant middleware opens a tag for the request (tenant, request id, and the
-route group once the URL is resolved); the database backend passes it to
-saas_enter_tenant(), which sets `application_name` transaction-locally. So
-pg_stat_activity.application_name and the server log's %a name the tenant and the
-request of every statement the app sends, at no extra round trip, and the name
-reverts when the transaction ends (idle pooled connections keep their own).
+route group once the URL is resolved); the database backend puts it in front of
+every statement it sends as a comment in the sqlcommenter format:
+
+    /*application='tenantry',request_id='…',route='api',tenant='acme'*/ SELECT …
+
+So pg_stat_activity.query and every statement the server logs
+(log_min_duration_statement, errors) name the tenant and the request of the
+statement, at no extra round trip and no server-side work: nothing is set on the
+connection, so nothing can outlive the statement. First, not last as the
+sqlcommenter spec puts it, so that pg_stat_activity's truncation of long
+statements (track_activity_query_size) never cuts it off.
 """
 
 from __future__ import annotations
@@ -15,9 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-PREFIX = "tenantry"
-MAX_LENGTH = 63  # PostgreSQL keeps NAMEDATALEN - 1 bytes of application_name
-_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")  # the value is quoted into SQL: keep it inert
+APPLICATION = "tenantry"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")  # the value goes into a SQL comment: keep it inert
 
 _tag: ContextVar[list | None] = ContextVar("statement_tag", default=None)
 
@@ -27,9 +32,10 @@ def _clean(value: str | None, limit: int) -> str:
 
 
 def _render(tenant: str, request_id: str, group: str) -> str:
-    rest = (f" r={request_id}" if request_id else "") + (f" g={group}" if group else "")
-    room = MAX_LENGTH - len(PREFIX) - len(" t=") - len(rest)
-    return f"{PREFIX} t={tenant[: max(0, room)]}{rest}"[:MAX_LENGTH]
+    """The comment (keys sorted, as sqlcommenter does), with the space that follows it."""
+    pairs = (("application", APPLICATION), ("request_id", request_id), ("route", group))
+    pairs += (("tenant", tenant),)
+    return "/*" + ",".join(f"{k}='{v}'" for k, v in pairs if v) + "*/ "
 
 
 @contextmanager
@@ -53,13 +59,6 @@ def tag_route_group(group: str) -> None:
 
 
 def current_tag() -> str:
-    """The application_name for the running statement's transaction ('' outside a request)."""
+    """The comment to put in front of the running statement ('' outside a request)."""
     holder = _tag.get()
     return holder[3] if holder is not None else ""
-
-
-def with_attribution(prefix: tuple[str, int], tag: str) -> tuple[str, int]:
-    """The enter call `prefix` (its last argument '') naming its transaction `tag`."""
-    if not tag or not prefix[0].endswith(", '')"):
-        return prefix
-    return (f"{prefix[0][:-2]}{tag}')", prefix[1])

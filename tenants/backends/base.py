@@ -11,8 +11,10 @@ def enter_tenant_sql(
     tenant_id: str, placement_key: str, search_path: str, timeout_ms: int | None
 ) -> tuple[str, int]:
     # Every value is ours (a uuid, a schema name derived from it, ints): no user input.
-    # The last argument, the statement attribution, is filled in per transaction
-    # (tenants.attribution.with_attribution): it must stay the final '' here.
+    # The last argument (an application_name for the transaction) stays '': statements
+    # are attributed by a leading comment instead (tenants.attribution), which costs the
+    # server nothing, where a transaction-local application_name is a GUC set and
+    # reverted (and reported to the client) on every transaction.
     slots, wait_ms = statement_slots()
     return (
         f"SELECT public.saas_enter_tenant('{tenant_id}', '{placement_key}', "

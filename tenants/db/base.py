@@ -3,11 +3,20 @@
 Before each statement the cursor asks: does the open transaction already carry
 the tenant that is current in `tenants.context`? If not (a new transaction, an
 autocommit statement, a switched tenant, a rolled-back savepoint) it sends
-`SET LOCAL …; <statement>` as one simple-protocol message. PostgreSQL runs a
-multi-statement message as one implicit transaction, so the setting covers
-exactly the statements of that transaction and can never outlive it: not into
-the next request, not past an exception, not through a transaction-pooling
-PgBouncer. And it costs no extra round trip.
+`SELECT saas_enter_tenant(…); <statement>` as one simple-protocol message.
+PostgreSQL runs a multi-statement message as one implicit transaction, so the
+setting covers exactly the statements of that transaction and can never outlive
+it: not into the next request, not past an exception, not through a
+transaction-pooling PgBouncer. And it costs no extra round trip.
+
+A Django transaction's BEGIN rides on the same message. psycopg stays in
+autocommit at the driver level; while Django has autocommit off, the first
+statement of the transaction goes out as `BEGIN; <enter>; <statement>`, and
+COMMIT/ROLLBACK are psycopg's (sent only when a transaction is open). Stock
+Django pays a round trip of its own for each BEGIN.
+
+Every statement sent during a request also carries the request's tag as a
+leading SQL comment (tenants.attribution).
 """
 
 from __future__ import annotations
@@ -16,15 +25,16 @@ from contextlib import contextmanager
 from time import perf_counter
 
 from django.db.backends.postgresql import base as pg
-from psycopg import pq, sql
+from psycopg import IsolationLevel, pq, sql
 from psycopg_pool import ConnectionPool
 
-from tenants.attribution import current_tag, with_attribution
+from tenants.attribution import current_tag
 from tenants.context import get_current_tenant, search_path_override
 from tenants.db.health import check_connection
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
 
+_IDLE = pq.TransactionStatus.IDLE
 _INTRANS = pq.TransactionStatus.INTRANS
 _INERROR = pq.TransactionStatus.INERROR
 _UNKNOWN = object()  # state after a savepoint rollback: re-send before the next statement
@@ -32,8 +42,8 @@ _UNKNOWN = object()  # state after a savepoint rollback: re-send before the next
 # Sent when a transaction that carried a tenant continues with none in context.
 RESET_CONTEXT = (
     "SET LOCAL app.current_tenant = ''; SET LOCAL search_path TO DEFAULT; "
-    "SET LOCAL statement_timeout TO DEFAULT; SET LOCAL application_name TO DEFAULT",
-    4,
+    "SET LOCAL statement_timeout TO DEFAULT",
+    3,
 )
 
 
@@ -99,18 +109,34 @@ class TenantCursor(pg.Cursor):
 
     def _execute(self, query, params=None, **kwargs):
         db = self.db
-        prefix = db.tenant_prefix() if db is not None else None
-        if prefix is None:
+        if db is None:
             return super().execute(query, params, **kwargs)
-        text, count = prefix
+        begin = db.begin_pending()
+        prefix = db.tenant_prefix()
+        tag = current_tag()
+        if prefix is None and not begin:
+            if tag:
+                query = tag + _as_text(query, self)
+            return super().execute(query, params, **kwargs)
+        parts, count = [tag], 0
+        if begin:
+            parts += (db.begin_sql, "; ")
+            count += 1
+        if prefix is not None:
+            parts += (prefix[0], "; ")
+            count += prefix[1]
+        elif begin:
+            db.tenant_context_clear()  # the new transaction carries no tenant
+        parts.append(_as_text(query, self))
         try:
-            super().execute(f"{text}; {_as_text(query, self)}", params, **kwargs)
+            super().execute("".join(parts), params, **kwargs)
         except BaseException:
             db.tenant_context_unknown()
             raise
         for _ in range(count):  # skip the prefix's results: callers see their statement's
             self.nextset()
-        db.tenant_prefix_sent(prefix)
+        if prefix is not None:
+            db.tenant_prefix_sent(prefix)
         return self
 
     # executemany, copy and stream send their statement in messages of their own
@@ -118,10 +144,15 @@ class TenantCursor(pg.Cursor):
     # on them. It is sent alone, inside a transaction (a savepoint when one is
     # open) that covers the whole operation. A failure rolls that savepoint
     # back, and with it the SET LOCAL: the context is then unknown and re-sent.
+    # Inside a Django transaction that has sent nothing yet, its BEGIN goes first,
+    # so the operation joins that transaction instead of committing on its own.
 
     @contextmanager
     def _prefixed(self):
         db = self.db
+        if db is not None and db.begin_pending():
+            super().execute(db.begin_sql)
+            db.tenant_context_clear()
         prefix = db.tenant_prefix() if db is not None else None
         if prefix is None:
             yield
@@ -163,6 +194,26 @@ class DatabaseWrapper(pg.DatabaseWrapper):
             pool._check = check_connection
         return pool
 
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if not connection.autocommit:  # a pooled connection is opened in autocommit already
+            connection.autocommit = True
+        return connection
+
+    def _set_autocommit(self, autocommit):
+        """Django's transactions are ours: psycopg stays in autocommit (see the module doc)."""
+
+    @property
+    def begin_sql(self) -> str:
+        level = self.settings_dict["OPTIONS"].get("isolation_level")
+        if level is None:
+            return "BEGIN"
+        return "BEGIN ISOLATION LEVEL " + IsolationLevel(level).name.replace("_", " ")
+
+    def begin_pending(self) -> bool:
+        """Django has a transaction open that has not reached the server yet."""
+        return not self.autocommit and self.connection.info.transaction_status == _IDLE
+
     def get_connection_params(self):
         params = super().get_connection_params()
         # The prefix needs the simple query protocol (multi-statement
@@ -186,7 +237,7 @@ class DatabaseWrapper(pg.DatabaseWrapper):
             if self.alias == OPERATOR_ALIAS:
                 wanted = tenant.operator_context_prefix
             else:
-                wanted = with_attribution(tenant.context_prefix, current_tag())
+                wanted = tenant.context_prefix
         schema = search_path_override()
         if schema is not None:
             wanted = _override_prefix(schema, tenant)
@@ -214,6 +265,9 @@ class DatabaseWrapper(pg.DatabaseWrapper):
             self._tenant_applied = self._tenant_wanted
         else:
             self._tenant_applied = None
+
+    def tenant_context_clear(self) -> None:
+        self._tenant_applied = None
 
     def tenant_context_unknown(self) -> None:
         """A failed statement may have undone the context: re-send it before the next one."""
