@@ -19,7 +19,7 @@ import sys
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 
 from benchmarks import data
@@ -202,6 +202,16 @@ def breakdown(size) -> dict:
         with connections[plain].cursor() as cur:
             cur.execute("SELECT 1")
 
+    def tenant_transaction():
+        with transaction.atomic():
+            tenant_statement()
+            tenant_statement()
+
+    def plain_transaction():
+        with transaction.atomic(using=plain):
+            plain_statement()
+            plain_statement()
+
     def tenant_list():
         qs = project_list(tenant=tenant).order_by("-created_at", "id")
         qs.count()
@@ -216,8 +226,11 @@ def breakdown(size) -> dict:
         # tenancy
         "host → tenant (resolver cache)": lambda: resolvers.tenant_for_subdomain(tenant.subdomain),
         "one statement, tenancy (enter call + RLS)": in_scope(tenant_statement),
-        "one statement, tenancy, attributed (application_name)": attributed(tenant_statement),
+        "one statement, tenancy, attributed (leading comment)": attributed(tenant_statement),
         "one statement, stock backend": plain_statement,
+        # BEGIN rides on the first statement's message here; stock Django sends it alone.
+        "transaction of 2 statements, tenancy": in_scope(tenant_transaction),
+        "transaction of 2 statements, stock backend": plain_transaction,
         "COUNT + page of 50, tenancy": in_scope(tenant_list),
         "COUNT + page of 50, stock": plain_list,
         # product
