@@ -22,6 +22,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from api.paginator import CountedPaginator
+
 
 def _encode(position: list[str], reverse: bool) -> str:
     raw = json.dumps({"p": position, "r": int(reverse)}, separators=(",", ":")).encode()
@@ -41,6 +43,7 @@ def _decode(token: str) -> tuple[list[str], bool]:
 
 
 class ApiPagination(PageNumberPagination):
+    django_paginator_class = CountedPaginator  # page and count in one statement
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
