@@ -31,8 +31,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON public.tenants_fence TO __OPERATOR__;
 -- lock (a fence waits for transactions holding it), and refuses a fenced
 -- placement with SQLSTATE 55T01 (the app re-resolves the tenant).
 -- p_slots/p_wait_ms: the tenant's fair share of the server (tenants/fair_share.py).
--- p_app_name ('' for none) names the transaction's tenant and request in
--- pg_stat_activity and the server log (%a) until it ends (tenants/attribution.py).
+-- p_app_name ('' for none) sets application_name until the transaction ends; the
+-- app passes '' now (statements are attributed by a leading comment instead,
+-- tenants/attribution.py).
 -- The four-argument form of earlier releases stays for their processes until they
 -- are gone; intermediate forms that never shipped are removed.
 DROP FUNCTION IF EXISTS public.saas_enter_tenant(text, text, text, integer, integer, integer);
@@ -49,6 +50,15 @@ DECLARE
     v_deadline timestamptz;
 BEGIN
     PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
+    -- Before the search_path changes: a cached plan is re-planned whenever the
+    -- search_path differs from the one it was planned under, and a schema tenant's
+    -- path differs from the previous transaction's almost every time (~100 µs).
+    IF EXISTS (SELECT 1 FROM public.tenants_fence f
+               WHERE f.tenant_id = v_tenant AND f.placement = p_placement) THEN
+        RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
+            USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
+    END IF;
     IF p_app_name <> '' THEN
         PERFORM pg_catalog.set_config('application_name', p_app_name, true);
     END IF;
@@ -57,12 +67,6 @@ BEGIN
     END IF;
     IF p_timeout_ms > 0 THEN
         PERFORM pg_catalog.set_config('statement_timeout', p_timeout_ms::text, true);
-    END IF;
-    PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
-    IF EXISTS (SELECT 1 FROM public.tenants_fence f
-               WHERE f.tenant_id = v_tenant AND f.placement = p_placement) THEN
-        RAISE EXCEPTION 'placement % of this tenant is fenced', p_placement
-            USING ERRCODE = '55T01', HINT = 'the tenant registry changed: resolve the tenant again';
     END IF;
     -- Fair share of the server: a tenant's transactions hold at most p_slots
     -- of its slot locks (keys 1..p_slots) at once; a transaction that finds
