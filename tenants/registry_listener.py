@@ -34,7 +34,7 @@ def subscribe(*, reset, change, prefix: str = "") -> None:
     are not ours to trust); `change(payload)` per notification, `*` meaning everything.
 
     Without a prefix a subscriber hears the registry's own payloads (subdomains); other
-    caches of tenant rows (API tokens) name the prefix their triggers send and hear only
+    caches of tenant rows (API tokens, webhook subscriptions) name the prefix their triggers send and hear only
     those, and `*`.
     """
     if (prefix, reset, change) not in _subscribers:

@@ -28,7 +28,7 @@ from tenants.outbox import outbox_enqueue
 from tenants.residency import redact
 from tenants.transactions import tenant_atomic
 from webhooks import signing, transport
-from webhooks.endpoints import WebhookError
+from webhooks.endpoints import WebhookError, subscriptions_changed
 from webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -239,6 +239,7 @@ def _disable(tenant, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> No
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_enabled=False, disabled_at=timezone.now(), disabled_reason=reason
     )
+    subscriptions_changed(tenant)
     audit_record(
         tenant=tenant,
         actor="system",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit_record
-from webhooks import addresses, signing
+from webhooks import addresses, signing, subscription_cache
 from webhooks.models import EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from webhooks.transactions import both_atomic
+from webhooks.transactions import both_atomic, delivery_alias
 
 
 class WebhookError(Exception):
@@ -39,6 +40,16 @@ def _clean_url(url: str) -> str:
     return url
 
 
+def subscriptions_changed(tenant) -> None:
+    """The tenant's endpoints changed in the current transaction: this process drops its
+    cached subscriptions now and again on commit (a fill by another thread in between read
+    the old rows); every other process on the trigger's NOTIFY (migration webhooks 0002)."""
+    subscription_cache.forget_tenant(tenant.pk)
+    transaction.on_commit(
+        lambda: subscription_cache.forget_tenant(tenant.pk), using=delivery_alias(), robust=True
+    )
+
+
 def endpoint_list(*, tenant):
     return WebhookEndpoint.objects.filter(tenant_id=tenant.pk).order_by("-created_at", "-id")
 
@@ -56,6 +67,7 @@ def endpoint_create(
             description=(description or "")[:200],
             secret=signing.secret_new(),
         )
+        subscriptions_changed(tenant)
         audit_record(
             tenant=tenant,
             actor=actor,
@@ -88,6 +100,8 @@ def endpoint_update(*, tenant, endpoint: WebhookEndpoint, actor=None, **changes)
         for name, value in fields.items():
             setattr(endpoint, name, value)
         endpoint.save(update_fields=[*fields, "updated_at"])
+        if "events" in fields or "is_enabled" in fields:
+            subscriptions_changed(tenant)
         audit_record(
             tenant=tenant,
             actor=actor,
@@ -121,3 +135,4 @@ def endpoint_delete(*, tenant, endpoint: WebhookEndpoint, actor=None) -> None:
         WebhookAttempt.objects.filter(tenant_id=tenant.pk, delivery__endpoint=endpoint).delete()
         WebhookDelivery.objects.filter(tenant_id=tenant.pk, endpoint=endpoint).delete()
         endpoint.delete()
+        subscriptions_changed(tenant)

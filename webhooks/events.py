@@ -2,7 +2,9 @@
 
 `event_record` writes the event (in the tenant's placement, with the change) and an
 outbox row for `webhooks.dispatch`: both commit or roll back with the change. With no
-enabled endpoint subscribed to the type nothing is written (one indexed read).
+enabled endpoint subscribed to the type nothing is written. Which types the tenant's
+endpoints receive comes from this process's cache (webhooks.subscription_cache: bounded,
+dropped on change), else one indexed read of the endpoints.
 """
 
 from __future__ import annotations
@@ -11,14 +13,22 @@ import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from webhooks import subscription_cache
 from webhooks.models import EventType, WebhookEndpoint, WebhookEvent
 
 
 def _subscribed(tenant, event_type: str) -> bool:
-    lists = WebhookEndpoint.objects.filter(tenant_id=tenant.pk, is_enabled=True).values_list(
-        "events", flat=True
-    )
-    return any(event_type in (events or []) for events in lists)
+    types = subscription_cache.get(tenant.pk)
+    if types is None:
+        read_at = subscription_cache.read_time()  # before the query: see subscription_cache.put
+        lists = WebhookEndpoint.objects.filter(tenant_id=tenant.pk, is_enabled=True).values_list(
+            "events", flat=True
+        )
+        types = frozenset(
+            t for events in lists if isinstance(events, list) for t in events if isinstance(t, str)
+        )
+        subscription_cache.put(tenant.pk, types, read_at)
+    return event_type in types
 
 
 def event_record(*, tenant, type: str, data: dict) -> WebhookEvent | None:

@@ -206,6 +206,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"no-reply@{BASE_DOMAI
 API_TOKEN_CACHE_SECONDS = float(
     os.environ.get("API_TOKEN_CACHE_SECONDS", str(TENANT_REGISTRY_MAX_AGE))
 )
+# Each tenant's webhook subscriptions are cached per process (webhooks.subscription_cache)
+# for at most this long, capped by the registry's bound; endpoint changes NOTIFY sooner.
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = float(
+    os.environ.get("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", str(TENANT_REGISTRY_MAX_AGE))
+)
 # LISTEN/NOTIFY makes registry changes reach every process at once (one connection each).
 TENANT_REGISTRY_LISTEN = os.environ.get("TENANT_REGISTRY_LISTEN", "1") == "1"
 # Custom domains: the DNS servers asked for ownership records ("host:port", comma-

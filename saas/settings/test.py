@@ -33,6 +33,10 @@ TENANT_REGISTRY_MAX_AGE = float(os.environ.get("TENANT_REGISTRY_MAX_AGE", "1"))
 # Tests change token and user rows inside transactions that never commit (no NOTIFY):
 # the token cache is off unless a test turns it on (tests/api/test_token_cache.py).
 API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "0"))
+# The same for webhook subscriptions (tests/webhooks/test_subscription_cache.py turns it on).
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = float(
+    os.environ.get("WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", "0")
+)
 TENANT_BACKUP_DIR = BASE_DIR / "artifacts" / "backups" / _worker  # noqa: F405
 # In-process tests race up to 20 threads, each on its own connection; server
 # processes started by tests set DB_POOL_MAX_SIZE themselves when it matters.
