@@ -217,6 +217,12 @@ def breakdown(size) -> dict:
         qs.count()
         list(qs[:50])
 
+    def tenant_page():
+        from api.paginator import CountedPaginator
+
+        qs = project_list(tenant=tenant).order_by("-created_at", "id")
+        list(CountedPaginator(qs, 50).page(1))
+
     def plain_list():
         qs = Project.unscoped.using(plain).filter(tenant_id=tenant.pk).order_by("-created_at", "id")
         qs.count()
@@ -233,6 +239,7 @@ def breakdown(size) -> dict:
         "transaction of 2 statements, stock backend": plain_transaction,
         "COUNT + page of 50, tenancy": in_scope(tenant_list),
         "COUNT + page of 50, stock": plain_list,
+        "page of 50 with its count, one statement (api.paginator), tenancy": in_scope(tenant_page),
         # product
         "token, product (cache by key id + hash)": in_scope(
             lambda: token_authenticate(tenant=tenant, raw=raw)
