@@ -147,19 +147,27 @@ def retire(server=None, *, stale_only: bool = True) -> int:
     """Drop spares built at another migration state (every spare: stale_only=False).
 
     A spare a claim holds at that moment is left (it is being renamed into a tenant's).
+    One connection per server when there is nothing to drop (`migrate_tenants` calls it
+    on every run): the pool's lists both kinds (`pg_database` is shared by the cluster).
     """
+    current = False if stale_only else None
     dropped = 0
     for srv in _servers(server):
         try:
             if pools.is_main(srv) or pools.pool_exists(srv):
                 with _pool(srv) as conn:
-                    for name in spares.schema_spares(conn, current=False if stale_only else None):
+                    for name in spares.schema_spares(conn, current=current):
                         dropped += spares.drop_schema_spare(conn, name)
-            with _admin(srv) as conn:
-                for name in spares.database_spares(conn, current=False if stale_only else None):
-                    dropped += spares.drop_database_spare(conn, name)
-        except Exception:
-            logger.exception("retiring the spares of %s failed", srv.name)
+                    databases = spares.database_spares(conn, current=current)
+            else:
+                databases = _list(srv, "database", current)
+            if databases:
+                # From the `postgres` database: the claims' and builds' lock space.
+                with _admin(srv) as conn:
+                    for name in databases:
+                        dropped += spares.drop_database_spare(conn, name)
+        except Exception as exc:  # unreachable: its tenants and pool report it themselves
+            logger.warning("retiring the spares of %s failed: %s", srv.name, exc)
     return dropped
 
 
