@@ -96,65 +96,74 @@ def is_current(name: str) -> bool:
 
 # --- claim ------------------------------------------------------------------------------------
 
-# One message, one implicit transaction: pick a spare nobody else holds, rename it,
-# grant what a cold-built placement has. `no_data_found` when none is left.
-_CLAIM = """
-DO $claim$
-DECLARE spare name;
-BEGIN
-  FOR spare IN SELECT {column} FROM {catalog} WHERE {column} LIKE {pattern} ORDER BY oid LOOP
-    CONTINUE WHEN NOT pg_try_advisory_xact_lock(hashtext({lock} || spare));
-    BEGIN
-      EXECUTE format('ALTER {kind} %I RENAME TO %I', spare, {target});
-    EXCEPTION WHEN {gone} THEN
-      CONTINUE;  -- claimed or dropped since the list was read
-    END;
-    {grants}
-    RETURN;
-  END LOOP;
-  RAISE EXCEPTION 'no spare' USING ERRCODE = 'no_data_found';
-END
-$claim$
-"""
-
-_SCHEMA_GRANTS = "EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I, %I', {target}, {app}, {op});"
-_DATABASE_GRANTS = (
-    "EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO PUBLIC, %I, %I', "
-    "{target}, {app}, {op}); "
-    "EXECUTE format('GRANT CONNECT, CREATE ON DATABASE %I TO %I', {target}, {owner});"
+# Two messages, one transaction, no PL/pgSQL (a DO block cost ~2 ms more, most of it
+# loading the language in the fresh connection): pick the oldest spare nobody else holds
+# (the try-lock is taken row by row in the candidates' order, so only the one returned is
+# held), then rename it and grant what a cold-built placement has, and commit.
+_PICK = (
+    "BEGIN; WITH candidates AS MATERIALIZED ("
+    "SELECT {column} AS name FROM {catalog} WHERE {column} LIKE {pattern} ORDER BY oid) "
+    "SELECT name FROM candidates WHERE pg_try_advisory_xact_lock(hashtext({lock} || name)) "
+    "LIMIT 1"
 )
-
-
-def _render(conn, template: str, **values) -> str:
-    literals = {k: sql.Literal(v).as_string(conn) for k, v in values.items()}
-    literals.setdefault("lock", sql.Literal(LOCK).as_string(conn))
-    for role, name in (("app", APP_ROLE), ("op", OPERATOR_ROLE), ("owner", OWNER_ROLE)):
-        literals.setdefault(role, sql.Literal(name).as_string(conn))
-    return template.format(**literals)
+_SCHEMA_CLAIM = (
+    "ALTER SCHEMA {spare} RENAME TO {target}; GRANT USAGE ON SCHEMA {target} TO {app}, {op}"
+)
+_DATABASE_CLAIM = (
+    "ALTER DATABASE {spare} RENAME TO {target}; "
+    "GRANT CONNECT, TEMPORARY ON DATABASE {target} TO PUBLIC, {app}, {op}; "
+    "GRANT CONNECT, CREATE ON DATABASE {target} TO {owner}"
+)
+# Tries before giving up on spares that vanish under the claim (each is rare: a spare is
+# only dropped or renamed under its lock, which the pick skips).
+_ATTEMPTS = 3
 
 
 def _claim(conn, target: str, *, kind: str) -> bool:
     import psycopg
 
     schema = kind == "SCHEMA"
-    grants = _render(conn, _SCHEMA_GRANTS if schema else _DATABASE_GRANTS, target=target)
-    statement = _render(
-        conn,
-        _CLAIM.replace("{grants}", grants)
-        .replace("{kind}", kind)
-        .replace("{catalog}", "pg_namespace" if schema else "pg_database")
-        .replace("{column}", "nspname" if schema else "datname")
-        .replace("{gone}", "invalid_schema_name" if schema else "invalid_catalog_name"),
-        pattern=schema_pattern() if schema else database_pattern(),
-        target=target,
+    pick = sql.SQL(_PICK).format(
+        column=sql.Identifier("nspname" if schema else "datname"),
+        catalog=sql.Identifier("pg_namespace" if schema else "pg_database"),
+        pattern=sql.Literal(schema_pattern() if schema else database_pattern()),
+        lock=sql.Literal(LOCK),
     )
-    try:
-        conn.execute(statement.encode())
-    except psycopg.errors.NoDataFound:
-        return False
-    except (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateDatabase):
-        return False  # the placement exists (a re-run): the complete path finishes it
-    return True
+    gone = (psycopg.errors.InvalidSchemaName, psycopg.errors.InvalidCatalogName)
+    exists = (psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateDatabase)
+    for _ in range(_ATTEMPTS):
+        row = _last_result(conn.execute(pick.as_bytes(conn))).fetchone()
+        if row is None:
+            conn.execute(b"ROLLBACK")
+            return False
+        claim = sql.SQL(_SCHEMA_CLAIM if schema else _DATABASE_CLAIM).format(
+            spare=sql.Identifier(row[0]),
+            target=sql.Identifier(target),
+            app=sql.Identifier(APP_ROLE),
+            op=sql.Identifier(OPERATOR_ROLE),
+            owner=sql.Identifier(OWNER_ROLE),
+        )
+        try:
+            conn.execute(claim.as_bytes(conn) + b"; COMMIT")
+        except (*gone, psycopg.errors.ObjectInUse):
+            conn.execute(b"ROLLBACK")  # renamed or dropped meanwhile, or in use: the next
+            continue
+        except exists:
+            conn.execute(b"ROLLBACK")
+            return False  # the placement exists (a re-run): the complete path finishes it
+        except BaseException:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.execute(b"ROLLBACK")
+            raise
+        return True
+    return False
+
+
+def _last_result(cursor):
+    """The cursor on the last statement's result of a multi-statement message."""
+    while cursor.nextset():
+        pass
+    return cursor
 
 
 def claim_schema(conn, target: str) -> bool:
@@ -201,16 +210,15 @@ def database_spares(conn, *, current: bool | None = None) -> list[str]:
 
 def drop_schema_spare(conn, name: str) -> bool:
     """Drop a spare schema unless a claim holds it right now; True if it is gone."""
-    statement = _render(
-        conn,
-        "DO $drop$ BEGIN "
-        "IF pg_try_advisory_xact_lock(hashtext({lock} || {name})) THEN "
-        "EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', {name}); "
-        "ELSE RAISE EXCEPTION 'held' USING ERRCODE = 'lock_not_available'; END IF; "
-        "END $drop$",
-        name=name,
+    lock = sql.SQL("BEGIN; SELECT pg_try_advisory_xact_lock(hashtext({} || {}))").format(
+        sql.Literal(LOCK), sql.Literal(name)
     )
-    return _unless_held(conn, statement)
+    if not _last_result(conn.execute(lock.as_bytes(conn))).fetchone()[0]:
+        conn.execute(b"ROLLBACK")
+        return False
+    drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE; COMMIT").format(sql.Identifier(name))
+    conn.execute(drop.as_bytes(conn))
+    return True
 
 
 def drop_database_spare(conn, name: str) -> bool:
@@ -226,16 +234,6 @@ def drop_database_spare(conn, name: str) -> bool:
         )
     finally:
         conn.execute("SELECT pg_advisory_unlock(hashtext(%s || %s))", [LOCK, name])
-    return True
-
-
-def _unless_held(conn, statement: str) -> bool:
-    import psycopg
-
-    try:
-        conn.execute(statement.encode())
-    except psycopg.errors.LockNotAvailable:
-        return False
     return True
 
 
