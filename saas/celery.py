@@ -32,6 +32,12 @@ app.conf.beat_schedule = {
         "task": "tenants.outbox_drain",
         "schedule": 60.0,
     },
+    # Spare placements (tenants.backends.spares): each claim queues a refill; this tops
+    # up what a lost message or a burst of sign-ups left short.
+    "tenants-spares-refill": {
+        "task": "tenants.spares_refill",
+        "schedule": 60.0,
+    },
     # Usage roll-up for the billing period so far; cheap and idempotent, so hourly.
     "billing-usage-rollup": {
         "task": "billing.usage_rollup",

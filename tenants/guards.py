@@ -34,7 +34,9 @@ logger = logging.getLogger("tenants.guards")
 UNSAFE_STATE = "unsafe"
 POOLED_SCHEMA = "public"
 SCHEMA_PREFIX = "t_"
-MAIN_SCHEMAS = [POOLED_SCHEMA, "t\\_%", "tenant_template"]
+# Spare schemas (tenants.backends.spares) are checked like the template they are copies of.
+SPARE_SCHEMAS = "spare\\_%"
+MAIN_SCHEMAS = [POOLED_SCHEMA, "t\\_%", "tenant_template", SPARE_SCHEMAS]
 _HINT = (
     "Declare the table with tenants.rls.operations.EnableTenantRLS (or restore its policy); "
     "a tenant placement stays refused until migrate_tenants finds it sound."
@@ -249,7 +251,7 @@ def _sort_pool_findings(result: Scan, found: list[Finding], by_schema: dict) -> 
     for finding in found:
         if finding.schema == POOLED_SCHEMA:
             result.pooled.append(finding)
-        elif finding.schema == TEMPLATE_SCHEMA:
+        elif finding.schema == TEMPLATE_SCHEMA or finding.schema.startswith("spare_"):
             result.templates.append(finding)
         elif finding.schema in by_schema:
             result.tenants.setdefault(by_schema[finding.schema], []).append(finding)

@@ -223,7 +223,8 @@ def tenant_provision(*, tenant: Tenant, fresh: bool = False) -> Tenant:
         ).update(**fields)
         for key, value in fields.items():
             setattr(tenant, key, value)
-        resolvers.invalidate(tenant.subdomain)
+        if not fresh:  # a creation drops the cached lookup once, when it is complete
+            resolvers.invalidate(tenant.subdomain)
     return tenant
 
 

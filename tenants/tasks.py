@@ -11,3 +11,17 @@ def outbox_drain_task():
     from tenants.outbox import outbox_drain
 
     return outbox_drain()
+
+
+@fleet_task(name="tenants.spares_refill")
+def spares_refill_task(server: str | None = None):
+    """Top a server's spare placements (every active server's: None) up to TENANT_SPARES,
+    dropping the ones a migration made stale first."""
+    from tenants.backends.refill import refill, retire
+    from tenants.models import DatabaseServer
+
+    target = DatabaseServer.objects.filter(name=server).first() if server else None
+    if server and target is None:
+        return {}
+    retire(target)
+    return refill(target)

@@ -106,16 +106,20 @@ def _drop_database(name: str) -> None:
 
 
 def _drop_tenant_databases(main: str) -> None:
-    """Tenant databases of this test database: `<main>_t_<id>`, `<main>_tmpl`, `<main>_pool_<id>`."""
+    """Tenant databases of this test database: `<main>_t_<id>`, `<main>_tmpl`, `<main>_pool_<id>`,
+    spare databases (`<main>_spare_…`)."""
+    from tenants.backends.spares import database_spare_prefix
+
     with psycopg.connect(admin_conninfo(settings.DATABASE_URL, "postgres"), autocommit=True) as c:
         names = [
             r[0]
             for r in c.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s "
-                "OR datname = %s",
+                "OR datname LIKE %s OR datname = %s",
                 [
                     main.replace("_", "\\_") + "\\_t\\_%",
                     main.replace("_", "\\_") + "\\_pool\\_%",
+                    database_spare_prefix(main).replace("_", "\\_") + "%",
                     f"{main}_tmpl"[:63],
                 ],
             )

@@ -110,3 +110,16 @@ TENANT_REGION_STORAGE = {
 TENANT_DB_SHARE = float(os.environ.get("TENANT_DB_SHARE", "0.5"))
 TENANT_DB_SERVER_CORES = int(os.environ.get("TENANT_DB_SERVER_CORES", "0"))
 TENANT_DB_SLOT_WAIT_MS = int(os.environ.get("TENANT_DB_SLOT_WAIT_MS", "2000"))
+
+# Spare placements (tenants.backends.spares, docs/placements.md#spare-placements): each
+# database server keeps this many schemas and databases built ahead at the code's
+# migration state; a sign-up claims one with a rename instead of building its own (the
+# DDL floor: ~45 index builds per schema, a template copy per database). 0: every
+# sign-up of that mode builds cold. A spare database costs the template's size (~8 MB).
+TENANT_SPARES = {
+    "schema": int(os.environ.get("TENANT_SPARE_SCHEMAS", "2")),
+    "database": int(os.environ.get("TENANT_SPARE_DATABASES", "2")),
+}
+# Queue the server's refill (Celery `tenants.spares_refill`) right after each claim;
+# beat also refills every minute, and `manage.py refill_spares` does it by hand.
+TENANT_SPARES_REFILL_ON_CLAIM = os.environ.get("TENANT_SPARES_REFILL_ON_CLAIM", "1") == "1"

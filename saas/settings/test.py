@@ -57,3 +57,9 @@ TENANT_GUARD_AT_START = os.environ.get("TENANT_GUARD_AT_START", "0") == "1"
 WEBHOOKS_RETRY_SCHEDULE = [
     float(s) for s in os.environ.get("WEBHOOKS_RETRY_SCHEDULE", "0.1,0.2,0.4").split(",") if s
 ]
+# No spare placements unless a test asks for them (tests/tenants/test_spares.py): tests
+# count what provisioning does, and a test session must leave no spare behind.
+TENANT_SPARES = {
+    "schema": int(os.environ.get("TENANT_SPARE_SCHEMAS", "0")),
+    "database": int(os.environ.get("TENANT_SPARE_DATABASES", "0")),
+}

@@ -29,6 +29,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrappe
 from psycopg import sql
 
 from tenants import roles
+from tenants.backends import spares
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import Placement
 from tenants.database_config import (
@@ -209,6 +210,9 @@ class DatabaseBackend(IsolationBackend):
         name = self.database_name(tenant)
         ensure_template(server_url)
         with psycopg.connect(admin_conninfo(server_url, "postgres"), autocommit=True) as conn:
+            if spares.claim_database(conn, name):  # a spare built ahead, renamed
+                spares.request_refill(tenant.database_server)
+                return
             ids = {
                 "db": sql.Identifier(name),
                 "tmpl": sql.Identifier(template_name()),

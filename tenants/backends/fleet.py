@@ -185,6 +185,8 @@ def migrate_tenants(
             Tenant.objects.using(alias).filter(pk=t.pk).update(**fields)
     changed = [t.subdomain for t in tenants if t.pk in stale_ok or not outcomes[t.pk].ok]
     resolvers.invalidate_many(changed)
+    if templates:
+        _retire_spares()
     return [*pool_outcomes, *shared, *(outcomes[t.pk] for t in tenants)]
 
 
@@ -282,6 +284,14 @@ def _migrate_templates(db_tenants, schema_tenants=(), broken_pools=None) -> None
         except Exception as exc:  # the tenants on that server report their own failure
             # By name: the URL carries the server's login.
             logger.warning("template database on %s not migrated: %s", server.name, _one_line(exc))
+
+
+def _retire_spares() -> None:
+    """Spares built at another state are never claimed: drop them, queue current ones."""
+    from tenants.backends import refill, spares
+
+    if refill.retire():
+        spares.request_refill(None)
 
 
 def _one_line(exc: Exception) -> str:

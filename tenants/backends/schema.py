@@ -12,7 +12,7 @@ import re
 import psycopg
 from psycopg import sql
 
-from tenants.backends import pools
+from tenants.backends import pools, spares
 from tenants.backends.base import IsolationBackend
 from tenants.backends.placement import TEMPLATE_SCHEMA, Placement
 from tenants.database_config import APP_ROLE, OPERATOR_ROLE
@@ -70,6 +70,11 @@ def _merge_alters(statements: list[str]) -> list[str]:
     return merged
 
 
+def clone_statements(conn, schema: str) -> str:
+    """The clone script for a schema named `schema` (one message, one transaction)."""
+    return _clone_script(conn).replace(PLACEHOLDER, schema)
+
+
 def ensure_template(server=None, *, force: bool = False) -> None:
     """Create or bring a server's template schema up to the code's migrations (rarely does work).
 
@@ -118,7 +123,11 @@ class SchemaBackend(pools.OnServerPool, IsolationBackend):
         placement = self.placement(tenant)
         ensure_template(tenant.database_server)
         with placement.connect(autocommit=True) as conn:
-            script = _clone_script(conn).replace(PLACEHOLDER, tenant.schema_name)
+            # A spare built ahead, renamed to the tenant's: no DDL on this path.
+            if spares.claim_schema(conn, tenant.schema_name):
+                spares.request_refill(tenant.database_server)
+                return
+            script = clone_statements(conn, tenant.schema_name)
             try:
                 # One message, one round trip: the template's DDL, rendered once per
                 # process, runs as one implicit transaction (all of it or nothing).

@@ -25,6 +25,7 @@ def test_beat_schedules_the_fleet_tasks():
         "operators.sla_breaches",
         "idempotency.purge_expired",
         "tenants.outbox_drain",
+        "tenants.spares_refill",
         "webhooks.sweep",
         "webhooks.purge",
     }
