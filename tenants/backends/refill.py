@@ -103,9 +103,12 @@ def _list(server, mode: str, current: bool | None):
 
 @contextmanager
 def _refilling(server):
-    """One refill per server at a time (a second finds the lock taken and leaves it)."""
+    """One refill per server and deployment at a time (a second finds the lock taken and
+    leaves it). The lock lives in the server's `postgres` database, which every deployment
+    on that cluster shares: the key names this deployment's main database, so one
+    deployment's refill never makes another's skip its own."""
     with _admin(server) as conn:
-        key = "saas.spares_refill"
+        key = f"saas.spares_refill:{spares.database_spare_prefix()}"
         (got,) = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key]).fetchone()
         try:
             yield got
