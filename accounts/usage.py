@@ -2,25 +2,17 @@
 
 Members are active users plus pending invitations (neither accepted, revoked nor
 expired): an invitation holds its seat, since accepting it is not checked against the
-plan again (docs/billing.md).
+plan again (docs/billing.md). The rule is SQL (accounts/migrations/0009_usage_sql.py), so
+the limit check can count under its lock in the statement that takes it.
 """
 
 from __future__ import annotations
 
-from django.utils import timezone
-
-from accounts.models import Invitation, User
-from billing.meters import meter_register
+from billing.meters import meter_register, usage_sql
 
 
 def members_count(tenant) -> int:
-    pending = Invitation.objects.filter(
-        tenant_id=tenant.pk,
-        accepted_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    ).count()
-    return User.objects.filter(tenant_id=tenant.pk, is_active=True).count() + pending
+    return usage_sql(tenant, "SELECT public.saas_usage_members(%s)", [tenant.pk])
 
 
 def register() -> None:

@@ -8,6 +8,8 @@ Writes that a limit bounds read the plan fresh, under the lock below.
 Race safety: `limit_check` takes a transaction-scoped advisory lock per
 (tenant, limit) before counting, on the connection that will do the insert, so
 concurrent creations at the edge of a limit are serialised and never overshoot.
+Lock, fresh plan and count are one statement (saas_limit_check, migration 0008);
+the count is the owning app's SQL rule, the one its meter uses too.
 Call it inside the creating service's transaction (tenant_atomic). A plan change
 takes `plan_lock` (the exclusive side of a lock every check holds shared), so a
 creation checked against the old plan cannot commit after the change compared
@@ -16,7 +18,6 @@ usage with the new one.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -154,48 +155,73 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
     The tenant's plan lock in shared mode (creations do not wait for each other
     on it, a plan change waits for them), then the plan read fresh, then — only
     when the plan sets this limit — the (tenant, limit[, parent]) lock
-    exclusively, which serialises concurrent creations so each counts the
-    previous one's committed row (READ COMMITTED takes a fresh snapshot per
-    statement). Where the plan and the data share a database that is one round
-    trip (saas_limit_lock); an unlimited plan then costs nothing more.
+    exclusively, which serialises concurrent creations, then the count, which
+    sees the previous creation's committed row (READ COMMITTED takes a fresh
+    snapshot per statement inside the function). Where the plan and the data
+    share a database that is one statement (saas_limit_check); an unlimited plan
+    then locks and counts nothing more.
     """
     if limit not in LIMIT_LABELS:
         raise ValueError(f"unknown limit {limit!r}")
+    plan_key = _lock_key(tenant, "plan")
     key = _lock_key(tenant, f"{limit}:{getattr(parent, 'pk', '')}")
+    args = [tenant.pk, limit, plan_key, key, getattr(parent, "pk", None)]
     alias = data_alias(tenant)
+    plan = None
     with connections[alias].cursor() as cur:
         if alias == DEFAULT_DB_ALIAS:
             cur.execute(
-                "SELECT public.saas_limit_lock(%s, %s, %s, %s)",
-                [tenant.pk, limit, _lock_key(tenant, "plan"), key],
+                "SELECT plan_id, limit_value, usage FROM public.saas_limit_check(%s, %s, %s, %s, %s)",
+                args,
             )
-            found = cur.fetchone()[0]
-            if isinstance(found, str):  # Django's cursors leave jsonb undecoded
-                found = json.loads(found)
-            if found is None:
+            plan_id, value, usage = cur.fetchone()
+            if plan_id is None:
                 raise LookupError(f"tenant {tenant.pk} has no plan row")
-            value, plan = found["limit"], None
         else:
-            # The plan lives in the main database, the rows (and the locks) here.
-            cur.execute(
-                "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0)), "
-                "pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [_lock_key(tenant, "plan"), key],
-            )
-            plan = _plan(tenant)
-            value = getattr(plan, limit)
-    if value is None:
+            value, usage, plan = _check_apart(cur, tenant, limit, args)
+    if value is None or usage + adding <= value:
         return
-    usage = _count(tenant, limit, parent)
-    if usage + adding > value:
-        plan = plan or _plan(tenant)  # the refusal names it: read under the held lock
-        raise PlanLimitExceeded(
-            limit=limit,
-            limit_value=value,
-            usage=usage,
-            plan=plan.name,
-            upgrade_to=_upgrade_for(plan, limit=limit),
+    plan = plan or _plan(tenant)  # the refusal names it: read under the held lock
+    raise PlanLimitExceeded(
+        limit=limit,
+        limit_value=value,
+        usage=usage,
+        plan=plan.name,
+        upgrade_to=_upgrade_for(plan, limit=limit),
+    )
+
+
+def _check_apart(cur, tenant, limit: str, args: list):
+    """The plan in the main database, the rows and the locks in the tenant's own.
+
+    The plan is read (on the main database) after the shared plan lock is held. The
+    plan the tenant instance carries (cached, possibly stale) only decides whether the
+    per-limit lock and the count ride along with the plan lock, one statement here;
+    the fresh plan decides, and counts afterwards if the cache was wrong.
+    """
+    tenant_id, _, plan_key, key, parent = args
+    if _cached_limit(tenant, limit) is not None:
+        cur.execute("SELECT public.saas_limit_usage(%s, %s, %s, %s, %s)", args)
+        usage = cur.fetchone()[0]
+    else:
+        cur.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [plan_key])
+        usage = None
+    plan = _plan(tenant)
+    value = getattr(plan, limit)
+    if value is not None and usage is None:
+        cur.execute(
+            "SELECT public.saas_limit_usage(%s, %s, NULL, %s, %s)", [tenant_id, limit, key, parent]
         )
+        usage = cur.fetchone()[0]
+    return value, usage, plan
+
+
+def _cached_limit(tenant, limit: str):
+    """The limit on the plan the instance already carries (no query); None when unknown."""
+    field = type(tenant)._meta.get_field("plan")
+    if not field.is_cached(tenant):
+        return None
+    return getattr(tenant.plan, limit)
 
 
 def feature_require(*, tenant, feature: str) -> None:

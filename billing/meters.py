@@ -5,12 +5,21 @@ Billing knows no product model: `accounts` registers `members`, `projects` regis
 `projects` and `tasks` (each from its `usage.py`, loaded by its AppConfig.ready). A limit
 per parent (tasks per project) uses the meter's per-parent count and, tenant-wide, the
 fullest parent.
+
+A resource that a plan limit bounds is counted in SQL, by the owning app's
+`public.saas_usage_<resource>()` (its migration installs it in every placement): the meter
+calls it through `usage_sql`, and the limit check calls it under its lock in the same
+statement that takes the lock (billing.limits), so the two can never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.db import connections
+
+from tenants.routers import data_alias
 
 
 @dataclass(frozen=True)
@@ -64,3 +73,10 @@ def usage_count_fullest(*, tenant, resource: str) -> int:
     if meter.fullest is None:
         raise ValueError(f"{resource!r} is not counted per parent")
     return meter.fullest(tenant)
+
+
+def usage_sql(tenant, statement: str, params) -> int:
+    """Run an app's counting function (a constant statement) where `tenant`'s rows live."""
+    with connections[data_alias(tenant)].cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchone()[0]

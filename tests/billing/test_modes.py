@@ -4,20 +4,24 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
 from billing.invoices import invoice_for_period
-from billing.limits import PlanLimitExceeded
+from billing.limits import PlanLimitExceeded, limit_check
 from billing.models import PlanChange, Subscription, UsageRecord
 from billing.subscriptions import subscription_change_plan
 from billing.usage import usage_rollup
 from projects.models import Project
 from projects.services import project_create
 from tenants.context import tenant_scope
+from tenants.models import Tenant
 from tenants.routers import data_alias
+from tenants.transactions import tenant_atomic
 from tests.billing.conftest import plan, private_plan
 from tests.billing.test_race import PATIENT, N, kinds, race
 from tests.conftest import make_tenant
+from tests.factories import ProjectFactory
 
 PERIOD = (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
 BILLING_TABLES = [
@@ -85,3 +89,46 @@ def test_twenty_concurrent_projects_in_own_placement(committed_db, mode):
     assert [kind for kind, _ in outcomes].count("ok") == 4
     with tenant_scope(tenant):
         assert Project.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_limit_check_is_one_statement_where_the_rows_live(mode):
+    """Lock, fresh plan and count in one round trip on the data alias, and still a refusal."""
+    created = make_tenant(mode, "one-stmt", plan=private_plan(max_projects=2))
+    # As the registry resolves it: the plan on the instance.
+    tenant = Tenant.objects.select_related("plan").get(pk=created.pk)
+    ProjectFactory(tenant=tenant)
+    alias = data_alias(tenant)
+
+    def statements(adding):
+        with tenant_scope(tenant), tenant_atomic():
+            with CaptureQueriesContext(connections[alias]) as captured:
+                try:
+                    limit_check(tenant=tenant, limit="max_projects", adding=adding)
+                except PlanLimitExceeded as exc:
+                    return captured.captured_queries, exc
+            return captured.captured_queries, None
+
+    queries, refused = statements(1)
+    assert refused is None and len(queries) == 1, queries
+    queries, refused = statements(2)
+    assert (refused.limit_value, refused.usage) == (2, 1)
+    # The decision was the same one statement; only the refusal's message reads more.
+    assert "saas_limit_" in queries[0]["sql"], queries
+    assert not any("saas_limit_" in q["sql"] for q in queries[1:]), queries
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["schema"])
+def test_schema_tenants_on_one_connection_count_their_own_tables(mode):
+    """The counting functions live in public and resolve tables through search_path: a
+    plan cached for one tenant's schema must not count another's (RLS would hide those
+    rows and the check would undercount)."""
+    first, second = (make_tenant(mode, "sp", plan=private_plan(max_projects=3)) for _ in "ab")
+    for _ in range(2):
+        ProjectFactory(tenant=first)
+    for tenant, expected in ((first, 2), (second, 0), (first, 2), (second, 0)):
+        # Always over the limit: the refusal reports the usage counted.
+        with tenant_scope(tenant), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
+            limit_check(tenant=tenant, limit="max_projects", adding=10)
+        assert info.value.usage == expected

@@ -124,7 +124,7 @@ def test_a_held_request_shows_its_tenant_and_request_in_pg_stat_activity(
             f"/*application='tenantry',request_id='{request_id}',route='api',"
             f"tenant='{tenant.subdomain}'*/ "
         ), query
-        assert wait_type == "Lock" and "saas_limit_lock" in query
+        assert wait_type == "Lock" and "saas_limit_check" in query
         # Nothing is set on the connection: its own name stays, during and after.
         assert name == server.application_name
         time.sleep(0.2)
