@@ -167,7 +167,6 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
     key = _lock_key(tenant, f"{limit}:{getattr(parent, 'pk', '')}")
     args = [tenant.pk, limit, plan_key, key, getattr(parent, "pk", None)]
     alias = data_alias(tenant)
-    plan = None
     with connections[alias].cursor() as cur:
         if alias == DEFAULT_DB_ALIAS:
             cur.execute(
@@ -178,10 +177,10 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
             if plan_id is None:
                 raise LookupError(f"tenant {tenant.pk} has no plan row")
         else:
-            value, usage, plan = _check_apart(cur, tenant, limit, args)
+            value, usage = _check_apart(cur, tenant, limit, args)
     if value is None or usage + adding <= value:
         return
-    plan = plan or _plan(tenant)  # the refusal names it: read under the held lock
+    plan = _plan(tenant)  # the refusal names it: read under the held lock
     raise PlanLimitExceeded(
         limit=limit,
         limit_value=value,
@@ -199,6 +198,8 @@ def _check_apart(cur, tenant, limit: str, args: list):
     per-limit lock and the count ride along with the plan lock, one statement here;
     the fresh plan decides, and counts afterwards if the cache was wrong.
     """
+    from billing.models import Plan
+
     tenant_id, _, plan_key, key, parent = args
     if _cached_limit(tenant, limit) is not None:
         cur.execute("SELECT public.saas_limit_usage(%s, %s, %s, %s, %s)", args)
@@ -206,14 +207,19 @@ def _check_apart(cur, tenant, limit: str, args: list):
     else:
         cur.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [plan_key])
         usage = None
-    plan = _plan(tenant)
-    value = getattr(plan, limit)
+    with connections[Plan.objects.db].cursor() as main:
+        main.execute(
+            "SELECT plan_id, limit_value FROM public.saas_plan_limit(%s, %s)", [tenant_id, limit]
+        )
+        plan_id, value = main.fetchone()
+    if plan_id is None:
+        raise LookupError(f"tenant {tenant_id} has no plan row")
     if value is not None and usage is None:
         cur.execute(
             "SELECT public.saas_limit_usage(%s, %s, NULL, %s, %s)", [tenant_id, limit, key, parent]
         )
         usage = cur.fetchone()[0]
-    return value, usage, plan
+    return value, usage
 
 
 def _cached_limit(tenant, limit: str):

@@ -1,8 +1,9 @@
 """One round trip for a limit check: locks, the fresh plan and the usage count (billing.limits).
 
 saas_limit_usage() (every placement database's public schema) takes the per-limit lock
-and counts; saas_limit_check() (the main database, where the plan lives) takes the plan
-lock, reads the plan and, for a finite limit, calls it. The previous release's
+and counts; saas_plan_limit() (the main database, where the plan lives) reads the plan's
+value of a limit; saas_limit_check() (the main database) takes the plan lock, reads the
+plan and, for a finite limit, calls saas_limit_usage(). The previous release's
 saas_limit_lock() stays for its processes until they are gone.
 """
 
@@ -45,15 +46,13 @@ USAGE_REVERSE = (
     "END IF; END $$"
 )
 
-# plan_id NULL: the tenant has no plan row. limit_value NULL: unlimited, nothing locked
-# beyond the shared plan lock and nothing counted (usage NULL).
-CHECK = """
-CREATE OR REPLACE FUNCTION public.saas_limit_check(
-    p_tenant uuid, p_limit text, p_plan_key text, p_limit_key text, p_parent uuid,
-    OUT plan_id bigint, OUT limit_value bigint, OUT usage bigint
-) LANGUAGE plpgsql VOLATILE AS $fn$
+# The tenant's plan and its value of one limit, read fresh (main database). plan_id NULL:
+# the tenant has no plan row; limit_value NULL: unlimited.
+PLAN_LIMIT = """
+CREATE OR REPLACE FUNCTION public.saas_plan_limit(
+    p_tenant uuid, p_limit text, OUT plan_id bigint, OUT limit_value bigint
+) LANGUAGE plpgsql STABLE AS $fn$
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_plan_key, 0));
     SELECT p.id,
            CASE p_limit
                WHEN 'max_members' THEN p.max_members
@@ -63,14 +62,27 @@ BEGIN
       INTO plan_id, limit_value
       FROM public.billing_plan p JOIN public.tenants_tenant t ON t.plan_id = p.id
      WHERE t.id = p_tenant;
+END $fn$;
+"""
+PLAN_LIMIT_REVERSE = "DROP FUNCTION IF EXISTS public.saas_plan_limit(uuid, text)"
+
+# Where the plan and the rows share a database: the whole check. An unlimited plan
+# locks nothing beyond the shared plan lock and counts nothing (usage NULL).
+CHECK = """
+CREATE OR REPLACE FUNCTION public.saas_limit_check(
+    p_tenant uuid, p_limit text, p_plan_key text, p_limit_key text, p_parent uuid,
+    OUT plan_id bigint, OUT limit_value bigint, OUT usage bigint
+) LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_plan_key, 0));
+    SELECT l.plan_id, l.limit_value INTO plan_id, limit_value
+      FROM public.saas_plan_limit(p_tenant, p_limit) l;
     IF limit_value IS NOT NULL THEN
         usage := public.saas_limit_usage(p_tenant, p_limit, NULL, p_limit_key, p_parent);
     END IF;
 END $fn$;
 """
-CHECK_REVERSE = (
-    "DROP FUNCTION IF EXISTS public.saas_limit_check(uuid, text, text, text, uuid)"
-)
+CHECK_REVERSE = "DROP FUNCTION IF EXISTS public.saas_limit_check(uuid, text, text, text, uuid)"
 
 
 class Migration(migrations.Migration):
@@ -78,5 +90,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(USAGE, USAGE_REVERSE, hints={"tenant_placed": True}),
+        migrations.RunSQL(PLAN_LIMIT, PLAN_LIMIT_REVERSE, hints={"tenant_placed": False}),
         migrations.RunSQL(CHECK, CHECK_REVERSE, hints={"tenant_placed": False}),
     ]
