@@ -132,3 +132,21 @@ def test_schema_tenants_on_one_connection_count_their_own_tables(mode):
         with tenant_scope(tenant), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
             limit_check(tenant=tenant, limit="max_projects", adding=10)
         assert info.value.usage == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["database"])
+def test_own_database_decides_on_the_fresh_plan_whatever_the_instance_carries(mode):
+    """The cached plan only chooses whether the count rides along with the plan lock."""
+    tight, loose = private_plan(max_projects=1), private_plan(max_projects=None)
+    limited = make_tenant(mode, "stale", plan=tight)
+    unlimited = make_tenant(mode, "stale", plan=loose)
+    for tenant in (limited, unlimited):
+        ProjectFactory(tenant=tenant)
+    # Each instance believes the other plan (a cache not yet refreshed).
+    limited.plan, unlimited.plan = loose, tight
+    with tenant_scope(limited), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
+        limit_check(tenant=limited, limit="max_projects")
+    assert (info.value.limit_value, info.value.usage) == (1, 1)
+    with tenant_scope(unlimited), tenant_atomic():
+        limit_check(tenant=unlimited, limit="max_projects", adding=10)
