@@ -184,28 +184,21 @@ def claim_database(conn, target: str) -> bool:
 # --- what a server holds, dropping ------------------------------------------------------------
 
 
+def _named(conn, query: str, pattern: str, current: bool | None) -> list[str]:
+    names = [r[0] for r in conn.execute(query, [pattern])]
+    return [n for n in names if current is None or is_current(n) == current]
+
+
 def schema_spares(conn, *, current: bool | None = None) -> list[str]:
     """The spare schemas of `conn`'s database; current=True/False: of the code's state or not."""
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY oid",
-            [schema_pattern(current=False)],
-        )
-    ]
-    return [n for n in names if current is None or is_current(n) == current]
+    query = "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY oid"
+    return _named(conn, query, schema_pattern(current=False), current)
 
 
 def database_spares(conn, *, current: bool | None = None) -> list[str]:
     """The spare databases of this deployment on `conn`'s server (see schema_spares)."""
-    names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid",
-            [database_pattern(current=False)],
-        )
-    ]
-    return [n for n in names if current is None or is_current(n) == current]
+    query = "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY oid"
+    return _named(conn, query, database_pattern(current=False), current)
 
 
 def drop_schema_spare(conn, name: str) -> bool:
