@@ -94,7 +94,10 @@ def test_suspended_tenant_is_refused(acme):
     assert b"tenant_suspended" in response.content
 
 
-def test_steady_state_resolution_costs_no_query(acme, django_assert_num_queries):
+def test_steady_state_resolution_costs_no_query(acme, django_assert_num_queries, settings):
+    # The steady state, not the bound: the tests' 1 s bound could run out between the warm-up
+    # and the check on a loaded machine (it did once under `make test`).
+    settings.TENANT_REGISTRY_MAX_AGE = 60
     resolvers.tenant_for_subdomain(acme.subdomain)  # warm
     with django_assert_num_queries(1):  # an unknown name is looked up once...
         assert resolvers.tenant_for_subdomain("not-a-tenant-xyz") is None
