@@ -18,11 +18,13 @@ usage with the new one.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from billing.meters import usage_count, usage_count_fullest
+from tenants.context import no_tenant
 from tenants.routers import data_alias
 
 
@@ -207,7 +209,12 @@ def _check_apart(cur, tenant, limit: str, args: list):
     else:
         cur.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [plan_key])
         usage = None
-    with connections[Plan.objects.db].cursor() as main:
+    plan_alias = Plan.objects.db
+    # The plan and the registry are control-plane rows without a policy: outside a
+    # transaction the read needs no tenant context, so no enter call rides along (its
+    # fence, locks and settings are the tenant database's business, taken above).
+    bare = not connections[plan_alias].in_atomic_block
+    with no_tenant() if bare else nullcontext(), connections[plan_alias].cursor() as main:
         main.execute(
             "SELECT plan_id, limit_value FROM public.saas_plan_limit(%s, %s)", [tenant_id, limit]
         )

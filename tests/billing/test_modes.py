@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
@@ -150,3 +150,21 @@ def test_own_database_decides_on_the_fresh_plan_whatever_the_instance_carries(mo
     assert (info.value.limit_value, info.value.usage) == (1, 1)
     with tenant_scope(unlimited), tenant_atomic():
         limit_check(tenant=unlimited, limit="max_projects", adding=10)
+
+
+@pytest.mark.parametrize("mode", ["database"])
+def test_own_database_reads_its_plan_without_a_context_on_the_main_database(committed_db, mode):
+    """The plan read is one bare statement on the main database: no enter call rides on it
+    (the fence, locks and timeout belong to the tenant's database, taken there first)."""
+    tenant = make_tenant(mode, "bare", plan=private_plan(max_projects=1))
+    tenant = Tenant.objects.select_related("plan").get(pk=tenant.pk)
+    with tenant_scope(tenant), tenant_atomic():
+        with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as main:
+            limit_check(tenant=tenant, limit="max_projects")
+    sent = [q["sql"] for q in main.captured_queries]
+    assert len(sent) == 1 and "saas_plan_limit" in sent[0], sent
+    assert "saas_enter_tenant" not in sent[0] and "app.current_tenant" not in sent[0], sent
+    ProjectFactory(tenant=tenant)
+    with tenant_scope(tenant), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
+        limit_check(tenant=tenant, limit="max_projects")
+    assert (info.value.limit_value, info.value.usage) == (1, 1)
