@@ -193,48 +193,96 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
 
 
 def _check_apart(cur, tenant, limit: str, args: list):
-    """The plan in the main database, the rows and the locks in the tenant's own.
+    """The rows and the locks in the tenant's own database; the plan in the main one.
 
-    The plan is read (on the main database) after the shared plan lock is held. The
-    plan the tenant instance carries (cached, possibly stale) only decides whether the
-    per-limit lock and the count ride along with the plan lock, one statement here;
-    the fresh plan decides, and counts afterwards if the cache was wrong.
+    Steady state, one statement in the tenant's database (saas_limit_confirmed): the
+    shared plan lock, then the plan the resolved instance carries compared with the
+    limits kept there (billing_planlimits, written from the last fresh read), then, for
+    a finite limit, the limit lock and the count. The row confirms the instance only
+    when plan and limits are equal: a plan change deletes it under the exclusive plan
+    lock, so an instance the change has not reached yet is never confirmed; a plan
+    edit (plan_update) reaches the instance within the registry's staleness bound.
+    Anything else reads the plan fresh on the main database (after the plan lock is
+    held) and rewrites the row; the fresh plan decides, and counts if it must.
     """
-    from billing.models import Plan
-
     tenant_id, _, plan_key, key, parent = args
-    if _cached_limit(tenant, limit) is not None:
-        cur.execute("SELECT public.saas_limit_usage(%s, %s, %s, %s, %s)", args)
-        usage = cur.fetchone()[0]
+    carried = _carried_plan(tenant)
+    usage = None
+    if carried is not None:
+        cur.execute(
+            "SELECT confirmed, limit_value, usage FROM public.saas_limit_confirmed("
+            "%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [*args, carried.pk, *(getattr(carried, name) for name in LIMIT_LABELS)],
+        )
+        confirmed, value, usage = cur.fetchone()
+        if confirmed:
+            return value, usage
     else:
         cur.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [plan_key])
-        usage = None
-    plan_alias = Plan.objects.db
-    # The plan and the registry are control-plane rows without a policy: outside a
-    # transaction the read needs no tenant context, so no enter call rides along (its
-    # fence, locks and settings are the tenant database's business, taken above).
-    bare = not connections[plan_alias].in_atomic_block
-    with no_tenant() if bare else nullcontext(), connections[plan_alias].cursor() as main:
-        main.execute(
-            "SELECT plan_id, limit_value FROM public.saas_plan_limit(%s, %s)", [tenant_id, limit]
-        )
-        plan_id, value = main.fetchone()
-    if plan_id is None:
-        raise LookupError(f"tenant {tenant_id} has no plan row")
+    fresh = _fresh_limits(tenant_id)
+    value = fresh[limit]
     if value is not None and usage is None:
         cur.execute(
             "SELECT public.saas_limit_usage(%s, %s, NULL, %s, %s)", [tenant_id, limit, key, parent]
         )
         usage = cur.fetchone()[0]
+    cur.execute(_KEEP_LIMITS, [tenant_id, fresh["plan_id"], *(fresh[n] for n in LIMIT_LABELS)])
     return value, usage
 
 
-def _cached_limit(tenant, limit: str):
-    """The limit on the plan the instance already carries (no query); None when unknown."""
+# Under the shared plan lock: concurrent checks write the same fresh values; a plan
+# change (exclusive) deletes the row before it commits.
+_KEEP_LIMITS = """
+INSERT INTO public.billing_planlimits
+    (id, tenant_id, plan_id, max_members, max_projects, max_tasks_per_project)
+VALUES (gen_random_uuid(), %s, %s, %s, %s, %s)
+ON CONFLICT (tenant_id) DO UPDATE SET
+    plan_id = EXCLUDED.plan_id, max_members = EXCLUDED.max_members,
+    max_projects = EXCLUDED.max_projects, max_tasks_per_project = EXCLUDED.max_tasks_per_project
+WHERE (billing_planlimits.plan_id, billing_planlimits.max_members,
+       billing_planlimits.max_projects, billing_planlimits.max_tasks_per_project)
+      IS DISTINCT FROM (EXCLUDED.plan_id, EXCLUDED.max_members,
+                        EXCLUDED.max_projects, EXCLUDED.max_tasks_per_project)
+"""
+
+
+def _fresh_limits(tenant_id) -> dict:
+    """The tenant's plan and its limits, read now on the main database."""
+    from billing.models import Plan
+
+    plan_alias = Plan.objects.db
+    # The plan and the registry are control-plane rows without a policy: outside a
+    # transaction the read needs no tenant context, so no enter call rides along (its
+    # fence, locks and timeout are the tenant database's business, taken first).
+    bare = not connections[plan_alias].in_atomic_block
+    with no_tenant() if bare else nullcontext(), connections[plan_alias].cursor() as main:
+        main.execute(
+            "SELECT plan_id, max_members, max_projects, max_tasks_per_project "
+            "FROM public.saas_plan_limits(%s)",
+            [tenant_id],
+        )
+        row = main.fetchone()
+    if row is None or row[0] is None:
+        raise LookupError(f"tenant {tenant_id} has no plan row")
+    return dict(zip(("plan_id", *LIMIT_LABELS), row, strict=True))
+
+
+def forget_limits(*, tenant) -> None:
+    """Drop the limits kept in the tenant's placement: the next check reads the plan fresh.
+
+    Called by a plan change under the exclusive plan lock, in the same transaction.
+    """
+    with connections[data_alias(tenant)].cursor() as cur:
+        # Unqualified: a schema tenant's own table (a row may have come along with a move).
+        cur.execute("DELETE FROM billing_planlimits WHERE tenant_id = %s", [tenant.pk])
+
+
+def _carried_plan(tenant):
+    """The plan the instance already carries (no query); None when it carries none."""
     field = type(tenant)._meta.get_field("plan")
     if not field.is_cached(tenant):
         return None
-    return getattr(tenant.plan, limit)
+    return tenant.plan
 
 
 def feature_require(*, tenant, feature: str) -> None:

@@ -255,3 +255,28 @@ class InvoiceLine(TenantModel):
 
     class Meta:
         ordering = ["position", "id"]
+
+
+class PlanLimits(TenantModel):
+    """The limits of a tenant's plan as last read fresh, kept where its rows live.
+
+    Only limit checks of a tenant in its own database read it (billing.limits): when the
+    row equals the plan the resolved tenant carries, the check needs no statement on the
+    main database. Any difference sends the check to the main database, which rewrites
+    the row. A plan change deletes it under the exclusive plan lock. Derived data: in no
+    export and no backup (rebuilt from the plan on the next check).
+    """
+
+    export_fields = ()
+    in_operator_backup = False
+
+    plan_id = models.BigIntegerField()  # billing_plan lives in the main database only
+    max_members = models.PositiveIntegerField(null=True)
+    max_projects = models.PositiveIntegerField(null=True)
+    max_tasks_per_project = models.PositiveIntegerField(null=True)
+
+    class Meta(TenantModel.Meta):
+        db_table = "billing_planlimits"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id"], name="planlimits_one_per_tenant")
+        ]

@@ -35,8 +35,10 @@ def plan_update(
 
     Takes effect at once for every tenant on the plan (limit checks read the
     plan fresh; their cached Tenant, which carries the statement timeout, is
-    dropped after commit). Lowering a limit below a tenant's usage is allowed:
-    new creations are blocked, and the compliance run reports the tenant.
+    dropped after commit). A tenant in its own database checks against the limits
+    kept there while they equal its cached plan: it sees the edit within the
+    registry's staleness bound (docs/billing.md). Lowering a limit below a tenant's
+    usage is allowed: new creations are blocked, and the compliance run reports it.
     """
     changes: dict = {}
     for name, value in (

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from billing.errors import BillingError, PlanChangeRefused, PlanNeedsOperator
-from billing.limits import advisory_xact_lock, limits_exceeded, plan_lock
+from billing.limits import advisory_xact_lock, forget_limits, limits_exceeded, plan_lock
 from billing.models import Plan, PlanChange, Subscription, SubscriptionStatus
 from billing.periods import add_months
 from billing.signals import plan_changed
@@ -143,6 +143,8 @@ def subscription_change_plan(
     with billing_atomic(tenant):
         plan_lock(tenant=tenant)
         # Plan changes of one tenant are serialised by the plan lock (exclusive) above.
+        # The limits kept where the rows live go: no check may confirm the old plan now.
+        forget_limits(tenant=tenant)
         row = Tenant.objects.select_related("plan").get(pk=tenant.pk)
         old_plan = row.plan
         subscription = subscription_locked(tenant)

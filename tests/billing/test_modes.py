@@ -93,7 +93,11 @@ def test_twenty_concurrent_projects_in_own_placement(committed_db, mode):
 
 @pytest.mark.django_db
 def test_a_limit_check_is_one_statement_where_the_rows_live(mode):
-    """Lock, fresh plan and count in one round trip on the data alias, and still a refusal."""
+    """Lock, plan and count in one round trip on the data alias, and still a refusal.
+
+    A tenant in its own database reads its plan on the main database once; from then on
+    the limits kept where its rows live confirm the plan it carries (no main statement).
+    """
     created = make_tenant(mode, "one-stmt", plan=private_plan(max_projects=2))
     # As the registry resolves it: the plan on the instance.
     tenant = Tenant.objects.select_related("plan").get(pk=created.pk)
@@ -102,16 +106,21 @@ def test_a_limit_check_is_one_statement_where_the_rows_live(mode):
 
     def statements(adding):
         with tenant_scope(tenant), tenant_atomic():
-            with CaptureQueriesContext(connections[alias]) as captured:
+            with (
+                CaptureQueriesContext(connections[alias]) as captured,
+                CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as main,
+            ):
                 try:
                     limit_check(tenant=tenant, limit="max_projects", adding=adding)
                 except PlanLimitExceeded as exc:
-                    return captured.captured_queries, exc
-            return captured.captured_queries, None
+                    return captured.captured_queries, main.captured_queries, exc
+            return captured.captured_queries, main.captured_queries, None
 
-    queries, refused = statements(1)
+    statements(1)  # a tenant in its own database keeps its limits there
+    queries, on_main, refused = statements(1)
     assert refused is None and len(queries) == 1, queries
-    queries, refused = statements(2)
+    assert alias == DEFAULT_DB_ALIAS or on_main == [], on_main
+    queries, on_main, refused = statements(2)
     assert (refused.limit_value, refused.usage) == (2, 1)
     # The decision was the same one statement; only the refusal's message reads more.
     assert "saas_limit_" in queries[0]["sql"], queries
@@ -158,13 +167,61 @@ def test_own_database_reads_its_plan_without_a_context_on_the_main_database(comm
     (the fence, locks and timeout belong to the tenant's database, taken there first)."""
     tenant = make_tenant(mode, "bare", plan=private_plan(max_projects=1))
     tenant = Tenant.objects.select_related("plan").get(pk=tenant.pk)
-    with tenant_scope(tenant), tenant_atomic():
-        with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as main:
-            limit_check(tenant=tenant, limit="max_projects")
+    with (
+        tenant_scope(tenant),
+        tenant_atomic(),
+        CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as main,
+    ):
+        limit_check(tenant=tenant, limit="max_projects")
     sent = [q["sql"] for q in main.captured_queries]
-    assert len(sent) == 1 and "saas_plan_limit" in sent[0], sent
+    assert len(sent) == 1 and "saas_plan_limits" in sent[0], sent
     assert "saas_enter_tenant" not in sent[0] and "app.current_tenant" not in sent[0], sent
     ProjectFactory(tenant=tenant)
     with tenant_scope(tenant), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
         limit_check(tenant=tenant, limit="max_projects")
     assert (info.value.limit_value, info.value.usage) == (1, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["database"])
+def test_a_plan_change_reaches_an_instance_that_still_carries_the_old_plan(mode):
+    """The kept limits go with the plan change (under the exclusive plan lock): a cached
+    instance not yet refreshed is never confirmed, and the new plan decides at once."""
+    loose, tight = private_plan(max_projects=5), private_plan(max_projects=2)
+    created = make_tenant(mode, "keep", plan=loose)
+    stale = Tenant.objects.select_related("plan").get(pk=created.pk)
+    for _ in range(2):
+        ProjectFactory(tenant=stale)
+    with tenant_scope(stale), tenant_atomic():
+        limit_check(tenant=stale, limit="max_projects")  # keeps loose's limits
+    with tenant_scope(stale):
+        subscription_change_plan(tenant=Tenant.objects.get(pk=created.pk), plan_code=tight.code)
+    assert stale.plan == loose  # the instance a cache would still hand out
+    with tenant_scope(stale), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
+        limit_check(tenant=stale, limit="max_projects")
+    assert (info.value.limit_value, info.value.usage) == (2, 2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["database"])
+def test_an_edited_plan_is_read_fresh_by_an_instance_that_carries_the_edit(mode):
+    """Kept limits that differ from the instance's plan confirm nothing: the plan is read
+    on the main database and the kept limits are rewritten."""
+    from billing.models import PlanLimits
+    from billing.plans import plan_update
+
+    edited = private_plan(max_projects=5)
+    created = make_tenant(mode, "edit", plan=edited)
+    tenant = Tenant.objects.select_related("plan").get(pk=created.pk)
+    for _ in range(2):
+        ProjectFactory(tenant=tenant)
+    with tenant_scope(tenant), tenant_atomic():
+        limit_check(tenant=tenant, limit="max_projects")
+    plan_update(code=edited.code, max_projects=2)
+    refreshed = Tenant.objects.select_related("plan").get(pk=created.pk)
+    with tenant_scope(refreshed), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
+        limit_check(tenant=refreshed, limit="max_projects")
+    assert (info.value.limit_value, info.value.usage) == (2, 2)
+    with tenant_scope(refreshed):
+        kept = PlanLimits.objects.get()
+    assert (kept.plan_id, kept.max_projects) == (edited.pk, 2)
