@@ -12,100 +12,30 @@ its events or enabled flag changed — whatever path wrote it) and the registry 
 drops that tenant's entry; the services that make those changes drop it in their own
 process at once. Endpoints live in the main database for every isolation mode, so the
 message comes for every tenant; the bound is what holds while a listener reconnects.
-
-A fill takes its read time before its query, and is refused if the tenant's entry
-was dropped after that time: a change heard while the query was under way is never
-overwritten by the older answer.
+A fill that began before a drop is refused (tenants.process_cache).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-
-from django.conf import settings
+from tenants.process_cache import BoundedTenantCache
 
 PAYLOAD = "whk:"  # registry channel payload: whk:<tenant id> (migration webhooks 0002)
-MAX_ENTRIES = 10_000
 
-# tenant id → (monotonic read time, frozenset of subscribed event types)
-_entries: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
-# tenant id → monotonic time of its last drop; "*" for a drop of every tenant. A drop
-# matters only to fills that began before it, so one older than the bound is forgotten.
-_dropped: dict[str, float] = {}
-_lock = threading.Lock()
+# tenant id → frozenset of subscribed event types
+_cache = BoundedTenantCache(setting="WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", payload=PAYLOAD)
 
-
-def bound() -> float:
-    """Seconds an entry may be served: the setting, capped by the registry's bound."""
-    wanted = float(
-        getattr(settings, "WEBHOOK_SUBSCRIPTION_CACHE_SECONDS", settings.TENANT_REGISTRY_MAX_AGE)
-    )
-    return max(0.0, min(wanted, settings.TENANT_REGISTRY_MAX_AGE))
-
-
-def read_time() -> float:
-    """Taken by a fill before its query (see `put`)."""
-    return time.monotonic()
+bound = _cache.bound
+read_time = _cache.read_time
+forget_tenant = _cache.forget_tenant
+forget_all = _cache.forget_all
+on_registry_message = _cache.on_registry_message
 
 
 def get(tenant_id) -> frozenset[str] | None:
     """The event types some enabled endpoint of the tenant receives, or None (not cached)."""
-    limit = bound()
-    if limit <= 0:
-        return None
-    key = str(tenant_id)
-    with _lock:
-        hit = _entries.get(key)
-        if hit is None:
-            return None
-        if time.monotonic() - hit[0] >= limit:
-            del _entries[key]
-            return None
-        _entries.move_to_end(key)
-        return hit[1]
+    return _cache.get(tenant_id)
 
 
 def put(tenant_id, event_types, read_at: float) -> None:
     """Cache the tenant's subscribed `event_types`, read by a query that began at `read_at`."""
-    if bound() <= 0:
-        return
-    key = str(tenant_id)
-    with _lock:
-        if read_at <= max(_dropped.get(key, float("-inf")), _dropped.get("*", float("-inf"))):
-            return  # dropped while the query ran: its answer may predate the change
-        _entries[key] = (read_at, frozenset(event_types))
-        _entries.move_to_end(key)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-
-
-def forget_tenant(tenant_id) -> None:
-    """Drop a tenant's entry (None: every tenant's)."""
-    now = time.monotonic()
-    with _lock:
-        if tenant_id is None:
-            _entries.clear()
-            _dropped.clear()
-            _dropped["*"] = now
-            return
-        key = str(tenant_id)
-        _entries.pop(key, None)
-        _dropped[key] = now
-        if len(_dropped) > MAX_ENTRIES:
-            horizon = now - bound()
-            for old in [k for k, at in _dropped.items() if at < horizon]:
-                del _dropped[old]
-            if len(_dropped) > MAX_ENTRIES:  # a flood of changes: refuse every earlier fill
-                _dropped.clear()
-                _dropped["*"] = now
-
-
-def forget_all() -> None:
-    forget_tenant(None)
-
-
-def on_registry_message(payload: str) -> None:
-    """Registry listener hook: `whk:<tenant id>` drops one tenant's entry, `*` all of them."""
-    forget_tenant(None if payload == "*" else payload[len(PAYLOAD) :])
+    _cache.put(tenant_id, frozenset(event_types), read_at)

@@ -111,3 +111,30 @@ def test_revocation_through_the_api_is_seen_by_the_next_request(server, org):
     path = f"/api/v1/tokens/{victim.token.pk}/"
     assert api(server, host, owner.secret, "DELETE", path)[0] == 204
     assert api(server, host, victim.secret, "GET", "/api/v1/projects/")[0] == 401
+
+
+def test_a_revocation_heard_while_a_fill_reads_is_not_undone(org, settings, monkeypatch):
+    """The fill's answer predates the revocation: it must not be cached over the drop
+    (without the rule the revoked token was served until the bound ran out)."""
+    from accounts import services, token_cache
+    from accounts.services import token_authenticate, token_revoke
+
+    settings.TENANT_REGISTRY_MAX_AGE = settings.API_TOKEN_CACHE_SECONDS = 30.0
+    token_cache.forget_all()
+    tenant, admin = org
+    issued = mint(tenant, admin)
+    real_put = token_cache.put
+
+    def revoked_meanwhile(tenant_id, key_id, token, read_at):
+        # The revocation commits (and is heard) after the fill's query read the row.
+        with tenant_scope(tenant):
+            token_revoke(tenant=tenant, token=ApiToken.objects.get(pk=issued.token.pk))
+        real_put(tenant_id, key_id, token, read_at)
+
+    monkeypatch.setattr(services.token_cache, "put", revoked_meanwhile)
+    with tenant_scope(tenant):
+        assert token_authenticate(tenant=tenant, raw=issued.secret) is not None  # the old row
+    monkeypatch.setattr(services.token_cache, "put", real_put)
+    with tenant_scope(tenant):
+        assert token_authenticate(tenant=tenant, raw=issued.secret) is None
+    token_cache.forget_all()
