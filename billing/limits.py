@@ -3,7 +3,11 @@
 Which plan: reads (feature gates, the rate limit, timeouts) use the plan the
 resolved tenant carries, which the registry cache keeps at most
 TENANT_REGISTRY_MAX_AGE old (a plan change notifies every process at once).
-Writes that a limit bounds read the plan fresh, under the lock below.
+Writes that a limit bounds read the plan fresh, under the lock below — where the
+plan and the rows share a database. Where they do not (a tenant in its own database
+or in another server's pool) the limits kept beside the rows confirm the carried
+plan instead, and a plan change deletes them under the exclusive lock
+(`_check_apart`, docs/billing.md).
 
 Race safety: `limit_check` takes a transaction-scoped advisory lock per
 (tenant, limit) before counting, on the connection that will do the insert, so
@@ -193,15 +197,16 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
 
 
 def _check_apart(cur, tenant, limit: str, args: list):
-    """The rows and the locks in the tenant's own database; the plan in the main one.
+    """The rows and the locks in the tenant's placement database; the plan in the main one.
 
-    Steady state, one statement in the tenant's database (saas_limit_confirmed): the
+    Steady state, one statement in the placement's database (saas_limit_confirmed): the
     shared plan lock, then the plan the resolved instance carries compared with the
     limits kept there (billing_planlimits, written from the last fresh read), then, for
     a finite limit, the limit lock and the count. The row confirms the instance only
     when plan and limits are equal: a plan change deletes it under the exclusive plan
     lock, so an instance the change has not reached yet is never confirmed; a plan
-    edit (plan_update) reaches the instance within the registry's staleness bound.
+    edit (plan_update) is seen once the instance in use was resolved after it (the
+    registry drops it at once on NOTIFY, at the latest after its bound).
     Anything else reads the plan fresh on the main database (after the plan lock is
     held) and rewrites the row; the fresh plan decides, and counts if it must.
     """
@@ -230,19 +235,28 @@ def _check_apart(cur, tenant, limit: str, args: list):
     return value, usage
 
 
-# Under the shared plan lock: concurrent checks write the same fresh values; a plan
-# change (exclusive) deletes the row before it commits.
+# Written under the shared plan lock, from a read made after it was granted; a plan change
+# (exclusive) deletes the row before it commits. One statement: insert the row, or update it
+# only where it differs (an upsert's DO UPDATE would lock the row even when nothing changes,
+# and queue the tenant's other creations behind this transaction). Unqualified: the
+# placement's own table (a schema tenant's schema), the one a plan change deletes.
 _KEEP_LIMITS = """
-INSERT INTO public.billing_planlimits
-    (id, tenant_id, plan_id, max_members, max_projects, max_tasks_per_project)
-VALUES (gen_random_uuid(), %s, %s, %s, %s, %s)
-ON CONFLICT (tenant_id) DO UPDATE SET
-    plan_id = EXCLUDED.plan_id, max_members = EXCLUDED.max_members,
-    max_projects = EXCLUDED.max_projects, max_tasks_per_project = EXCLUDED.max_tasks_per_project
-WHERE (billing_planlimits.plan_id, billing_planlimits.max_members,
-       billing_planlimits.max_projects, billing_planlimits.max_tasks_per_project)
-      IS DISTINCT FROM (EXCLUDED.plan_id, EXCLUDED.max_members,
-                        EXCLUDED.max_projects, EXCLUDED.max_tasks_per_project)
+WITH fresh (tenant_id, plan_id, max_members, max_projects, max_tasks_per_project) AS (
+    VALUES (%s::uuid, %s::bigint, %s::integer, %s::integer, %s::integer)
+), inserted AS (
+    INSERT INTO billing_planlimits
+        (id, tenant_id, plan_id, max_members, max_projects, max_tasks_per_project)
+    SELECT gen_random_uuid(), * FROM fresh
+    ON CONFLICT (tenant_id) DO NOTHING
+    RETURNING 1
+)
+UPDATE billing_planlimits l
+   SET plan_id = f.plan_id, max_members = f.max_members, max_projects = f.max_projects,
+       max_tasks_per_project = f.max_tasks_per_project
+  FROM fresh f
+ WHERE l.tenant_id = f.tenant_id AND NOT EXISTS (SELECT FROM inserted)
+   AND (l.plan_id, l.max_members, l.max_projects, l.max_tasks_per_project)
+       IS DISTINCT FROM (f.plan_id, f.max_members, f.max_projects, f.max_tasks_per_project)
 """
 
 

@@ -260,9 +260,10 @@ class InvoiceLine(TenantModel):
 class PlanLimits(TenantModel):
     """The limits of a tenant's plan as last read fresh, kept where its rows live.
 
-    Only limit checks of a tenant in its own database read it (billing.limits): when the
-    row equals the plan the resolved tenant carries, the check needs no statement on the
-    main database. Any difference sends the check to the main database, which rewrites
+    Only limit checks of a tenant whose rows live outside the main database read it (its
+    own database, or a schema in another server's pool; billing.limits): when the row
+    equals the plan the resolved tenant carries, the check needs no statement on the main
+    database. Any difference sends the check to the main database, which rewrites
     the row. A plan change deletes it under the exclusive plan lock. Derived data: in no
     export and no backup (rebuilt from the plan on the next check).
     """

@@ -30,8 +30,9 @@ class BoundedTenantCache:
 
     def __init__(self, *, setting: str, payload: str, max_entries: int = 10_000):
         self.setting, self.payload, self.max_entries = setting, payload, max_entries
-        # (tenant id, key) → (monotonic read time, value)
+        # (tenant id, key) → (monotonic read time, value); tenant id → its keys (drops are O(keys))
         self._entries: OrderedDict[tuple[str, object], tuple[float, object]] = OrderedDict()
+        self._keys: dict[str, set] = {}
         # tenant id (or "*") → monotonic time of its last drop. A drop matters only to
         # fills that began before it, so one older than the bound is forgotten.
         self._dropped: dict[str, float] = {}
@@ -58,7 +59,7 @@ class BoundedTenantCache:
             if hit is None:
                 return None
             if time.monotonic() - hit[0] >= limit:
-                del self._entries[entry]
+                self._remove(entry)
                 return None
             self._entries.move_to_end(entry)
             return hit[1]
@@ -76,8 +77,17 @@ class BoundedTenantCache:
                 return  # dropped while the query ran: its answer may predate the change
             self._entries[(tenant, key)] = (read_at, value)
             self._entries.move_to_end((tenant, key))
+            self._keys.setdefault(tenant, set()).add(key)
             while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+                self._remove(next(iter(self._entries)))
+
+    def _remove(self, entry) -> None:
+        del self._entries[entry]
+        keys = self._keys.get(entry[0])
+        if keys is not None:
+            keys.discard(entry[1])
+            if not keys:
+                del self._keys[entry[0]]
 
     def forget_tenant(self, tenant_id) -> None:
         """Drop a tenant's entries (None: every tenant's)."""
@@ -85,12 +95,13 @@ class BoundedTenantCache:
         with self._lock:
             if tenant_id is None:
                 self._entries.clear()
+                self._keys.clear()
                 self._dropped.clear()
                 self._dropped[_ALL] = now
                 return
             tenant = str(tenant_id)
-            for entry in [e for e in self._entries if e[0] == tenant]:
-                del self._entries[entry]
+            for key in self._keys.pop(tenant, ()):
+                self._entries.pop((tenant, key), None)
             self._dropped[tenant] = now
             if len(self._dropped) > self.max_entries:
                 horizon = now - self.bound()

@@ -17,7 +17,10 @@ from tenants.rls.operations import EnableTenantRLS
 
 # VOLATILE plpgsql: the row is read after the shared plan lock is granted (a plan change
 # holding the exclusive side has deleted it and committed by then), the count after the
-# exclusive limit lock (saas_limit_usage, migration 0008).
+# exclusive limit lock (saas_limit_usage, migration 0008). The table is named unqualified,
+# like the counting functions' tables: it resolves through the transaction's search_path,
+# so a schema tenant in a server's pool reads its own schema's row (plpgsql re-plans per
+# search_path), the one a plan change deletes and a move carries.
 CONFIRMED = """
 DO $limits$
 BEGIN
@@ -32,7 +35,7 @@ CREATE OR REPLACE FUNCTION public.saas_limit_confirmed(
 BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_plan_key, 0));
     confirmed := EXISTS (
-        SELECT 1 FROM public.billing_planlimits l
+        SELECT 1 FROM billing_planlimits l
          WHERE l.tenant_id = p_tenant AND l.plan_id = p_plan_id
            AND l.max_members IS NOT DISTINCT FROM p_members
            AND l.max_projects IS NOT DISTINCT FROM p_projects

@@ -145,8 +145,9 @@ def test_schema_tenants_on_one_connection_count_their_own_tables(mode):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("mode", ["database"])
-def test_own_database_decides_on_the_fresh_plan_whatever_the_instance_carries(mode):
-    """The cached plan only chooses whether the count rides along with the plan lock."""
+def test_own_database_without_kept_limits_decides_on_the_fresh_plan(mode):
+    """No limits kept yet: the fresh plan decides, whatever plan the instance carries (which
+    then only chooses whether the count rides along with the plan lock)."""
     tight, loose = private_plan(max_projects=1), private_plan(max_projects=None)
     limited = make_tenant(mode, "stale", plan=tight)
     unlimited = make_tenant(mode, "stale", plan=loose)

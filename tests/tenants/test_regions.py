@@ -457,3 +457,34 @@ def test_tenants_sharing_a_pool_are_kept_apart_by_rls(committed_db, fleet):
     with connections[pool_alias(fleet.us1)].cursor() as cur:
         cur.execute("SELECT count(*) FROM projects_project")
         assert cur.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("mode", ["shared", "schema"])
+def test_a_plan_change_reaches_pool_tenants_whose_instance_carries_the_old_plan(
+    committed_db, fleet, mode
+):
+    """Rows in another pool than the main database's: the limits kept beside them are the
+    ones the plan change deletes (a schema tenant's own schema), so a stale instance is
+    refused by the new plan at once."""
+    from billing.limits import PlanLimitExceeded, limit_check
+    from billing.models import PlanLimits
+    from billing.subscriptions import subscription_change_plan
+    from tenants.models import Tenant
+    from tenants.transactions import tenant_atomic
+    from tests.billing.conftest import private_plan
+
+    loose, tight = private_plan(max_projects=5), private_plan(max_projects=2)
+    created = create(mode, fleet.eu, fleet.eu2.name, "lim")
+    Tenant.objects.using("operator").filter(pk=created.pk).update(plan=loose)
+    stale = Tenant.objects.select_related("plan", "database_server").get(pk=created.pk)
+    for n in range(2):
+        ProjectFactory(tenant=stale, name=f"p{n}")
+    with tenant_scope(stale), tenant_atomic():
+        limit_check(tenant=stale, limit="max_projects")  # keeps loose's limits
+    with tenant_scope(stale):
+        assert list(PlanLimits.objects.values_list("max_projects", flat=True)) == [5]
+        subscription_change_plan(tenant=tenant_get(created.subdomain), plan_code=tight.code)
+        assert not PlanLimits.objects.exists()
+    with tenant_scope(stale), pytest.raises(PlanLimitExceeded) as info, tenant_atomic():
+        limit_check(tenant=stale, limit="max_projects")
+    assert (info.value.limit_value, info.value.usage) == (2, 2)
