@@ -183,20 +183,27 @@ def test_own_database_reads_its_plan_without_a_context_on_the_main_database(comm
     assert (info.value.limit_value, info.value.usage) == (1, 1)
 
 
+def _two_projects_with_kept_limits(mode, prefix, plan):
+    """A tenant on `plan` with two projects, as the registry resolves it (the plan on the
+    instance), after one check has kept the plan's limits beside its rows."""
+    created = make_tenant(mode, prefix, plan=plan)
+    tenant = Tenant.objects.select_related("plan").get(pk=created.pk)
+    for _ in range(2):
+        ProjectFactory(tenant=tenant)
+    with tenant_scope(tenant), tenant_atomic():
+        limit_check(tenant=tenant, limit="max_projects")
+    return tenant
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("mode", ["database"])
 def test_a_plan_change_reaches_an_instance_that_still_carries_the_old_plan(mode):
     """The kept limits go with the plan change (under the exclusive plan lock): a cached
     instance not yet refreshed is never confirmed, and the new plan decides at once."""
     loose, tight = private_plan(max_projects=5), private_plan(max_projects=2)
-    created = make_tenant(mode, "keep", plan=loose)
-    stale = Tenant.objects.select_related("plan").get(pk=created.pk)
-    for _ in range(2):
-        ProjectFactory(tenant=stale)
-    with tenant_scope(stale), tenant_atomic():
-        limit_check(tenant=stale, limit="max_projects")  # keeps loose's limits
+    stale = _two_projects_with_kept_limits(mode, "keep", loose)
     with tenant_scope(stale):
-        subscription_change_plan(tenant=Tenant.objects.get(pk=created.pk), plan_code=tight.code)
+        subscription_change_plan(tenant=Tenant.objects.get(pk=stale.pk), plan_code=tight.code)
     assert stale.plan == loose  # the instance a cache would still hand out
     with tenant_scope(stale), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
         limit_check(tenant=stale, limit="max_projects")
@@ -212,12 +219,7 @@ def test_an_edited_plan_is_read_fresh_by_an_instance_that_carries_the_edit(mode)
     from billing.plans import plan_update
 
     edited = private_plan(max_projects=5)
-    created = make_tenant(mode, "edit", plan=edited)
-    tenant = Tenant.objects.select_related("plan").get(pk=created.pk)
-    for _ in range(2):
-        ProjectFactory(tenant=tenant)
-    with tenant_scope(tenant), tenant_atomic():
-        limit_check(tenant=tenant, limit="max_projects")
+    created = _two_projects_with_kept_limits(mode, "edit", edited)
     plan_update(code=edited.code, max_projects=2)
     refreshed = Tenant.objects.select_related("plan").get(pk=created.pk)
     with tenant_scope(refreshed), tenant_atomic(), pytest.raises(PlanLimitExceeded) as info:
