@@ -46,7 +46,7 @@ def organisation_create(
             action="tenant.create",
             data={"plan": tenant.plan.code, "isolation": tenant.isolation},
         )
-        subscription_start(tenant=tenant, plan=tenant.plan)
+        subscription_start(tenant=tenant, plan=tenant.plan, fresh=True)
         if owner_email:
             services.user_create(
                 tenant=tenant,

@@ -23,19 +23,27 @@ from tenants.routers import data_alias
 from webhooks.events import event_record
 
 
-def subscription_start(*, tenant, plan: Plan | None = None, now=None) -> Subscription:
+def subscription_start(
+    *, tenant, plan: Plan | None = None, now=None, fresh: bool = False
+) -> Subscription:
     """The tenant's subscription, created if it has none (idempotent).
 
     Paid plans start with a trial of BILLING_TRIAL_DAYS (default 14); free
     plans start active. The billing period is one month from now.
+
+    `fresh`: the tenant is being created by the caller (accounts.onboarding), so it
+    has no subscription: none is looked for and no lock is taken (two statements
+    fewer per sign-up). The one-per-tenant constraint still refuses a second, and
+    the refused creation is removed whole.
     """
     now = now or timezone.now()
     plan = plan or Plan.objects.get(pk=tenant.plan_id)
     with billing_atomic(tenant):
-        advisory_xact_lock(DEFAULT_DB_ALIAS, f"{tenant.pk}:subscription")
-        existing = Subscription.objects.filter(tenant_id=tenant.pk).first()
-        if existing is not None:
-            return existing
+        if not fresh:
+            advisory_xact_lock(DEFAULT_DB_ALIAS, f"{tenant.pk}:subscription")
+            existing = Subscription.objects.filter(tenant_id=tenant.pk).first()
+            if existing is not None:
+                return existing
         trial_days = int(getattr(settings, "BILLING_TRIAL_DAYS", 14))
         trialing = plan.monthly_price > 0 and trial_days > 0
         subscription = Subscription.objects.create(

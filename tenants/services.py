@@ -19,6 +19,7 @@ from tenants.control import control_alias
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
 from tenants.signals import tenant_status_changed
+from tenants.sqlstate import UNIQUE_VIOLATION, has_sqlstate
 
 
 class TenantError(Exception):
@@ -149,8 +150,13 @@ def tenant_build(
     try:
         # The model's one constraint (the subdomain is a DNS label) is the rule of the
         # field's validator, validate_subdomain, which full_clean runs in Python: no query
-        # to check it again. PostgreSQL still enforces it on insert.
-        tenant.full_clean(exclude=exclude, validate_constraints=False)
+        # to check it again. PostgreSQL still enforces it on insert. A taken subdomain is
+        # the insert's unique violation (_tenant_insert), not a look-up before it: that
+        # answer is race-free and costs no round trip. A given id (a restore) is checked
+        # here, so its refusal names the id and not the subdomain.
+        tenant.full_clean(
+            exclude=exclude, validate_unique=tenant_id is not None, validate_constraints=False
+        )
     except ValidationError as exc:
         raise TenantError(_first_message(exc)) from None
     if subdomain_is_reserved(subdomain, except_tenant_id=tenant_id):
@@ -166,8 +172,10 @@ def _tenant_insert(tenant: Tenant) -> Tenant:
     try:
         with transaction.atomic(using=alias) if in_transaction else nullcontext():
             tenant.save(force_insert=True, using=alias)
-    except IntegrityError:
-        raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
+    except IntegrityError as exc:
+        if has_sqlstate(exc, UNIQUE_VIOLATION):
+            raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
+        raise TenantError(f"Could not create {tenant.subdomain}: {exc}".splitlines()[0]) from None
     # Read back like any registry row (the app role), not through the writer's alias.
     tenant._state.db = DEFAULT_DB_ALIAS
     return tenant

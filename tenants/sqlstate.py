@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+UNIQUE_VIOLATION = "23505"
+
 
 def has_sqlstate(exc: BaseException | None, sqlstate: str) -> bool:
     while exc is not None:
