@@ -10,7 +10,7 @@ from django.utils import timezone
 # model: one module, so the imports point one way); re-exported as models of this app.
 from accounts.sessions import PlatformSession, TenantSession  # noqa: F401
 from tenants.managers import TenantManager
-from tenants.models import TenantModel
+from tenants.models import TenantModel, tenant_id_field
 
 
 class Role(models.TextChoices):
@@ -34,6 +34,8 @@ class User(TenantModel, AbstractBaseUser):
     # Customer export: never the password hash.
     export_fields = ("email", "name", "role", "is_active", "date_joined", "last_login")
 
+    # (tenant_id, email), the unique constraint, serves every tenant lookup; see tenant_id_field.
+    tenant_id = tenant_id_field(db_index=False)
     email = models.EmailField(max_length=254)
     name = models.CharField(max_length=150, blank=True, default="")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)

@@ -108,8 +108,7 @@ class TenantSession(TenantOwned, AbstractBaseSession):
     # Which member the session belongs to, so removing a member ends their sessions.
     user_id = models.UUIDField(null=True, blank=True, db_index=True)
 
-    class Meta(TenantOwned.Meta):
-        indexes = [models.Index(fields=["expire_date"], name="tenant_session_expiry")]
+    # expire_date is indexed by AbstractBaseSession itself (db_index=True): no second index.
 
     @classmethod
     def get_session_store_class(cls):

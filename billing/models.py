@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from tenants.models import TenantModel
+from tenants.models import TenantModel, tenant_id_field
 
 
 class Feature(models.TextChoices):
@@ -108,6 +108,8 @@ class Subscription(TenantModel):
         "updated_at",
     )
 
+    # subscription_one_per_tenant (unique on tenant_id) is the tenant lookup's index.
+    tenant_id = tenant_id_field(db_index=False)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
     status = models.CharField(
         max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE

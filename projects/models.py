@@ -49,6 +49,8 @@ class Task(TenantModel):
         "created_at",
         "updated_at",
     )
+    # (tenant_id, project) serves every tenant lookup; see tenant_id_field.
+    tenant_id = tenant_id_field(db_index=False)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="tasks", db_constraint=False
     )
