@@ -58,3 +58,35 @@ def test_a_request_sends_its_enter_call_once_per_transaction_and_again_on_change
         tenant_scope(tenant_a),
     ):
         assert _run(conn, 2) == (1, a, {current_tag()})
+
+
+def test_what_rides_in_front_leaves_the_statement_to_psycopgs_template_cache(tenant_a, tenant_b):
+    """The tag and the enter call are put in front after psycopg merged the parameters.
+
+    psycopg caches that merge by the statement's text. With the request id and the
+    tenant's enter call inside the text, no statement was ever found in the cache (the
+    issue's profile: 0 hits in 400); the statement alone is the same text for every
+    tenant and request. A `%` in the statement and the parameters still merge as before.
+    """
+    from psycopg import _queries
+
+    conn = connections["default"]
+    statement = "SELECT %s::text || '%%', current_setting('app.current_tenant')"
+    seen = []
+    for i, tenant in enumerate([tenant_a, tenant_b, tenant_a, tenant_b]):
+        with (
+            request_tag(tenant=tenant.subdomain, request_id=f"req-{i}"),
+            transaction.atomic(),
+            tenant_scope(tenant),
+            CaptureQueriesContext(conn) as ctx,
+            conn.cursor() as cur,
+        ):
+            before = _queries._query2pg_client.cache_info().hits
+            cur.execute(statement, [f"v{i}"])
+            seen.append((cur.fetchone(), _queries._query2pg_client.cache_info().hits - before))
+            sent = ctx.captured_queries[-1]["sql"]
+            assert sent.startswith(current_tag()) and ENTER in sent
+    assert [row for row, _ in seen] == [
+        (f"v{i}%", str(t.pk)) for i, t in enumerate([tenant_a, tenant_b, tenant_a, tenant_b])
+    ]
+    assert [hit for _, hit in seen][1:] == [1, 1, 1]  # found for every later tenant and request
