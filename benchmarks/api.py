@@ -1,12 +1,19 @@
-"""API latency and throughput under bounded load.
+"""API latency: the real /api/v1/projects/ list and create, three variants, two configurations.
 
-gunicorn (2 gthread workers x 4 threads, the recommended server; the bench
-settings) on loopback and `wrk` (1 thread, 4 connections, fixed duration per run). Each round runs the tenant
-endpoint and the plain DRF baseline back to back, alternating which goes
-first; both pick their tenant at random (same seed, same tenants) per
-request. Ratios are medians of per-round ratios of wrk's own percentiles.
-The harness (gunicorn, wrk) is benchmarks/load.py; the noisy-neighbour stage
-benchmarks/noisy.py.
+Variants (VARIANTS): `tenancy`, the product; `off`, the same product code with the
+stock database backend and no RLS (benchmarks.settings_off); `stock`, the same endpoints
+written the stock Django/DRF way (benchmarks.stock). Every variant picks its tenant at
+random per request with the same seed from the same tenants, with a token each.
+
+* pinned (the headline): one gunicorn worker, one thread, one database connection per
+  alias, one request in flight. The variants take turns request by request
+  (benchmarks.load.turns): neighbouring requests run within milliseconds of each other,
+  so the host's drift over seconds slows them alike.
+* saturated: the deployment's workers and threads, wrk with more connections than
+  threads, run by run with the order rotating (wrk's own percentiles).
+
+Ratios are medians of per-slice (pinned) or per-round (saturated) ratios. The harness
+(gunicorn, wrk, turns) is benchmarks/load.py; the noisy-neighbour stage benchmarks/noisy.py.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from benchmarks.load import (  # noqa: F401
     THREADS,
     WORKERS,
     Server,
+    turns,
     wrk,
 )
 from tenants.context import tenant_scope
@@ -288,7 +296,13 @@ def run_api(size, admin_url: str) -> dict:
 
                     for v in VARIANTS:  # warm workers, pools, caches
                         _warm(run(v, 3))
-                    got = _summary(_interleaved({v: run(v) for v in VARIANTS}, rounds))
+                    if cfg["connections"] == 1:
+                        # Pinned: the variants take turns request by request (load.turns).
+                        sides = {v: (url[v], targets[v]) for v in VARIANTS}
+                        runs = turns(sides, method, seconds * rounds, rounds)
+                    else:
+                        runs = _interleaved({v: run(v) for v in VARIANTS}, rounds)
+                    got = _summary(runs)
                     detail.setdefault(config, {}).setdefault(mode, {})[endpoint] = got
                     log(
                         f"api {config} {mode} {endpoint}: tenancy/off p50 x{got['tenancy_ratio']['p50']:.3f} "
@@ -326,6 +340,13 @@ def run_api(size, admin_url: str) -> dict:
             "seconds_per_side": seconds,
             "configs": CONFIGS,
             "headline_config": HEADLINE,
+            "interleaving": {
+                "pinned": "request by request (load.turns: one keep-alive connection per "
+                "variant, the variants take turns on the same target, the order rotating); "
+                "ratios are medians over `rounds` consecutive slices",
+                "saturated": "run by run (wrk, `rounds` rounds of `seconds_per_side`, the "
+                "order rotating); ratios are medians of per-round ratios",
+            },
             "redis": True,
             "variants": {
                 "tenancy": "the product (tenants.db, app role, RLS, placements)",

@@ -153,3 +153,165 @@ def wrk(
         )
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     return r
+
+
+class _KeepAlive:
+    """One HTTP/1.1 keep-alive connection, a request at a time (what wrk -c1 is).
+
+    Requests are prepared bytes; a response is read to its end (Content-Length or
+    chunked) and only its status is kept, so the client's own cost per request stays
+    small and is the same for every side it is used for.
+    """
+
+    def __init__(self, url: str):
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self.addr = (host, int(port))
+        self._connect()
+
+    def _connect(self) -> None:
+        self.sock = socket.create_connection(self.addr)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def _take_line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _take(self, n: int) -> None:
+        while len(self.buf) < n:
+            self._fill()
+        self.buf = self.buf[n:]
+
+    def roundtrip(self, request: bytes) -> int:
+        """Send one request, read its whole response; its status code."""
+        try:
+            self.sock.sendall(request)
+            return self._read_response()
+        except (ConnectionError, OSError):
+            # The server closed an idle keep-alive connection: once more on a new one.
+            self.sock.close()
+            self._connect()
+            self.sock.sendall(request)
+            return self._read_response()
+
+    def _read_response(self) -> int:
+        status = int(self._take_line().split(b" ", 2)[1])
+        length, chunked, close = 0, False, False
+        while line := self._take_line():
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+            elif name == b"connection" and b"close" in value.lower():
+                close = True
+        if chunked:
+            while size := int(self._take_line().split(b";")[0], 16):
+                self._take(size + 2)
+            while self._take_line():  # trailers, then the blank line
+                pass
+        else:
+            self._take(length)
+        if close:
+            self.sock.close()
+            self._connect()
+        return status
+
+
+def _request_bytes(method: str, target: tuple[str, str, str]) -> bytes:
+    host, path, auth = target
+    body = json.dumps({"name": CREATED_NAME}).encode() if method == "POST" else b""
+    headers = {
+        "Host": host,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        **AUTH_HEADERS,
+    }
+    if auth:
+        headers["Authorization"] = auth
+    if body:
+        headers["Content-Length"] = str(len(body))
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return f"{method} {path} HTTP/1.1\r\n{head}\r\n".encode() + body
+
+
+def turns(
+    sides: dict[str, tuple[str, list[tuple[str, str, str]]]],
+    method: str,
+    seconds: float,
+    chunks: int,
+    seed: int = 42,
+) -> dict[str, list[dict]]:
+    """The pinned comparison interleaved request by request instead of run by run.
+
+    `sides`: {name: (server url, targets)}, the targets index-aligned (target i is the
+    same tenant on every side). One keep-alive connection per side; in each turn every
+    side sends one request for the same randomly chosen target, the order rotating
+    turn by turn, so neighbouring requests of the sides run within milliseconds of each
+    other and a host whose speed drifts over seconds slows them alike. One request is
+    in flight at a time, as with wrk -c1. Runs about `seconds` per side in all; the
+    latencies are cut into `chunks` consecutive slices, each summarised like one wrk
+    run ({p50, p95, p99, requests, rps}, µs), so the figures are medians of per-slice
+    ratios as for wrk's rounds.
+    """
+    import random
+
+    names = list(sides)
+    rng = random.Random(seed)
+    n = len(next(iter(sides.values()))[1])
+    requests = {s: [_request_bytes(method, t) for t in sides[s][1]] for s in names}
+    conns = {s: _KeepAlive(sides[s][0]) for s in names}
+    latencies: dict[str, list[float]] = {s: [] for s in names}
+    try:
+        deadline = time.perf_counter() + seconds * len(names)
+        turn = 0
+        while time.perf_counter() < deadline:
+            i = rng.randrange(n)
+            k = turn % len(names)
+            for s in names[k:] + names[:k]:
+                start = time.perf_counter()
+                status = conns[s].roundtrip(requests[s][i])
+                took = time.perf_counter() - start
+                if status >= 400:
+                    raise RuntimeError(f"{s}: HTTP {status} for {sides[s][1][i][:2]}")
+                latencies[s].append(took * 1e6)
+            turn += 1
+    finally:
+        for c in conns.values():
+            c.close()
+    out: dict[str, list[dict]] = {s: [] for s in names}
+    size = max(1, turn // chunks)
+    for s in names:
+        for c in range(chunks):
+            part = latencies[s][c * size : (c + 1) * size if c < chunks - 1 else None]
+            if not part:
+                continue
+            ordered = sorted(part)
+            out[s].append(
+                {
+                    "p50": _pct(ordered, 50),
+                    "p95": _pct(ordered, 95),
+                    "p99": _pct(ordered, 99),
+                    "requests": len(part),
+                    "rps": len(part) / (sum(part) / 1e6),
+                }
+            )
+    return out
+
+
+def _pct(ordered: list[float], p: float) -> float:
+    """Nearest-rank percentile of a sorted list (wrk's own definition)."""
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
