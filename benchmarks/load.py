@@ -26,6 +26,8 @@ WRK_CONNECTIONS = 4
 # Headers the tenant side needs (e.g. an API token once /api/v1/ is used).
 AUTH_HEADERS: dict[str, str] = {}
 CREATED_NAME = "bench-created"
+# Requests per side per turn in `turns`: ~50-100 ms of one side's requests on this host.
+TURN_BLOCK = 10
 
 
 def _free_port() -> int:
@@ -252,19 +254,21 @@ def turns(
     method: str,
     seconds: float,
     chunks: int,
+    block: int = TURN_BLOCK,
     seed: int = 42,
 ) -> dict[str, list[dict]]:
-    """The pinned comparison interleaved request by request instead of run by run.
+    """The pinned comparison interleaved in short blocks instead of second-long runs.
 
     `sides`: {name: (server url, targets)}, the targets index-aligned (target i is the
-    same tenant on every side). One keep-alive connection per side; in each turn every
-    side sends one request for the same randomly chosen target, the order rotating
-    turn by turn, so neighbouring requests of the sides run within milliseconds of each
-    other and a host whose speed drifts over seconds slows them alike. One request is
-    in flight at a time, as with wrk -c1. Runs about `seconds` per side in all; the
-    latencies are cut into `chunks` consecutive slices, each summarised like one wrk
-    run ({p50, p95, p99, requests, rps}, µs), so the figures are medians of per-slice
-    ratios as for wrk's rounds.
+    same tenant on every side). One keep-alive connection per side. In each turn every
+    side sends a block of `block` requests for the same randomly chosen targets, one
+    after the other, the order of the sides rotating turn by turn: a block is a short
+    burst of what wrk -c1 sends (one request in flight, the server's caches warm after
+    its first), and the sides' blocks run within tens of milliseconds of each other, so
+    a host whose speed drifts over seconds slows them alike. Runs about `seconds` per
+    side in all; the latencies are cut into `chunks` consecutive slices, each summarised
+    like one wrk run ({p50, p95, p99, requests, rps}, µs), so the figures are medians of
+    per-slice ratios as for wrk's rounds.
     """
     import random
 
@@ -278,21 +282,22 @@ def turns(
         deadline = time.perf_counter() + seconds * len(names)
         turn = 0
         while time.perf_counter() < deadline:
-            i = rng.randrange(n)
+            picks = [rng.randrange(n) for _ in range(block)]
             k = turn % len(names)
             for s in names[k:] + names[:k]:
-                start = time.perf_counter()
-                status = conns[s].roundtrip(requests[s][i])
-                took = time.perf_counter() - start
-                if status >= 400:
-                    raise RuntimeError(f"{s}: HTTP {status} for {sides[s][1][i][:2]}")
-                latencies[s].append(took * 1e6)
+                for i in picks:
+                    start = time.perf_counter()
+                    status = conns[s].roundtrip(requests[s][i])
+                    took = time.perf_counter() - start
+                    if status >= 400:
+                        raise RuntimeError(f"{s}: HTTP {status} for {sides[s][1][i][:2]}")
+                    latencies[s].append(took * 1e6)
             turn += 1
     finally:
         for c in conns.values():
             c.close()
     out: dict[str, list[dict]] = {s: [] for s in names}
-    size = max(1, turn // chunks)
+    size = max(1, turn * block // chunks)
     for s in names:
         for c in range(chunks):
             part = latencies[s][c * size : (c + 1) * size if c < chunks - 1 else None]
