@@ -50,22 +50,14 @@ def _other_engines() -> list:
     ]
 
 
-def _server_boundary(sender) -> bool:
-    """A request boundary of a server's handler (WSGIHandler, ASGIHandler: the sender of
-    both signals, via the response for request_finished).
-
-    Not Django's test client (nor its subclasses, DRF's among them): it keeps
-    connections open across its requests, disconnecting Django's receivers around each
-    one and connecting them again after, and the responses it closes have no handler
-    class (sender None). These receivers leave those connections open too.
-    """
-    if sender is None:
-        return False
-    return not any(c.__module__ == "django.test.client" for c in getattr(sender, "__mro__", ()))
+def _test_client(sender) -> bool:
+    """Django's test client keeps connections open across its requests (it disconnects
+    Django's receivers around each one, and connects them again after): so do these."""
+    return getattr(sender, "__module__", "") == "django.test.client"
 
 
 def request_started(sender=None, **kwargs) -> None:
-    if not _server_boundary(sender):
+    if _test_client(sender):
         return
     touched = _touched()
     for wrapper in [*touched, *_other_engines()]:
@@ -77,7 +69,7 @@ def request_started(sender=None, **kwargs) -> None:
 
 
 def request_finished(sender=None, **kwargs) -> None:
-    if not _server_boundary(sender):
+    if _test_client(sender):
         return
     for wrapper in [*_touched(), *_other_engines()]:
         wrapper.close_if_unusable_or_obsolete()

@@ -99,15 +99,3 @@ def test_the_test_client_keeps_its_connections_like_djangos_receivers(committed_
     boundaries.request_finished(sender=ClientHandler)
     assert visits == []
     assert connections["default"].connection is not None
-
-
-def test_a_test_client_subclass_is_recognised_too(committed_db, visits):
-    from rest_framework.test import ForceAuthClientHandler
-
-    boundaries.request_finished(sender=ForceAuthClientHandler)
-    assert visits == []
-
-
-def test_a_response_closed_outside_a_server_handler_keeps_its_connections(committed_db, visits):
-    boundaries.request_finished(sender=None)  # the test client's responses: no handler class
-    assert visits == []
