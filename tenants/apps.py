@@ -14,12 +14,7 @@ class TenantsConfig(AppConfig):
         from tenants.backends.database import DatabaseBackend
         from tenants.backends.schema import SchemaBackend
         from tenants.backends.shared import SharedBackend
-        from tenants.db import request_boundaries
         from tenants.models import Isolation
-
-        # Connections are tidied at request boundaries by what they used, not by every
-        # alias this process has registered (a tenant database's among them).
-        request_boundaries.install()
 
         # The backends import the model; the model reaches them through this registry.
         register(Isolation.SHARED, SharedBackend())

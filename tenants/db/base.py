@@ -31,7 +31,6 @@ from psycopg_pool import ConnectionPool
 from tenants.attribution import current_tag
 from tenants.context import get_current_tenant, search_path_override
 from tenants.db.health import check_connection
-from tenants.db.request_boundaries import note_connected
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
 
@@ -209,11 +208,6 @@ class DatabaseWrapper(pg.DatabaseWrapper):
         if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
             pool._check = check_connection
         return pool
-
-    def connect(self):
-        super().connect()
-        # The request boundaries visit this wrapper (tenants.db.request_boundaries).
-        note_connected(self)
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
