@@ -6,9 +6,9 @@ written the stock Django/DRF way (benchmarks.stock). Every variant picks its ten
 random per request with the same seed from the same tenants, with a token each.
 
 * pinned (the headline): one gunicorn worker, one thread, one database connection per
-  alias, one request in flight. The variants take turns request by request
-  (benchmarks.load.turns): neighbouring requests run within milliseconds of each other,
-  so the host's drift over seconds slows them alike.
+  alias, one request in flight. The variants take turns in blocks of 10 requests
+  (benchmarks.load.turns): their blocks run within tenths of a second of each other, so
+  the host's drift over seconds slows them alike.
 * saturated: the deployment's workers and threads, wrk with more connections than
   threads, run by run with the order rotating (wrk's own percentiles).
 
@@ -25,8 +25,8 @@ import psycopg
 from django.conf import settings
 
 from benchmarks import data
-from benchmarks.common import interleave, log, median, replace_dbname
-from benchmarks.extensions import API_CREATE_PATH, API_LIST_PATH, MODES, mode_available
+from benchmarks.common import log, median, replace_dbname
+from benchmarks.extensions import MODES, mode_available
 
 # The harness (re-exported: benchmarks.fleet drives the same server and load).
 from benchmarks.load import (  # noqa: F401
@@ -92,29 +92,6 @@ def _targets(tenants, tenant_side: bool, path: str, tokens=None) -> list[tuple[s
     if tenant_side:
         return [(f"{t.subdomain}.localhost", path, (tokens or {}).get(t.pk, "")) for t in tenants]
     return [("localhost", f"/plain/{t.pk}/projects/", "") for t in tenants]
-
-
-def _compare(server, tenants, method: str, rounds: int, seconds: float, tokens=None) -> dict:
-    path = API_LIST_PATH if method == "GET" else API_CREATE_PATH
-    tenant_t = _targets(tenants, True, path, tokens)
-    plain_t = _targets(tenants, False, path)
-    wrk(server.url, tenant_t, method, 1)  # warm both workers' connections and caches
-    wrk(server.url, plain_t, method, 1)
-    pairs = interleave(
-        rounds,
-        lambda: wrk(server.url, tenant_t, method, seconds),
-        lambda: wrk(server.url, plain_t, method, seconds),
-    )
-    out = {}
-    for q in ("p50", "p95", "p99"):
-        out[f"{q}_ratio"] = median([a[q] / b[q] for a, b in pairs])
-        out[f"{q}_ms_tenant"] = median([a[q] / 1000 for a, _ in pairs])
-        out[f"{q}_ms_plain"] = median([b[q] / 1000 for _, b in pairs])
-    out["rps_tenant"] = median([a["rps"] for a, _ in pairs])
-    out["rps_plain"] = median([b["rps"] for _, b in pairs])
-    out["throughput_ratio"] = median([a["rps"] / b["rps"] for a, b in pairs])
-    out["rounds"] = rounds
-    return out
 
 
 def mode_ranks(size, mode: str) -> list[int]:
@@ -304,7 +281,7 @@ def run_api(size, admin_url: str) -> dict:
                     for v in VARIANTS:  # warm workers, pools, caches
                         _warm(run(v, 3))
                     if cfg["connections"] == 1:
-                        # Pinned: the variants take turns request by request (load.turns).
+                        # Pinned: the variants take turns in short blocks (load.turns).
                         sides = {v: (url[v], targets[v]) for v in VARIANTS}
                         runs = turns(sides, method, seconds * rounds, rounds)
                     else:
@@ -348,9 +325,10 @@ def run_api(size, admin_url: str) -> dict:
             "configs": CONFIGS,
             "headline_config": HEADLINE,
             "interleaving": {
-                "pinned": "request by request (load.turns: one keep-alive connection per "
-                "variant, the variants take turns on the same target, the order rotating); "
-                "ratios are medians over `rounds` consecutive slices",
+                "pinned": "in turns (load.turns: one keep-alive connection per variant; "
+                "each turn every variant sends a block of load.TURN_BLOCK requests for the "
+                "same targets, the order rotating); ratios are medians over `rounds` "
+                "consecutive slices",
                 "saturated": "run by run (wrk, `rounds` rounds of `seconds_per_side`, the "
                 "order rotating); ratios are medians of per-round ratios",
             },
