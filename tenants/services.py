@@ -175,7 +175,8 @@ def _tenant_insert(tenant: Tenant) -> Tenant:
     except IntegrityError as exc:
         if has_sqlstate(exc, UNIQUE_VIOLATION):
             raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
-        raise TenantError(f"Could not create {tenant.subdomain}: {exc}".splitlines()[0]) from None
+        # Not the database's text (a sign-up page shows this message); the cause stays chained.
+        raise TenantError(f"Could not create {tenant.subdomain}: the registry refused it.") from exc
     # Read back like any registry row (the app role), not through the writer's alias.
     tenant._state.db = DEFAULT_DB_ALIAS
     return tenant
