@@ -172,10 +172,9 @@ def _tenant_insert(tenant: Tenant) -> Tenant:
     try:
         with transaction.atomic(using=alias) if in_transaction else nullcontext():
             tenant.save(force_insert=True, using=alias)
-    except IntegrityError as exc:
+    except IntegrityError as exc:  # the message, not the database's text: sign-up shows it
         if has_sqlstate(exc, UNIQUE_VIOLATION):
             raise TenantError(f"The subdomain '{tenant.subdomain}' is already taken.") from None
-        # Not the database's text (a sign-up page shows this message); the cause stays chained.
         raise TenantError(f"Could not create {tenant.subdomain}: the registry refused it.") from exc
     # Read back like any registry row (the app role), not through the writer's alias.
     tenant._state.db = DEFAULT_DB_ALIAS
