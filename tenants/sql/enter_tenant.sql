@@ -49,6 +49,9 @@ DECLARE
     v_tenant uuid := p_tenant::uuid;
     v_deadline timestamptz;
     v_held boolean := p_slots <= 0;
+    v_left interval;
+    v_turn integer := 0;
+    v_lock_timeout text;
 BEGIN
     PERFORM pg_catalog.set_config('app.current_tenant', p_tenant, true);
     PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtextextended(p_tenant, 0));
@@ -64,10 +67,13 @@ BEGIN
         PERFORM pg_catalog.set_config('statement_timeout', p_timeout_ms::text, true);
     END IF;
     -- Fair share of the server: a tenant's transactions hold at most p_slots
-    -- of its slot locks (keys 1..p_slots) at once; a transaction that finds
-    -- none free waits up to p_wait_ms (sleeping, not spinning), then is
-    -- refused with 55T02. Re-entering the same tenant in one transaction
-    -- finds the slot it already holds (advisory locks are re-entrant).
+    -- of its slot locks (keys 1..p_slots) at once. A transaction that finds
+    -- none free waits on one of them, woken the moment its holder ends (in the
+    -- lock's queue, first come first served; with several slots, on each in
+    -- turn for at most 20 ms, so whichever frees first is found), up to
+    -- p_wait_ms in all; then it is refused with 55T02. Re-entering the same
+    -- tenant in one transaction finds the slot it already holds (advisory locks
+    -- are re-entrant).
     IF NOT v_held THEN
         v_deadline := pg_catalog.clock_timestamp() + p_wait_ms * interval '1 millisecond';
         <<waiting>>
@@ -78,8 +84,26 @@ BEGIN
                     EXIT waiting;
                 END IF;
             END LOOP;
-            EXIT WHEN pg_catalog.clock_timestamp() >= v_deadline;
-            PERFORM pg_catalog.pg_sleep(0.005);
+            v_left := v_deadline - pg_catalog.clock_timestamp();
+            EXIT WHEN v_left <= interval '0';
+            IF p_slots > 1 THEN
+                v_left := LEAST(v_left, interval '20 milliseconds');
+            END IF;
+            v_turn := v_turn + 1;
+            v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+            PERFORM pg_catalog.set_config('lock_timeout',
+                GREATEST(1, CEIL(EXTRACT(EPOCH FROM v_left) * 1000))::bigint::text, true);
+            BEGIN
+                PERFORM pg_catalog.pg_advisory_xact_lock(
+                    pg_catalog.hashtextextended(p_tenant, 1 + v_turn % p_slots));
+                v_held := true;
+            EXCEPTION WHEN lock_not_available OR deadlock_detected THEN
+                -- Not freed in time (or this transaction holds what the holder waits
+                -- for: another tenant's slot): look at every slot again.
+                NULL;
+            END;
+            PERFORM pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+            EXIT waiting WHEN v_held;
         END LOOP;
         IF NOT v_held THEN
             RAISE EXCEPTION 'this tenant already runs % transactions on its server', p_slots

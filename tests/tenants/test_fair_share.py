@@ -65,6 +65,37 @@ def test_a_tenant_at_its_share_waits_then_is_refused_while_a_neighbour_runs(comm
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("cores", [2, 4], ids=["one slot", "two slots"])
+def test_a_waiting_transaction_takes_a_slot_when_its_holder_ends(committed_db, settings, cores):
+    """Waiting is in the lock's queue, not a nap: served after the holder, its settings intact."""
+    settings.TENANT_DB_SERVER_CORES, settings.TENANT_DB_SHARE = cores, 0.5
+    settings.TENANT_DB_SLOT_WAIT_MS = 5000
+    busy = TenantFactory(subdomain=unique_subdomain("queued"))
+    slots = statement_slots()[0]
+    holders, ended = [], []
+    for _ in range(slots):
+        started = threading.Event()
+        holder = threading.Thread(target=_sleep_in, args=(busy, 0.8, started))
+        holder.start()
+        started.wait(5)
+        holders.append(holder)
+    try:
+        time.sleep(0.3)  # every slot is held now, for 0.5 s more at least
+        asked = time.monotonic()
+        with tenant_scope(busy), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            lock_timeout = cursor.fetchone()[0]
+            ended.append(time.monotonic())
+    finally:
+        for holder in holders:
+            holder.join(10)
+        connections.close_all()
+
+    assert ended[0] - asked >= 0.4  # served once a holder ended, not refused
+    assert lock_timeout == "0"  # the wait's own lock timeout did not outlive it
+
+
+@pytest.mark.slow
 def test_over_http_the_busy_tenant_gets_503_and_its_neighbour_is_served(
     committed_db, test_database_url
 ):
