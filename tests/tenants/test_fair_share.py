@@ -83,8 +83,12 @@ def test_a_waiting_transaction_takes_a_slot_when_its_holder_ends(committed_db, s
         time.sleep(0.3)  # every slot is held now, for 0.5 s more at least
         asked = time.monotonic()
         with tenant_scope(busy), connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('lock_timeout')")
-            lock_timeout = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT current_setting('lock_timeout'), (SELECT count(*) FROM pg_locks "
+                " WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+                " AND mode = 'ExclusiveLock')"
+            )
+            lock_timeout, slots_held = cursor.fetchone()
             ended.append(time.monotonic())
     finally:
         for holder in holders:
@@ -92,6 +96,7 @@ def test_a_waiting_transaction_takes_a_slot_when_its_holder_ends(committed_db, s
         connections.close_all()
 
     assert ended[0] - asked >= 0.4  # served once a holder ended, not refused
+    assert slots_held == 1  # the slot taken inside the wait belongs to the transaction
     assert lock_timeout == "0"  # the wait's own lock timeout did not outlive it
 
 
