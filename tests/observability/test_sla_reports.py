@@ -36,7 +36,9 @@ def _hist(ms: int, count: int) -> list[int]:
 
 
 def _traffic(tenant, *, ms: int, count: int, errors: int = 0, at=None) -> None:
-    at = at or datetime.now(UTC) - timedelta(minutes=2)
+    now = datetime.now(UTC)
+    # Two minutes ago, but never before today: the reports judge the day and the month so far.
+    at = at or max(now - timedelta(minutes=2), now.replace(hour=0, minute=0, second=0))
     minute = int(at.timestamp()) // 60
     write_rows(
         {(tenant.id.hex, "api", minute): [count, errors, float(ms * count), *_hist(ms, count)]}
