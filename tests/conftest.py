@@ -200,6 +200,25 @@ def _remove_committed_control_plane_rows() -> None:
         ids.clear()
 
 
+def allow_task_joins() -> None:
+    """This process is a client of its tasks, never a worker: joining a result is allowed.
+
+    Celery marks "inside a task" with one flag per process, not per thread: an eager
+    `apply_async` sets it and restores the value it found. Two threads applying eagerly at
+    once (a threaded test server, a race test's threads) can restore each other's value
+    and leave it set, and every later `result.get()` in this process then fails with
+    "Never call result.get() within a task!" (which test hit it depended on the order)."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def task_joins_allowed():
+    allow_task_joins()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def control_plane_cleanup(request):
     """Remove the tenants, plans and operators tests commit through the operator role.
