@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import invitations, password_reset, services, throttle
+from accounts import invitations, password_reset, services, shown_once, throttle
 from accounts.forms import AcceptInvitationForm, InviteForm, LoginForm, RoleForm, TokenForm
 from accounts.handoff import handoff_token_consume
 from accounts.models import ApiToken, Invitation, User
@@ -226,7 +226,7 @@ def invitation_revoke(request, invitation_id):
 # --- API tokens -----------------------------------------------------------------------------
 
 
-NEW_TOKEN_SESSION_KEY = "_new_api_token"
+NEW_TOKEN = "api_token"  # the shown_once slot of a new token's secret
 
 
 @admin_required
@@ -245,24 +245,22 @@ def tokens(request):
         except (services.AccountError, FeatureNotInPlan) as exc:
             form.add_error(None, str(exc))
         else:
-            # Post/redirect/get, so a reload cannot create a second token. The secret rides
-            # in the (tenant-scoped, server-side) session until the next page shows it once.
-            request.session[NEW_TOKEN_SESSION_KEY] = {
+            # Post/redirect/get, so a reload cannot create a second token; the secret crosses
+            # the redirect sealed (accounts/shown_once.py), never in clear in the session.
+            payload = {
                 "id": str(issued.token.pk),
                 "name": issued.token.name,
                 "secret": issued.secret,
             }
-            return redirect("tokens")
-    issued = request.session.pop(NEW_TOKEN_SESSION_KEY, None) if request.method == "GET" else None
+            return shown_once.carry(request, redirect("tokens"), NEW_TOKEN, payload)
+    issued = shown_once.take(request, NEW_TOKEN) if request.method == "GET" else None
     context = {
         "form": form,
         "issued": issued,
         "tokens": ApiToken.objects.filter(tenant_id=request.tenant.pk),
     }
     response = render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
-    if issued is not None:
-        response["Cache-Control"] = "no-store"  # the secret is in this page only
-    return response
+    return shown_once.forget(request, response, NEW_TOKEN)
 
 
 @admin_required

@@ -9,7 +9,14 @@ from __future__ import annotations
 import logging
 import re
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, OperationalError
 from django.http import Http404
@@ -68,6 +75,15 @@ def _fk_field(error) -> str:
     return match.group(1) if match else "non_field_errors"
 
 
+def _suspicious_message(exc) -> str:
+    if isinstance(exc, TooManyFieldsSent):
+        return (
+            f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} "
+            "query or form fields."
+        )
+    return "The request could not be understood."
+
+
 def api_exception_handler(exc, context):
     headers: dict[str, str] = {}
     if isinstance(exc, PlanLimitExceeded | FeatureNotInPlan):
@@ -77,6 +93,20 @@ def api_exception_handler(exc, context):
             error_body(getattr(exc, "code", "invalid"), str(exc)),
             status=getattr(exc, "status_code", 400),
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own request limits (DATA_UPLOAD_MAX_*), raised while DRF reads the body.
+        return Response(
+            error_body(
+                "payload_too_large",
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            ),
+            status=413,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # Too many query or form fields (DATA_UPLOAD_MAX_NUMBER_FIELDS), and the like; logged
+        # where Django logs it outside the API.
+        logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s", exc)
+        return Response(error_body("bad_request", _suspicious_message(exc)), status=400)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         # Another tenant's object and a missing one are the same answer: no existence oracle.
         return Response(error_body("not_found", "Not found."), status=404)

@@ -1,4 +1,5 @@
-"""Refusals for what the app can see of a request's limits: its URI length and database capacity."""
+"""Refusals for what the app can see of a request's limits (URI length, database capacity), and
+a body for every error response."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from django.conf import settings
 from django.core.signals import got_request_exception
 
+from saas.errors import error_page
 from tenants.capacity import BUSY_RETRY_AFTER, pool_exhausted
 from tenants.responses import refusal
 
@@ -93,3 +95,30 @@ def _note_pool_timeout(sender, request=None, **kwargs):
     # Sent by Django's exception handling, inside the `except` that caught it.
     if request is not None and pool_exhausted(sys.exc_info()[1]):
         request._database_busy = True
+
+
+class ErrorBodyMiddleware:
+    """An error response sent without a body (a 405 from `require_POST`, a bare
+    `HttpResponseForbidden()`) gets the styled page, or the error shape under /api/.
+
+    Inside TenantMiddleware, so the page names the tenant's site. Headers such as
+    `Allow` are kept.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or response.streaming
+            or response.content
+            or request.method == "HEAD"
+        ):
+            return response
+        page = error_page(request, response.status_code)
+        for header, value in response.items():
+            if header.lower() not in ("content-type", "content-length"):
+                page[header] = value
+        return page

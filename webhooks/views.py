@@ -7,11 +7,12 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts import shown_once
 from accounts.permissions import admin_required
 from webhooks import deliveries, endpoints
 from webhooks.models import EventType
 
-NEW_SECRET_SESSION_KEY = "webhooks.new_secret"
+NEW_SECRET = "webhook_secret"  # the shown_once slot of a new or rotated signing secret
 LOG_ROWS = 50
 
 
@@ -33,10 +34,10 @@ def _endpoint(request, endpoint_id):
     return get_object_or_404(endpoints.endpoint_list(tenant=request.tenant), pk=endpoint_id)
 
 
-def _remember_secret(request, endpoint) -> None:
-    # Post/redirect/get: the secret rides in the (tenant-scoped, server-side) session until
-    # the next page shows it, once.
-    request.session[NEW_SECRET_SESSION_KEY] = {"id": str(endpoint.pk), "secret": endpoint.secret}
+def _show_secret_next(request, endpoint):
+    # Post/redirect/get: the secret crosses the redirect sealed (accounts/shown_once.py).
+    payload = {"id": str(endpoint.pk), "secret": endpoint.secret}
+    return shown_once.carry(request, redirect("webhook_detail", endpoint.pk), NEW_SECRET, payload)
 
 
 @admin_required
@@ -54,8 +55,7 @@ def webhooks(request):
         except endpoints.WebhookError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         else:
-            _remember_secret(request, endpoint)
-            return redirect("webhook_detail", endpoint.pk)
+            return _show_secret_next(request, endpoint)
     return render(
         request,
         "webhooks/webhooks.html",
@@ -67,7 +67,7 @@ def webhooks(request):
 @admin_required
 def webhook_detail(request, endpoint_id):
     endpoint = _endpoint(request, endpoint_id)
-    issued = request.session.pop(NEW_SECRET_SESSION_KEY, None)
+    issued = shown_once.take(request, NEW_SECRET)
     if issued and issued.get("id") != str(endpoint.pk):
         issued = None
     log = list(deliveries.delivery_list(tenant=request.tenant, endpoint=endpoint)[:LOG_ROWS])
@@ -83,9 +83,7 @@ def webhook_detail(request, endpoint_id):
             "event_labels": [EventType(e).label for e in endpoint.events if e in EventType.values],
         },
     )
-    if issued:
-        response["Cache-Control"] = "no-store"  # the secret is in this page only
-    return response
+    return shown_once.forget(request, response, NEW_SECRET)
 
 
 @admin_required
@@ -106,8 +104,7 @@ def webhook_rotate(request, endpoint_id):
     endpoint = endpoints.endpoint_rotate_secret(
         tenant=request.tenant, endpoint=_endpoint(request, endpoint_id), actor=request.user
     )
-    _remember_secret(request, endpoint)
-    return redirect("webhook_detail", endpoint.pk)
+    return _show_secret_next(request, endpoint)
 
 
 @admin_required

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "saas.middleware.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # An error without a body (e.g. 405 from require_POST) gets the page or the API shape.
+    "saas.middleware.ErrorBodyMiddleware",
     # Inside the tenant middleware: a pool timeout is "busy", not "database down".
     "saas.middleware.DatabaseBusyMiddleware",
     "operators.middleware.SessionMiddleware",  # Django's, operator sessions apart
@@ -84,6 +86,9 @@ MIDDLEWARE = [
 # Longest path + query string the app serves; longer gets 414 in the API's error
 # shape. The HTTP server's own request-line limit (gunicorn.conf.py) is above it.
 MAX_URI_LENGTH = int(os.environ.get("MAX_URI_LENGTH", "4096"))
+
+# A failed CSRF check is the styled 403 page with a plain reason, on every host.
+CSRF_FAILURE_VIEW = "saas.errors.csrf_failure"
 
 ROOT_URLCONF = "saas.urls"  # the apex; the middleware switches per host
 TENANT_URLCONF = "saas.urls_tenant"
