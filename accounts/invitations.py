@@ -26,12 +26,17 @@ class IssuedInvitation:
 
 @tenant_atomic
 def invitation_create(
-    *, tenant, email: str, role: str = Role.MEMBER, invited_by=None
+    *, tenant, email: str, role: str = Role.MEMBER, actor=None, invited_by=None
 ) -> IssuedInvitation:
+    """Invite `email` on `invited_by`'s authority (a member; None for an operator's token).
+
+    `actor` is who asks now (audited, and the one the owner rule asks); the inviter is
+    whose authority the invitation carries until it is accepted.
+    """
     email = (email or "").strip().lower()
     if role not in Role.values:
         raise AccountError(f"Unknown role {role!r}.")
-    if role == Role.OWNER and acting_role(invited_by) != Role.OWNER:
+    if role == Role.OWNER and acting_role(actor) != Role.OWNER:
         raise OwnerRequired("Only owners can invite owners.")
     if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
         raise AccountError(f"{email} is already a member of this organisation.")
@@ -51,7 +56,7 @@ def invitation_create(
     )
     audit_record(
         tenant=tenant,
-        actor=invited_by,
+        actor=actor,
         action="invitation.create",
         target=invitation,
         data={"email": email, "role": role},

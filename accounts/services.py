@@ -15,7 +15,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import token_cache
-from accounts.models import ApiToken, Invitation, Role, TokenIssuer, TokenScope, User
+from accounts.models import (
+    ROLE_SCOPE_CAP,
+    SCOPE_ORDER,
+    ApiToken,
+    Invitation,
+    Role,
+    TokenIssuer,
+    TokenScope,
+    User,
+)
 from audit.services import audit_record
 from billing.limits import limit_check
 from tenants.routers import data_alias
@@ -206,15 +215,13 @@ def _normalise_scopes(scopes) -> list[str]:
     return scopes
 
 
-@tenant_atomic
-def token_create(
-    *, tenant, name: str, scopes, created_by=None, expires_in_days: int | None = None
+def _token_issue(
+    *, tenant, actor, name: str, scopes, holder, issuer: str, expires_at, data: dict | None = None
 ) -> IssuedToken:
+    """A new token for `holder` (issued as `issuer`), audited as done by `actor`."""
     name = (name or "").strip()
     if not name:
         raise AccountError("A token needs a name.")
-    if expires_in_days is not None and expires_in_days <= 0:
-        raise AccountError("Expiry must be a positive number of days.")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -223,19 +230,46 @@ def token_create(
         key_id=key_id,
         secret_hash=_sha256(secret),
         scopes=_normalise_scopes(scopes),
-        created_by=created_by,
-        # No creating member: an operator or a command minted it.
-        issuer=TokenIssuer.MEMBER if created_by is not None else TokenIssuer.OPERATOR,
-        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+        created_by=holder,
+        issuer=issuer,
+        expires_at=expires_at,
     )
     audit_record(
         tenant=tenant,
-        actor=created_by,
+        actor=actor,
         action="token.create",
         target=token,
-        data={"name": name, "scopes": token.scopes},
+        data={"name": name, "scopes": token.scopes, **(data or {})},
     )
     return IssuedToken(token, f"{TOKEN_PREFIX}{key_id}_{secret}")
+
+
+@tenant_atomic
+def token_create(
+    *,
+    tenant,
+    name: str,
+    scopes,
+    actor=None,
+    created_by=None,
+    expires_in_days: int | None = None,
+) -> IssuedToken:
+    """A token held by `created_by` (a member), or by no one: an operator's (issuer operator).
+
+    `actor` is who asks (audited); the holder is whose authority the token carries.
+    """
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise AccountError("Expiry must be a positive number of days.")
+    return _token_issue(
+        tenant=tenant,
+        actor=actor,
+        name=name,
+        scopes=scopes,
+        holder=created_by,
+        # No holding member: an operator or a command minted it.
+        issuer=TokenIssuer.MEMBER if created_by is not None else TokenIssuer.OPERATOR,
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
 
 
 @tenant_atomic
@@ -248,15 +282,49 @@ def token_revoke(*, tenant, token: ApiToken, actor=None) -> ApiToken:
     return token
 
 
+def _scopes_within(scopes, role) -> list[str]:
+    """The scopes a member in `role` may hold now: wider ones narrowed to the role's cap."""
+    cap = ROLE_SCOPE_CAP[role]
+    top = SCOPE_ORDER.index(cap)
+    return sorted({str(s if SCOPE_ORDER.index(s) <= top else cap) for s in scopes})
+
+
 @tenant_atomic
 def token_rotate(*, tenant, token: ApiToken, actor=None) -> IssuedToken:
-    """A new secret with the same name, scopes and expiry; the old one stops working now."""
+    """A new secret for the same holder, name, scopes and expiry; the old one stops working now.
+
+    The token keeps its holder and issuer kind whoever rotates it: rotating re-issues the
+    holder's credential, it never hands the holder's token to the rotating actor (an
+    operator's token rotating a demoted admin's would otherwise make it an operator token
+    with admin scope that outlives the member). A member token's scopes are narrowed to
+    what its holder's current role allows; a token whose holder is gone is not rotated.
+    The actor is only the audit's.
+    """
+    if token.expires_at is not None and token.expires_at <= timezone.now():
+        raise AccountError("This token has expired; create a new one.")
+    issuer, holder, scopes = token.issuer, token.created_by, token.scopes
+    if issuer == TokenIssuer.MEMBER:
+        # The holder's row as it is now, locked against a concurrent role change. Whatever
+        # races, the new token acts at each use with its holder's role of that moment
+        # (ApiToken.has_scope) and is dead once the holder's row is gone.
+        holder = (
+            User.objects.select_for_update()
+            .filter(tenant_id=tenant.pk, pk=token.created_by_id)
+            .first()
+        )
+        if holder is None or not holder.is_active:
+            raise AccountError("This token's member is no longer in the organisation.")
+        scopes = _scopes_within(scopes, holder.role)
     token_revoke(tenant=tenant, token=token, actor=actor)
-    days = None
-    if token.expires_at is not None:
-        days = max(1, (token.expires_at - timezone.now()).days)
-    return token_create(
-        tenant=tenant, name=token.name, scopes=token.scopes, created_by=actor, expires_in_days=days
+    return _token_issue(
+        tenant=tenant,
+        actor=actor,
+        name=token.name,
+        scopes=scopes,
+        holder=holder,
+        issuer=issuer,
+        expires_at=token.expires_at,
+        data={"rotated_from": f"{TOKEN_PREFIX}{token.key_id}_…"},
     )
 
 

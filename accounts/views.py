@@ -150,6 +150,7 @@ def members(request):
                 tenant=request.tenant,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
+                actor=request.user,
                 invited_by=request.user,
             )
         except (services.AccountError, PlanLimitExceeded) as exc:
@@ -239,6 +240,7 @@ def tokens(request):
                 tenant=request.tenant,
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
+                actor=request.user,
                 created_by=request.user,
                 expires_in_days=form.cleaned_data["expires_in_days"],
             )

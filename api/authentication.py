@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, TokenIssuer
 from accounts.services import token_authenticate
 
 REALM = 'Bearer realm="api"'
@@ -14,22 +14,37 @@ REALM = 'Bearer realm="api"'
 
 @dataclass(frozen=True)
 class ApiClient:
-    """`request.user` for a token request: who acts (for audit), never a platform user."""
+    """`request.user` for a token request: the principal that acts, never a platform user.
+
+    Views pass it to services as `actor`; audit.services.actor_fields records it by the
+    label below. It is the token that acts, so the token is named (its key id, never the
+    secret), and for a member's token also the member on whose authority it acts.
+    """
 
     token: ApiToken
 
     is_authenticated = True
     is_anonymous = False
-    pk = None  # not a User row: audit rows carry the label below
+    pk = None  # not a User row
 
     @property
-    def email(self) -> str:  # audit_record labels the actor with this
-        return f"token:{self.token.name} (tntr_{self.token.key_id}_…)"
+    def audit_label(self) -> str:
+        """`token:<name> (tntr_<key_id>_…)`, plus ` of <email>` for a member's token."""
+        label = f"token:{self.token}"
+        holder = self.user
+        return f"{label} of {holder.email}" if holder is not None else label
+
+    @property
+    def audit_actor_id(self):
+        """The member behind the token (audit `actor`), None for operator-minted ones."""
+        holder = self.user
+        return holder.pk if holder is not None else None
 
     @property
     def user(self):
-        """The member who created the token (None for operator-minted ones)."""
-        return self.token.created_by
+        """The member who holds the token (None for operator-minted ones): owner of what
+        it creates (`created_by`), never the audit actor — that is this client."""
+        return self.token.created_by if self.token.issuer == TokenIssuer.MEMBER else None
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

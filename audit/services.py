@@ -2,14 +2,32 @@
 
 from audit.models import AuditEvent
 
+ACTOR_LABEL_MAX = AuditEvent._meta.get_field("actor_label").max_length
+
 
 def actor_fields(actor) -> dict:
-    """How an actor is recorded by value: a user's id and email, a label such as "operator", or "system"."""
-    return {
-        "actor_id": getattr(actor, "pk", None),
-        "actor_label": getattr(actor, "email", None)
-        or (actor if isinstance(actor, str) else "system"),
-    }
+    """How an actor is recorded by value: the one place that decides.
+
+    An actor is whoever acts now, passed to the service as `actor` (never inferred from
+    who owns the object): None → "system"; a string → that label (`operator <who>`,
+    "system"); a principal that names itself (`audit_label`, e.g. the API client: the
+    token, and the member behind it as `audit_actor_id`); else a member (id and email).
+    Anything else is a programming error, refused rather than recorded as "system".
+    """
+    if actor is None:
+        return {"actor_id": None, "actor_label": "system"}
+    if isinstance(actor, str):
+        return {"actor_id": None, "actor_label": actor[:ACTOR_LABEL_MAX]}
+    label = getattr(actor, "audit_label", None)
+    if label:
+        return {
+            "actor_id": getattr(actor, "audit_actor_id", None),
+            "actor_label": label[:ACTOR_LABEL_MAX],
+        }
+    email = getattr(actor, "email", None)
+    if email and getattr(actor, "pk", None) is not None:
+        return {"actor_id": actor.pk, "actor_label": email}
+    raise TypeError(f"not an audit actor: {actor!r}")
 
 
 def audit_record(

@@ -1,4 +1,10 @@
-"""Writes to projects and tasks: each is one transaction with an audit row."""
+"""Writes to projects and tasks: each is one transaction with an audit row.
+
+`actor` is whoever acts now (a member, the API client of a token, an operator's label), as
+the caller's authenticated principal: the audit names it. `created_by` is the member who
+owns the new row, which an operator's token does not have; the two are never inferred
+from each other.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,16 @@ from webhooks.events import event_record, project_data, task_data
 
 
 @tenant_atomic
-def project_create(*, tenant, created_by=None, name: str, description: str = "") -> Project:
+def project_create(
+    *, tenant, actor=None, created_by=None, name: str, description: str = ""
+) -> Project:
     limit_check(tenant=tenant, limit="max_projects")
     project = Project.objects.create(
         tenant_id=tenant.pk, name=name, description=description, created_by=created_by
     )
     audit_record(
         tenant=tenant,
-        actor=created_by,
+        actor=actor,
         action="project.create",
         target=project,
         data={"name": name},
@@ -84,12 +92,12 @@ def project_delete(*, tenant, project: Project, actor=None) -> None:
 
 
 @tenant_atomic
-def task_create(*, tenant, project: Project, title: str, created_by=None, **fields) -> Task:
+def task_create(*, tenant, project: Project, title: str, actor=None, **fields) -> Task:
     limit_check(tenant=tenant, limit="max_tasks_per_project", parent=project)
     task = Task.objects.create(tenant_id=tenant.pk, project=project, title=title, **fields)
     audit_record(
         tenant=tenant,
-        actor=created_by,
+        actor=actor,
         action="task.create",
         target=task,
         data={"title": title, "project": str(project.pk)},

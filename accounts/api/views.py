@@ -1,4 +1,8 @@
-"""Members, invitations and API tokens over the API: admin scope only."""
+"""Members, invitations and API tokens over the API: admin scope only.
+
+Every write passes `actor=request.user` (the API client: the token acts, and the audit
+names it); `request.user.user` is only ever the holder of what is created.
+"""
 
 from __future__ import annotations
 
@@ -95,7 +99,10 @@ class InvitationViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveMod
         data = InvitationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         issued = invitations.invitation_create(
-            tenant=request.tenant, invited_by=request.user.user, **data.validated_data
+            tenant=request.tenant,
+            actor=request.user,
+            invited_by=request.user.user,
+            **data.validated_data,
         )
         body = IssuedInvitationSerializer(issued.invitation).data
         body["accept_url"] = invitation_accept_url(request, issued.token)
@@ -148,7 +155,10 @@ class TokenViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
         data.is_valid(raise_exception=True)
         return self._issued(
             services.token_create(
-                tenant=request.tenant, created_by=request.user.user, **data.validated_data
+                tenant=request.tenant,
+                actor=request.user,
+                created_by=request.user.user,
+                **data.validated_data,
             )
         )
 
@@ -160,6 +170,6 @@ class TokenViewSet(_AdminViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
     def rotate(self, request, *args, **kwargs):
         return self._issued(
             services.token_rotate(
-                tenant=request.tenant, token=self.get_object(), actor=request.user.user
+                tenant=request.tenant, token=self.get_object(), actor=request.user
             )
         )

@@ -8,11 +8,17 @@ from tenants.actors import is_operator_label
 
 class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.UUIDField(
-        source="actor_id", read_only=True, allow_null=True, help_text="the member, if any"
+        source="actor_id",
+        read_only=True,
+        allow_null=True,
+        help_text="the member, or the member behind the token, if any",
     )
     actor_label = serializers.CharField(
         read_only=True,
-        help_text='email, "token:<name> (tntr_<key_id>_…)", "operator <who>" or "system"',
+        help_text=(
+            'email, "token:<name> (tntr_<key_id>_…) of <email>" (a member\'s token), '
+            '"token:<name> (tntr_<key_id>_…)" (an operator\'s), "operator <who>" or "system"'
+        ),
     )
     data = serializers.SerializerMethodField(help_text="details; empty for operator actions")
 

@@ -85,7 +85,10 @@ class ProjectViewSet(_CrudViewSet):
 
     def perform_service_create(self, data):
         return services.project_create(
-            tenant=self.request.tenant, created_by=self.request.user.user, **data
+            tenant=self.request.tenant,
+            actor=self.request.user,
+            created_by=self.request.user.user,
+            **data,
         )
 
     def perform_service_update(self, obj, data):
@@ -137,7 +140,7 @@ class TaskViewSet(_CrudViewSet):
         return services.task_create(
             tenant=self.request.tenant,
             project=self.get_project(),
-            created_by=self.request.user,
+            actor=self.request.user,
             **data,
         )
 

@@ -50,7 +50,10 @@ def project_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             project = services.project_create(
-                tenant=request.tenant, created_by=request.user, **form.cleaned_data
+                tenant=request.tenant,
+                actor=request.user,
+                created_by=request.user,
+                **form.cleaned_data,
             )
         except PlanLimitExceeded as exc:
             form.add_error(None, _limit_message(request, exc))
@@ -70,7 +73,7 @@ def project_detail(request, project_id):
             services.task_create(
                 tenant=request.tenant,
                 project=project,
-                created_by=request.user,
+                actor=request.user,
                 **form.cleaned_data,
             )
         except PlanLimitExceeded as exc:

@@ -6,6 +6,8 @@ Through the real door: a gunicorn server (`tests.live.LiveServer`) and HTTP.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 
@@ -197,3 +199,51 @@ def test_a_removed_or_demoted_members_session_follows_at_once(server, org):
     assert status == 302
     status, _ = member_browser.request("GET", "/projects/")
     assert status == 302 and "/accounts/login/" in member_browser.location
+
+
+NEW_TOKEN = re.compile(rb'id="new-token"[^>]*value="(tntr_[^"]+)"')
+
+
+def test_a_rotated_token_stays_its_members(server, org):
+    """Rotation re-issues the holder's credential: whoever rotates it, it keeps its member's
+    authority (narrowed by demotion) and dies with the membership."""
+    tenant, _owner, admin, _member = org
+    host = tenant_host(tenant)
+    browser = Browser(server, host)
+    assert browser.login(admin.email)[0] == 302
+    status, _ = browser.post_form("/tokens/", {"name": "datok", "scopes": ["admin"]})
+    assert status == 302
+    datok = NEW_TOKEN.search(browser.request("GET", "/tokens/")[1]).group(1).decode()
+    assert api(server, host, datok, "GET", "/api/v1/members/")[0] == 200
+
+    operator = mint(tenant, None, ("read", "write", "admin"))  # as create_api_token mints them
+    status, _ = api(
+        server, host, operator, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"}
+    )
+    assert status == 200
+    assert api(server, host, datok, "GET", "/api/v1/members/")[0] == 403
+
+    datok_id = next(
+        t["id"]
+        for t in api(server, host, operator, "GET", "/api/v1/tokens/")[1]["results"]
+        if t["name"] == "datok"
+    )
+    status, rotated = api(server, host, operator, "POST", f"/api/v1/tokens/{datok_id}/rotate/")
+    assert status == 201, rotated
+    assert rotated["scopes"] == ["write"]  # narrowed to what a member may hold
+    new = rotated["secret"]
+    status, body = api(server, host, new, "GET", "/api/v1/members/")
+    assert status == 403 and body["error"]["code"] == "insufficient_scope"
+    assert api(server, host, new, "GET", "/api/v1/projects/")[0] == 200  # a member's powers
+    with tenant_scope(tenant):
+        row = ApiToken.objects.get(pk=rotated["id"])
+        assert (row.created_by_id, row.issuer) == (admin.pk, "member")
+
+    assert api(server, host, operator, "DELETE", f"/api/v1/members/{admin.pk}/")[0] == 204
+    status, body = api(server, host, new, "GET", "/api/v1/projects/")
+    assert status == 401 and body["error"]["code"] == "authentication_failed"
+    listed = api(server, host, operator, "GET", "/api/v1/tokens/")[1]["results"]
+    assert next(t for t in listed if t["id"] == rotated["id"])["revoked_at"] is not None
+    # A token whose member is gone is not re-issued to anyone.
+    status, body = api(server, host, operator, "POST", f"/api/v1/tokens/{rotated['id']}/rotate/")
+    assert status == 400, body

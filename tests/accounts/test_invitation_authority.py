@@ -24,7 +24,7 @@ def test_a_demoted_inviters_invitations_stop_granting(tenant_a):
     other_owner = UserFactory(tenant=tenant_a, role=Role.OWNER)
     with tenant_scope(tenant_a):
         as_owner = invitation_create(
-            tenant=tenant_a, email="o@a.test", role=Role.OWNER, invited_by=inviter
+            tenant=tenant_a, email="o@a.test", role=Role.OWNER, actor=inviter, invited_by=inviter
         ).token
         as_admin = invitation_create(
             tenant=tenant_a, email="a@a.test", role=Role.ADMIN, invited_by=inviter

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import AccountError, token_create
+from tenants.actors import add_actor_argument, command_actor
 from tenants.context import tenant_scope
 from tenants.services import TenantError, tenant_get
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--scopes", required=True, help="comma-separated: read,write,admin")
         parser.add_argument("--expires-in-days", type=int, default=None)
+        add_actor_argument(parser)
 
     def handle(self, *args, **opts):
         try:
@@ -31,7 +33,8 @@ class Command(BaseCommand):
                     tenant=tenant,
                     name=opts["name"],
                     scopes=scopes,
-                    created_by=None,
+                    actor=command_actor(opts["actor"]),
+                    created_by=None,  # held by no member: an operator's token
                     expires_in_days=opts["expires_in_days"],
                 )
         except AccountError as exc:

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from accounts.onboarding import organisation_create
 from projects.services import project_create, task_create
+from tenants.actors import command_actor
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 
@@ -27,24 +28,26 @@ class Command(BaseCommand):
         if Tenant.objects.filter(subdomain="demo").exists():
             self.stdout.write("demo tenant already present")
             return
+        actor = command_actor()  # the demo's rows are the owner's; the audit names who seeded
         tenant = organisation_create(
             name="Demo Organisation",
             subdomain="demo",
             plan_code="pro",
             owner_email=DEMO_EMAIL,
             owner_password=DEMO_PASSWORD,
+            actor=actor,
         )
         with tenant_scope(tenant):
             from accounts.models import User
 
             owner = User.objects.get(email=DEMO_EMAIL)
             for name in ("Website relaunch", "Mobile app", "Quarterly report"):
-                project = project_create(tenant=tenant, created_by=owner, name=name)
+                project = project_create(tenant=tenant, actor=actor, created_by=owner, name=name)
                 for title in ("Plan", "Build", "Review"):
                     task_create(
                         tenant=tenant,
                         project=project,
                         title=f"{title} {name.lower()}",
-                        created_by=owner,
+                        actor=actor,
                     )
         self.stdout.write(f"seeded demo tenant: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
