@@ -1,6 +1,10 @@
 """Writing the audit log. Services call this inside their own transaction."""
 
+import logging
+
 from audit.models import AuditEvent
+
+logger = logging.getLogger("audit")
 
 ACTOR_LABEL_MAX = AuditEvent._meta.get_field("actor_label").max_length
 
@@ -12,7 +16,8 @@ def actor_fields(actor) -> dict:
     who owns the object): None → "system"; a string → that label (`operator <who>`,
     "system"); a principal that names itself (`audit_label`, e.g. the API client: the
     token, and the member behind it as `audit_actor_id`); else a member (id and email).
-    Anything else is a programming error, refused rather than recorded as "system".
+    Anything else (an anonymous user) is recorded as "system" and logged: a write is never
+    refused for its audit label.
     """
     if actor is None:
         return {"actor_id": None, "actor_label": "system"}
@@ -27,7 +32,8 @@ def actor_fields(actor) -> dict:
     email = getattr(actor, "email", None)
     if email and getattr(actor, "pk", None) is not None:
         return {"actor_id": actor.pk, "actor_label": email}
-    raise TypeError(f"not an audit actor: {actor!r}")
+    logger.warning("audit: %s is not an actor; recorded as system", type(actor).__name__)
+    return {"actor_id": None, "actor_label": "system"}
 
 
 def audit_record(
