@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
+import base64
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.models import Invitation, Role, User
 from accounts.services import AccountError, OwnerRequired, _sha256, acting_role, user_create
@@ -16,6 +19,14 @@ from tenants.outbox import outbox_enqueue
 from tenants.transactions import tenant_atomic
 
 INVITATION_TTL = timedelta(days=7)
+_TOKEN_SALT = "tenantry.accounts.invitation-token"
+# Queued by name: the task imports this module (invitation_token), so the imports point
+# one way (task → service).
+SEND_TASK = "accounts.send_invitation_email"
+
+
+class TokenUnavailable(Exception):
+    """The invitation's link cannot be made again: SECRET_KEY changed beyond its fallbacks."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +56,10 @@ def invitation_create(
     Invitation.objects.filter(
         tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
-    token = secrets.token_urlsafe(32)
+    invitation_id = uuid.uuid4()
+    token = _derive_token(tenant.pk, invitation_id, settings.SECRET_KEY)
     invitation = Invitation.objects.create(
+        id=invitation_id,
         tenant_id=tenant.pk,
         email=email,
         role=role,
@@ -61,10 +74,37 @@ def invitation_create(
         target=invitation,
         data={"email": email, "role": role},
     )
-    from accounts.tasks import send_invitation_email
-
-    outbox_enqueue(send_invitation_email, str(invitation.pk), token)
+    # The id only: the task makes the token again (invitation_token), so no row, message
+    # or log line of the task queue ever holds it (docs/security.md, "Secrets never leave").
+    outbox_enqueue(SEND_TASK, str(invitation.pk))
     return IssuedInvitation(invitation, token)
+
+
+def _derive_token(tenant_id, invitation_id, secret: str) -> str:
+    # 256 bits of HMAC-SHA256 over the row's random UUID: unguessable without SECRET_KEY,
+    # like Django's password reset tokens, and the same 43 URL-safe characters as before.
+    digest = salted_hmac(
+        _TOKEN_SALT, f"{tenant_id}:{invitation_id}", secret=secret, algorithm="sha256"
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def invitation_token(*, invitation: Invitation, legacy_token: str | None = None) -> str:
+    """The invitation's secret, made again from its id, for the mail that carries it.
+
+    Checked against the stored hash: an invitation issued before a SECRET_KEY rotation is
+    made with the key in SECRET_KEY_FALLBACKS that issued it; raises TokenUnavailable
+    when none did (an invitation older than the fallbacks: issue a new one).
+    `legacy_token`: the random token an outbox row queued before tokens were derived
+    still carries (its only copy); used when it matches the stored hash.
+    """
+    if legacy_token is not None and _sha256(legacy_token) == invitation.token_hash:
+        return legacy_token
+    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        token = _derive_token(invitation.tenant_id, invitation.pk, secret)
+        if _sha256(token) == invitation.token_hash:
+            return token
+    raise TokenUnavailable(f"invitation {invitation.pk}: no current key made its token")
 
 
 def _inviter_may_still_grant(invitation: Invitation) -> bool:

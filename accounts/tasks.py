@@ -15,6 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.emails import invitation_email_send, password_reset_email_send
+from accounts.invitations import SEND_TASK, invitation_token
 from accounts.models import Invitation, User
 from audit.services import audit_record
 from tenants.context import require_current_tenant
@@ -41,12 +42,18 @@ def password_reset_path(user: User) -> str:
     )
 
 
-@outbox_task(name="accounts.send_invitation_email", autoretry_for=MAIL_ERRORS, max_retries=6)
-def send_invitation_email(invitation_id: str, token: str) -> str:
+@outbox_task(name=SEND_TASK, autoretry_for=MAIL_ERRORS, max_retries=6)
+def send_invitation_email(invitation_id: str, legacy_token: str | None = None) -> str:
+    """Mail the invitation's link; its token is made here from the row, never carried in.
+
+    `legacy_token`: only in rows queued before tokens were derived (a finished row's
+    arguments are cleared, so it goes away with them); remove once none is left.
+    """
     tenant = require_current_tenant()
     invitation = Invitation.objects.filter(pk=invitation_id).first()
     if invitation is None or not invitation.is_pending:
         return "skipped: not pending"  # revoked, accepted or expired since it was queued
+    token = invitation_token(invitation=invitation, legacy_token=legacy_token)
     invitation_email_send(
         tenant=tenant,
         email=invitation.email,

@@ -13,7 +13,7 @@ import contextvars
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from celery import signals
@@ -88,8 +88,44 @@ class ContextFilter(logging.Filter):
         return True
 
 
+#: Celery puts a task's arguments in its log records: the `data` extra and the message's
+#: mapping of celery.worker.strategy ("received") and celery.app.trace (succeeded, failed,
+#: retry), the message text of the pool's debug line. They are dropped, whatever the level:
+#: an argument may be a secret a caller let through (docs/security.md); name and id stay.
+TASK_ARGUMENT_KEYS = ("args", "kwargs")
+HIDDEN = "[hidden]"
+_POOL_APPLY = "TaskPool: Apply %s (args:%s kwargs:%s)"  # celery.concurrency.base, DEBUG
+
+
+def drop_task_arguments(record: logging.LogRecord) -> None:
+    """Remove task arguments from `record`, in place (every handler then sees it without)."""
+    data = getattr(record, "data", None)
+    if isinstance(data, Mapping) and any(key in data for key in TASK_ARGUMENT_KEYS):
+        record.data = {k: v for k, v in data.items() if k not in TASK_ARGUMENT_KEYS}
+    args = record.args
+    if isinstance(args, Mapping) and any(key in args for key in TASK_ARGUMENT_KEYS):
+        # Replaced, not removed: a format naming %(args)s must still format.
+        record.args = {k: HIDDEN if k in TASK_ARGUMENT_KEYS else v for k, v in args.items()}
+    elif record.msg == _POOL_APPLY and isinstance(args, tuple) and len(args) == 3:
+        record.args = (args[0], HIDDEN, HIDDEN)
+
+
+class _TaskSafeJsonFormatter(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        drop_task_arguments(record)
+        return super().format(record)
+
+
+class TaskSafeFormatter(logging.Formatter):
+    """The plain text formatter, without task arguments either."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        drop_task_arguments(record)
+        return super().format(record)
+
+
 def json_formatter() -> JsonFormatter:
-    return JsonFormatter(
+    return _TaskSafeJsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         timestamp=False,

@@ -22,7 +22,6 @@ pending?) decide what it does.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections import defaultdict
@@ -64,11 +63,13 @@ def outbox_enqueue(task, *args, **kwargs) -> OutboxMessage:
     """Accept `task(*args, **kwargs)` for the current tenant, in the caller's transaction.
 
     `task`: the outbox task, or its name (tenants.celery.task_named: for a module its
-    task imports). Arguments must be JSON, and ids rather than what they name: the row
-    and the broker message are global (docs/residency.md), so an email address among
-    them is refused; the task looks the address up in the tenant's placement when it
-    runs. Nothing reaches the broker unless the transaction commits; after the commit
-    nothing can fail the caller.
+    task imports). Arguments are ids (a UUID or its text, an integer, a boolean, None),
+    never what they name, and anything else is refused: the row and the broker message
+    are global (docs/residency.md), so no email address; and the row, the message and
+    the worker's log lines outlive the work, so no secret (an invitation token, a
+    webhook's signing secret): the task reads or makes it again when it runs
+    (accounts.invitations.invitation_token). Nothing reaches the broker unless the
+    transaction commits; after the commit nothing can fail the caller.
     """
     if isinstance(task, str):
         task = task_named(task)
@@ -77,25 +78,43 @@ def outbox_enqueue(task, *args, **kwargs) -> OutboxMessage:
     tenant = get_current_tenant()
     if tenant is None:
         raise ValueError("outbox_enqueue needs a tenant in context")
-    payload = json.dumps([list(args), kwargs], default=str)
-    if redact(payload) != payload:
+    refused = [value for value in [*args, *kwargs.values()] if not _is_id(value)]
+    if refused:
+        # The refused values are not echoed: one may be the very secret kept out of logs.
         raise ValueError(
-            f"{task.name}: outbox arguments name records by id, never by an email address "
-            "(the outbox is global; the task reads the address in the tenant's region)"
+            f"{task.name}: outbox arguments name records by id, never by an email address, "
+            "a token or any other value (the outbox is global and outlives the work; the "
+            f"task reads or makes the value when it runs): {len(refused)} refused"
         )
     change_alias = data_alias()
     held = change_alias != router.db_for_write(OutboxMessage)
     row = OutboxMessage.objects.create(
         tenant_id=tenant.pk,
         task=task.name,
-        args=list(args),
-        kwargs=dict(kwargs),
+        args=[_as_json(value) for value in args],
+        kwargs={key: _as_json(value) for key, value in kwargs.items()},
         status=OutboxStatus.HELD if held else OutboxStatus.PENDING,
     )
     transaction.on_commit(
         partial(_after_commit, tenant, row.pk, held), using=change_alias, robust=True
     )
     return row
+
+
+def _is_id(value) -> bool:
+    if value is None or isinstance(value, (bool, int, uuid.UUID)):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_json(value):
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def _after_commit(tenant, row_id, held: bool) -> None:

@@ -15,7 +15,9 @@ EMAIL_BACKEND = os.environ.get(
     "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
 )
 
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# A test that reads what a live process logs at INFO (tests/jobs/test_task_secrets.py) asks
+# for it; otherwise warnings only.
+LOGGING["root"]["level"] = os.environ.get("TEST_LOG_LEVEL", "WARNING")  # noqa: F405
 
 # Parallel test workers (and checkouts) share one Redis: keep keys and channels apart.
 _checkout = hashlib.sha1(str(BASE_DIR).encode(), usedforsecurity=False).hexdigest()[:6]  # noqa: F405
