@@ -4,14 +4,19 @@ from django import forms
 from django.contrib.auth import authenticate
 
 from accounts import throttle
-from accounts.models import Role, TokenScope
+from accounts.models import Role, TokenScope, User
+
+# One length for every email a form takes: the column's (a longer one is a field error,
+# not a database error at the write).
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 LOGIN_FAILED = "That email and password do not match an account here."
 
 
 class LoginForm(forms.Form):
     email = forms.EmailField(
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
@@ -49,7 +54,9 @@ class LoginForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 

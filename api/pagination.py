@@ -30,15 +30,22 @@ def _encode(position: list[str], reverse: bool) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor this module made is under 200 characters; anything far longer is not one.
+CURSOR_MAX_LENGTH = 512
+
+
 def _decode(token: str) -> tuple[list[str], bool]:
     try:
+        if len(token) > CURSOR_MAX_LENGTH:
+            raise ValueError("cursor too long")
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
         moment, pk = data["p"]
         if parse_datetime(moment) is None:
             raise ValueError(moment)
         return [moment, str(uuid.UUID(pk))], bool(data["r"])
-    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        # RecursionError: a cursor of deeply nested JSON (json.loads recurses per level).
         raise ValidationError({"cursor": ["Invalid cursor."]}) from None
 
 

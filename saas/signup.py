@@ -8,9 +8,11 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from accounts.forms import EMAIL_MAX_LENGTH
 from accounts.handoff import handoff_token_create
 from accounts.models import User
 from accounts.onboarding import organisation_create
+from accounts.services import AccountError
 from billing.models import Plan
 from tenants.context import tenant_scope
 from tenants.links import tenant_url
@@ -26,9 +28,9 @@ def subdomain_problem(value: str) -> str | None:
         validate_subdomain(value)
     except ValidationError as exc:
         return exc.messages[0]
-    if Tenant.objects.filter(subdomain=value).exists():
-        return "That subdomain is already taken. Try another."
-    if subdomain_is_reserved(value):
+    # A live organisation's name and one kept after a deletion get the same answer: the
+    # check must not tell who deleted what, only that the name cannot be had.
+    if Tenant.objects.filter(subdomain=value).exists() or subdomain_is_reserved(value):
         return NOT_AVAILABLE.format(subdomain=value)
     return None
 
@@ -42,7 +44,9 @@ class SignupForm(forms.Form):
     )
     plan = forms.ChoiceField(choices=())
     email = forms.EmailField(
-        label="Your email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label="Your email",
+        max_length=EMAIL_MAX_LENGTH,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
@@ -84,6 +88,8 @@ def signup(request):
             )
         except TenantError as exc:
             form.add_error("subdomain", str(exc))
+        except AccountError as exc:  # the owner's account refused (nothing was created)
+            form.add_error(None, str(exc))
         else:
             with tenant_scope(tenant):
                 owner = User.objects.get(tenant_id=tenant.pk, email=data["email"].lower())

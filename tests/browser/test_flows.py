@@ -66,11 +66,11 @@ def test_signup_to_dashboard(site, page, shot, committed_db):
     expect(page.get_by_text("Welcome to Rocket Labs")).to_be_visible()
     expect(page.get_by_text("founder@rocket.test · Owner")).to_be_visible()
     copy_to_docs(shot(page), "dashboard.png")
-    # The availability check now says taken.
+    # The availability check now says it is not available.
     page.goto(site.url(None, "/signup/"))
     page.get_by_label("Subdomain").press_sequentially(sub, delay=5)
     status = page.locator("#subdomain-status")
-    status.filter(has_text="already taken").wait_for()
+    status.filter(has_text="is not available").wait_for()
 
 
 def test_invite_and_accept(site, browser, page, shot, committed_db):

@@ -3,6 +3,7 @@ shape. Through the real door: a gunicorn server and HTTP."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import uuid
@@ -42,6 +43,10 @@ def _call(server, method, path, host, body=None, headers=None):
         return response.status, dict(response.getheaders()), response.read()
     finally:
         conn.close()
+
+
+def _bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_the_api_answers_oversized_input_in_its_error_shape(server, org):
@@ -93,3 +98,43 @@ def test_a_failed_csrf_check_is_the_styled_page(server, org):
     assert status == 403
     assert b"could not be verified" in body and b"CSRF" not in body
     assert b"<h1>Not allowed</h1>" in body
+
+
+def test_a_cursor_of_deeply_nested_json_is_an_invalid_cursor(server, org):
+    tenant, _ = org
+    host, token = tenant_host(tenant), mint(tenant, ["admin"])
+    nested = base64.urlsafe_b64encode(b"[" * 1200).decode().rstrip("=")
+    for path in ("/api/v1/projects/", "/api/v1/audit/"):
+        for cursor in (nested, "e" * 2000):
+            status, _, body = _call(
+                server, "GET", f"{path}?cursor={cursor}", host, headers=_bearer(token)
+            )
+            assert status == 400, (path, body[:200])
+            assert json.loads(body)["error"]["fields"] == {"cursor": ["Invalid cursor."]}
+
+
+def test_an_email_longer_than_the_column_is_a_field_error_on_every_form(server, org):
+    tenant, admin = org
+    too_long = "a" * 250 + "@x.example"
+    browser = Browser(server, tenant_host(tenant))
+    browser.login(admin.email)
+    status, body = browser.post_form("/members/", {"email": too_long, "role": "member"})
+    assert status == 400 and b"at most 254 characters" in body
+    apex = Browser(server, settings.BASE_DOMAIN)
+    form = {
+        "name": "Long",
+        "subdomain": unique_subdomain("long"),
+        "plan": "free",
+        "email": too_long,
+        "password": "long-password-77",
+    }
+    status, body = apex.post_form("/signup/", form)
+    assert status == 400 and b"at most 254 characters" in body
+
+
+def test_an_address_too_long_is_said_so(server, org):
+    tenant, _ = org
+    status, _, body = _call(
+        server, "GET", "/invitations/accept/" + "x" * 5000 + "/", tenant_host(tenant)
+    )
+    assert status == 414 and b"Address too long" in body and b"Temporarily" not in body
