@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate
 
 from accounts import throttle
 from accounts.models import Role, TokenScope
+from accounts.services import MAX_EXPIRY_DAYS
 
 LOGIN_FAILED = "That email and password do not match an account here."
 
@@ -76,7 +77,7 @@ class TokenForm(forms.Form):
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=3650,
+        max_value=MAX_EXPIRY_DAYS,
         initial=90,
         label="Expires in (days)",
         help_text="Leave empty for a token that never expires.",
