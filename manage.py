@@ -25,7 +25,7 @@ def _ensure_django() -> None:
         if VENV_PYTHON.exists() and not os.environ.get("TENANTRY_REEXEC"):
             os.environ["TENANTRY_REEXEC"] = "1"
             os.execv(VENV_PYTHON, [str(VENV_PYTHON), str(ROOT / "manage.py"), *sys.argv[1:]])  # noqa: S606
-        sys.exit("manage.py: Django is not installed: run `make install` (creates .venv) first")
+        sys.exit("error: Django is not installed: run `make install` (creates .venv) first")
 
 
 def _ensure_database(command: str) -> None:
@@ -40,18 +40,13 @@ def _ensure_database(command: str) -> None:
         os.environ["DATABASE_URL"] = embedded.ensure_running()
     except Exception as exc:
         sys.exit(
-            f"manage.py: DATABASE_URL is unset and the embedded PostgreSQL in .data/ did not "
+            f"error: DATABASE_URL is unset and the embedded PostgreSQL in .data/ did not "
             f"start ({exc}); set DATABASE_URL or see .data/postgres/server.log"
         )
     print(
         "manage.py: started the embedded PostgreSQL in .data/postgres (`make clean` stops it)",
         file=sys.stderr,
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0].strip() if text else type(exc).__name__
 
 
 def main() -> None:
@@ -65,19 +60,19 @@ def main() -> None:
         # to, and a database it cannot reach is reported at once.
         os.environ.setdefault("DB_POOL", "0")
 
-    import psycopg
     from django.core.management import execute_from_command_line
-    from django.db.utils import OperationalError
 
     try:
         execute_from_command_line(sys.argv)
-    except (OperationalError, psycopg.OperationalError) as exc:
-        if "--traceback" in sys.argv:
+    except Exception as exc:
+        # What escapes a command's own handling (tenants.commands): settings that do not
+        # parse, a database down before the command starts, a framework command's failure.
+        from tenants.commands import describe, wants_traceback
+
+        if wants_traceback(sys.argv):
             raise
-        hint = ""
-        if "does not exist" in str(exc):
-            hint = "; run `manage.py migrate` first (it creates the database and roles)"
-        sys.exit(f"manage.py {command}: database unavailable: {_one_line(exc)}{hint}")
+
+        sys.exit(f"error: {describe(exc)}")
 
 
 if __name__ == "__main__":

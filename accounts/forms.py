@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate
 
 from accounts import throttle
 from accounts.models import Role, TokenScope, User
+from accounts.services import MAX_EXPIRY_DAYS
 
 # One length for every email a form takes: the column's (a longer one is a field error,
 # not a database error at the write).
@@ -83,7 +84,7 @@ class TokenForm(forms.Form):
     expires_in_days = forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=3650,
+        max_value=MAX_EXPIRY_DAYS,
         initial=90,
         label="Expires in (days)",
         help_text="Leave empty for a token that never expires.",

@@ -33,6 +33,8 @@ from webhooks.events import event_record, member_data
 
 TOKEN_PREFIX = "tntr_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The longest life a token can be given, from any door (API, page, command).
+MAX_EXPIRY_DAYS = 3650
 
 
 class AccountError(Exception):
@@ -222,6 +224,8 @@ def _token_issue(
     name = (name or "").strip()
     if not name:
         raise AccountError("A token needs a name.")
+    if len(name) > (limit := ApiToken._meta.get_field("name").max_length):
+        raise AccountError(f"A token name has at most {limit} characters.")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -258,8 +262,8 @@ def token_create(
 
     `actor` is who asks (audited); the holder is whose authority the token carries.
     """
-    if expires_in_days is not None and expires_in_days <= 0:
-        raise AccountError("Expiry must be a positive number of days.")
+    if expires_in_days is not None and not 0 < expires_in_days <= MAX_EXPIRY_DAYS:
+        raise AccountError(f"Expiry must be between 1 and {MAX_EXPIRY_DAYS} days.")
     return _token_issue(
         tenant=tenant,
         actor=actor,

@@ -4,12 +4,15 @@
 a process that stops answering it. `/readyz` checks every dependency the
 process needs to serve traffic, each with a short timeout and all at once, so
 the probe itself never hangs longer than about READY_TIMEOUT seconds; a load
-balancer stops routing to a process that reports 503.
+balancer stops routing to a process that reports 503. A registered tenant-database
+server that is down makes the answer "degraded" (200), not 503 (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -22,6 +25,11 @@ from psycopg import pq
 # Per dependency; the database servers are pinged, not logged into (pg_isready).
 READY_TIMEOUT = 1.0
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readyz")
+# Report keys of the registered tenant-database servers: they degrade, never fail, readiness.
+SERVER = "database_server:"
+log = logging.getLogger(__name__)
+# {dependency: ok} as last logged by this process: a change is logged once, not every probe.
+_last_state: dict[str, bool] = {}
 
 
 def healthz(request):
@@ -74,7 +82,13 @@ def _database_servers() -> list[tuple[str, str]]:
 
 
 def readiness() -> tuple[bool, dict]:
-    """(ready, {dependency: {"ok": bool, "ms": float, "error"?: str}})."""
+    """(ready, {dependency: {"ok": bool, "ms": float, "error"?: str}}).
+
+    Ready means the process can serve: the default database, Redis and the broker. A
+    registered tenant-database server that is down is in the report but not in the
+    verdict: it affects only the tenants placed there, and
+    taking every process out of the load balancer for it would take down every tenant.
+    """
     checks: dict[str, object] = {}
     if settings.REDIS_URL:
         checks["redis"] = lambda: _check_redis(settings.REDIS_URL)
@@ -89,13 +103,14 @@ def readiness() -> tuple[bool, dict]:
             report["database:default"] = {"ok": False, "error": _describe(exc)}
             servers = []
         for name, url in servers:
-            futures[f"database_server:{name}"] = _pool.submit(
+            futures[f"{SERVER}{name}"] = _pool.submit(
                 _timed, lambda url=url: _check_database_server(url)
             )
     wait(futures.values(), timeout=READY_TIMEOUT * 3)
     for name, future in futures.items():
         report[name] = future.result() if future.done() else {"ok": False, "error": "timed out"}
-    return all(entry["ok"] for entry in report.values()), report
+    ready = all(entry["ok"] for name, entry in report.items() if not name.startswith(SERVER))
+    return ready, report
 
 
 def _timed(fn) -> dict:
@@ -122,12 +137,30 @@ def _describe(exc: Exception) -> str:
 
 def readyz(request):
     ready, report = readiness()
-    body = {"status": "ready" if ready else "not ready"}
-    # Which dependency is down (and its error class) is for the platform's own network;
-    # anyone else learns the verdict only.
-    if is_internal_client(request):
+    _log_changes(report)
+    degraded = ready and not all(entry["ok"] for entry in report.values())
+    body = {"status": "degraded" if degraded else "ready" if ready else "not ready"}
+    # Which dependency is down, and why, names servers and their errors: for the log and for
+    # a caller holding METRICS_TOKEN only. A client address proves nothing behind a proxy.
+    if _may_see_details(request):
         body["checks"] = report
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def _may_see_details(request) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _log_changes(report: dict) -> None:
+    for name, entry in report.items():
+        if _last_state.get(name, True) != entry["ok"]:
+            if entry["ok"]:
+                log.warning("readiness: %s is back up", name)
+            else:
+                log.warning("readiness: %s is down: %s", name, entry.get("error", ""))
+        _last_state[name] = entry["ok"]
 
 
 def is_internal_client(request) -> bool:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from tenants.local_secrets import DATA_DIR, read_or_create
 
@@ -41,6 +42,13 @@ def role_password(role: str) -> str:
 
 
 def _parse(url: str) -> dict:
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in ("postgres", "postgresql"):
+        # Said at startup in one line (manage.py, the servers); never the URL: it holds a password.
+        raise ImproperlyConfigured(
+            "a database URL must look like postgresql://user:password@host:5432/name "
+            f"(got {'scheme ' + repr(scheme) if scheme else 'no scheme'})"
+        )
     cfg = dj_database_url.parse(url, conn_max_age=0)
     cfg["ENGINE"] = ENGINE
     return cfg

@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+import psycopg
 from django.conf import settings
 from django.db import transaction
+from psycopg.conninfo import make_conninfo
 
 from tenants.control import control_alias
-from tenants.database_config import split_credentials
+from tenants.database_config import admin_conninfo, split_credentials
 from tenants.models import DatabaseServer, DatabaseServerLogin
 
 
@@ -36,9 +38,24 @@ def _slug_for(url: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[:60]
 
 
+# A registry name goes into logs, metrics and commands: a slug, as the column says.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# How long registering waits for the server to answer before refusing it.
+CONNECT_TIMEOUT = 3
+
+
 def server_register(*, name: str, url: str, region: str) -> DatabaseServer:
-    """Register the server at `url`: its address in the registry, its login apart (a secret)."""
+    """Register the server at `url`: its address in the registry, its login apart (a secret).
+
+    Refused unless the name is a slug that fits its column, the region is given, and the
+    URL is a PostgreSQL URL whose login connects: a registered server is where new tenants
+    of its region go, so one that cannot be reached would fail every one of them.
+    """
+    _check_name(name=name, region=region)
     address, _, _ = split_credentials(url)
+    existing = DatabaseServer.objects.filter(name=name).first()
+    if existing is None:
+        _check_reachable(url)
     alias = control_alias(f"registering database server {name}")
     with transaction.atomic(using=alias):
         server, created = DatabaseServer.objects.using(alias).get_or_create(
@@ -51,6 +68,37 @@ def server_register(*, name: str, url: str, region: str) -> DatabaseServer:
     ):
         raise PlacementError(f"server {name!r} exists with another URL or region")
     return server
+
+
+def _check_name(*, name: str, region: str) -> None:
+    limit = DatabaseServer._meta.get_field("name").max_length
+    if not _NAME.match(name or "") or len(name) > limit:
+        raise PlacementError(
+            f"server name {name!r}: use 1 to {limit} lowercase letters, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    region_limit = DatabaseServer._meta.get_field("region").max_length
+    if not (region or "").strip() or len(region) > region_limit:
+        raise PlacementError(f"region {region!r}: give 1 to {region_limit} characters")
+
+
+def _check_reachable(url: str) -> None:
+    """Connect with the login given (the role that will create databases there)."""
+    parts = urlparse(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise PlacementError(
+            "--url must look like postgresql://user:password@host:5432/postgres "
+            "(a role there that may create databases)"
+        )
+    try:
+        # The maintenance database, as provisioning connects there (tenants.backends.pools).
+        conninfo = make_conninfo(admin_conninfo(url, "postgres"), connect_timeout=CONNECT_TIMEOUT)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except (psycopg.Error, ValueError) as exc:
+        # psycopg's message names host and port, never the password.
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PlacementError(f"cannot connect to the server at --url: {text}") from None
 
 
 def _store_login(server: DatabaseServer, url: str, alias: str) -> None:

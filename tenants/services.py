@@ -16,6 +16,7 @@ from tenants.actors import command_actor
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.control import control_alias
+from tenants.forget import tenant_forget
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
 from tenants.signals import tenant_status_changed
@@ -187,11 +188,26 @@ def _tenant_remove_unfinished(tenant: Tenant) -> None:
 
     try:
         tenant_delete(tenant=tenant, reserve=False)
-    except Exception:
-        logging.getLogger("tenants.services").exception(
-            "could not remove the half-created tenant %s; delete_tenant it by hand",
+    except Exception as exc:
+        # Usually the placement's server is unreachable, which is why the creation failed:
+        # the registry row goes anyway, or the tenant would stay `deleting` with its
+        # subdomain blocked. What may exist on that server is named in the log.
+        logging.getLogger("tenants.services").warning(
+            "half-created tenant %s (%s) removed from the registry; its placement on server "
+            "%s could not be removed (%s): check there for leftovers",
             tenant.subdomain,
+            tenant.pk,
+            tenant.database_server.name if tenant.database_server_id else "main",
+            " ".join(str(exc).split())[:200],
         )
+        try:
+            tenant_forget(tenant=tenant, reserve=False)
+        except Exception as again:  # the main database itself: the original error stands
+            logging.getLogger("tenants.services").error(
+                "could not remove the half-created tenant %s (%s); delete_tenant it by hand",
+                tenant.subdomain,
+                " ".join(str(again).split())[:200],
+            )
 
 
 def tenant_provision(*, tenant: Tenant, fresh: bool = False) -> Tenant:
@@ -255,6 +271,9 @@ def tenant_suspend(*, tenant: Tenant, reason: str = "", actor: str | None = None
     """`actor`: the operator's audit label (tenants.actors); default the OS user."""
     if tenant.status == TenantStatus.SUSPENDED:
         raise TenantError(f"{tenant.subdomain} is already suspended.")
+    limit = Tenant._meta.get_field("status_reason").max_length
+    if len(reason) > limit:  # every door: the column would refuse it mid-write
+        raise TenantError(f"The reason has {len(reason)} characters; at most {limit}.")
     return _set_status(tenant, TenantStatus.SUSPENDED, reason, "tenant.suspend", actor)
 
 
@@ -328,12 +347,7 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     """
     import time
 
-    from django.apps import apps
-    from django.db import connections
-
-    from tenants.context import dangerously_unscoped
-    from tenants.models import OPEN_MOVE_PHASES, TenantMove, TenantOwned
-    from tenants.reservations import subdomain_reserve
+    from tenants.models import OPEN_MOVE_PHASES, TenantMove
     from tenants.routers import OPERATOR_ALIAS
 
     if (
@@ -375,26 +389,5 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     # A stale process's later transaction is refused from here on.
     fence.fence(backend.placement(tenant), tenant.id, "deleting")
     backend.deprovision(tenant)
-    # Records kept in the main database whatever the mode (billing…).
-    with dangerously_unscoped(f"deleting tenant {tenant.subdomain}"):
-        for model in apps.get_models():
-            if issubclass(model, TenantOwned) and not model.tenant_placed:
-                with connections["operator"].cursor() as cur:
-                    cur.execute(
-                        f'DELETE FROM "{model._meta.db_table}" WHERE tenant_id = %s', [tenant.pk]
-                    )
-    reserved_until = None
-    # The registry and the reservation are the operator role's to write; the tenant's
-    # move records are under RLS, so only that role sees them to cascade.
-    with (
-        dangerously_unscoped(f"deleting tenant {tenant.subdomain}"),
-        transaction.atomic(using=control_alias(f"deleting tenant {tenant.subdomain}")),
-    ):
-        # In one transaction with the delete: the name is never free in between.
-        if reserve:
-            reserved_until = subdomain_reserve(
-                subdomain=tenant.subdomain, tenant_id=tenant.pk, backup_path=backup_to or ""
-            ).expires_at
-        Tenant.objects.filter(pk=tenant.pk).delete()
-    resolvers.invalidate(tenant.subdomain)
+    reserved_until = tenant_forget(tenant=tenant, reserve=reserve, backup_path=backup_to or "")
     return {"backup": backup_to, "rows": backed_up_rows, "reserved_until": reserved_until}

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from accounts.models import ApiToken, Invitation, Role, TokenScope, User
+from accounts.services import MAX_EXPIRY_DAYS
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -86,7 +87,7 @@ class TokenCreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=TokenScope.choices), min_length=1, max_length=3
     )
     expires_in_days = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=3650
+        required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_DAYS
     )
 
 

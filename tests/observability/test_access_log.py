@@ -62,13 +62,20 @@ def test_bench_stage_reports_the_recording_cost():
     assert 0 < figures["sla_recording_us"] < 1000
 
 
-def test_readyz_details_and_metrics_are_for_internal_clients_only(tenant_a, client, settings):
+def test_readyz_details_are_for_the_token_and_metrics_for_internal_clients(
+    tenant_a, client, settings
+):
     settings.METRICS_TOKEN = ""
     host = host_of(tenant_a)
-    outside = client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR="8.8.8.8")
-    assert set(outside.json()) == {"status"}
-    inside = client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR="10.0.0.5")
-    assert "database:default" in inside.json()["checks"]
+    # A client address proves nothing behind a proxy: no details for any address.
+    for address in ("8.8.8.8", "10.0.0.5", "127.0.0.1"):
+        answer = client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR=address)
+        assert set(answer.json()) == {"status"}
+    settings.METRICS_TOKEN = "s3cret"
+    assert set(client.get("/readyz", HTTP_HOST=host, REMOTE_ADDR="10.0.0.5").json()) == {"status"}
+    given = client.get("/readyz", HTTP_HOST=host, HTTP_AUTHORIZATION="Bearer s3cret")
+    assert "database:default" in given.json()["checks"]
+    settings.METRICS_TOKEN = ""
     assert client.get("/metrics", HTTP_HOST="localhost", REMOTE_ADDR="8.8.8.8").status_code == 404
     assert client.get("/metrics", HTTP_HOST="localhost", REMOTE_ADDR="10.0.0.5").status_code == 200
     settings.METRICS_TOKEN = "s3cret"

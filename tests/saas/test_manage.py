@@ -42,7 +42,7 @@ def test_unreachable_database_is_one_line(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("manage.py list_tenants: database unavailable:")
+    assert lines[0].startswith("error: database unavailable:")
 
 
 def test_missing_database_says_to_migrate(test_database_url):
@@ -171,5 +171,5 @@ def test_without_a_virtualenv_it_says_to_install(tmp_path):
     result = run(f"cd {tmp_path} && python3 manage.py check", fresh_env())
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "manage.py: Django is not installed: run `make install` (creates .venv) first"
+        "error: Django is not installed: run `make install` (creates .venv) first"
     )

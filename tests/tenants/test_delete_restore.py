@@ -85,7 +85,7 @@ def test_a_deleted_subdomain_is_reserved_until_an_operator_releases_it(
     assert deleted.returncode == 0, deleted.stderr
 
     line = one_line_error(_create(test_database_url, sub))
-    assert line == f"CommandError: The subdomain '{sub}' is not available."
+    assert line == f"error: The subdomain '{sub}' is not available."
     assert not Tenant.objects.filter(subdomain=sub).exists()
     assert "reserved until" in deleted.stdout
 

@@ -21,11 +21,12 @@ def test_an_unreachable_destination_gives_the_tenant_back_at_once(committed_db):
     tenant = make_tenant("shared", "unreach")
     ProjectFactory(tenant=tenant, name="still-here")
     url = f"postgresql://postgres@127.0.0.1:{free_port()}/typo"
-    with pytest.raises(CommandError, match="could not be prepared"):
+    # Refused before the move starts: a server is registered only once it answers.
+    with pytest.raises(CommandError, match="cannot connect to the server at --url"):
         call_command("move_tenant", tenant.subdomain, "--to", "database", "--database-url", url)
     fresh = Tenant.objects.get(pk=tenant.pk)
     assert (fresh.status, fresh.isolation) == ("active", "shared")
-    assert TenantMove.objects.using(control_alias("test")).get(tenant=tenant).phase == "rolled_back"
+    assert not TenantMove.objects.using(control_alias("test")).filter(tenant=tenant).exists()
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     assert Client().get("/accounts/login/", HTTP_HOST=host).status_code == 200
 

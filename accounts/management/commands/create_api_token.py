@@ -1,14 +1,16 @@
 """Mint an API token for a tenant (automation); prints the secret once on stdout."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.models import ApiToken
 from accounts.services import AccountError, token_create
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand, column
 from tenants.context import tenant_scope
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Create an API token for the tenant at SUBDOMAIN and print its secret once "
         "(only a hash is stored; it cannot be shown again)."
@@ -16,7 +18,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
-        parser.add_argument("--name", required=True)
+        parser.add_argument("--name", required=True, type=column(ApiToken, "name"))
         parser.add_argument("--scopes", required=True, help="comma-separated: read,write,admin")
         parser.add_argument("--expires-in-days", type=int, default=None)
         add_actor_argument(parser)

@@ -1,15 +1,16 @@
 """Create a tenant (and optionally its owner)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.onboarding import organisation_create
 from accounts.services import AccountError
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.models import Isolation
 from tenants.services import TenantError
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a tenant at <subdomain>.<BASE_DOMAIN>, optionally with an owner account."
 
     def add_arguments(self, parser):

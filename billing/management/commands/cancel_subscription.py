@@ -1,14 +1,15 @@
 """Cancel a tenant's subscription; its data and plan stay until an operator acts."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing.errors import BillingError
 from billing.subscriptions import subscription_cancel
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Cancel a tenant's subscription at once (audited). Data and plan are kept."
 
     def add_arguments(self, parser):

@@ -1,14 +1,15 @@
 """Move a tenant to another plan (refused, with what exceeds, if usage does not fit)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing.errors import BillingError, PlanChangeRefused
 from billing.subscriptions import subscription_change_plan
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Change a tenant's plan. A downgrade below current usage is refused (exit status 1)."
 
     def add_arguments(self, parser):
@@ -24,10 +25,9 @@ class Command(BaseCommand):
                 tenant=tenant, plan_code=opts["plan"], actor=command_actor(opts["actor"])
             )
         except PlanChangeRefused as exc:
-            lines = [str(exc)] + [
-                f"  {u.name}: limit {u.limit}, usage {u.usage}" for u in exc.exceeded
-            ]
-            raise CommandError("\n".join(lines)) from None
+            # One line (tenants.commands): the message, then each limit by its field name.
+            limits = "; ".join(f"{u.name}: limit {u.limit}, usage {u.usage}" for u in exc.exceeded)
+            raise CommandError(f"{exc} [{limits}]") from None
         except (TenantError, BillingError) as exc:
             raise CommandError(str(exc)) from None
         if old == opts["plan"]:

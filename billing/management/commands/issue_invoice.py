@@ -1,15 +1,16 @@
 """Issue a tenant's invoice for its subscription's current period."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing import money
 from billing.errors import BillingError
 from billing.invoices import invoice_for_period
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Issue (open) the invoice for a tenant's current billing period at its plan's "
         "monthly price. Refused when a live invoice already covers the period."

@@ -2,10 +2,11 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing import money
 from billing.selectors import invoice_list
+from tenants.commands import OperatorCommand
 from tenants.context import tenant_scope
 from tenants.services import TenantError, tenant_get
 
@@ -23,7 +24,7 @@ def _row(invoice) -> dict:
     return row
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "List a tenant's invoices (newest first) with status, period and totals."
 
     def add_arguments(self, parser):

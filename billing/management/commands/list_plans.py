@@ -2,10 +2,9 @@
 
 import json
 
-from django.core.management.base import BaseCommand
-
 from billing.models import PLAN_OPERATOR_FIELDS
 from billing.selectors import plan_list
+from tenants.commands import OperatorCommand
 
 FIELDS = PLAN_OPERATOR_FIELDS
 
@@ -17,7 +16,7 @@ def _row(plan) -> dict:
     return row
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "List the plans (tiers) with their limits; empty limits are unlimited."
 
     def add_arguments(self, parser):

@@ -1,16 +1,17 @@
 """Record an invoice's payment (the provider's reference) or void it."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing.errors import BillingError
 from billing.invoices import invoice_mark_paid, invoice_void
 from billing.selectors import invoice_get
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.context import tenant_scope
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Mark an open invoice paid (--paid REFERENCE) or void a draft or open one (--void)."
 
     def add_arguments(self, parser):

@@ -1,33 +1,16 @@
 """Edit a plan's limits, features or price (takes effect at once for its tenants)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing.errors import BillingError
-from billing.models import Feature
-from billing.plans import plan_update
+from billing.models import Feature, Plan
+from billing.plans import UNSET, plan_update
+from tenants.commands import OperatorCommand, column
+
+UNLIMITED = ("unlimited", "none")
 
 
-def _limit(value: str):
-    if value.strip().lower() in {"unlimited", "none"}:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"{value!r} is not a whole number or 'unlimited'.") from None
-    if number < 0:
-        raise CommandError(f"{value!r} must not be negative.")
-    return number
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise CommandError(f"{value!r} is not a whole number.") from None
-    return number
-
-
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Edit a plan. Limits take a number or 'unlimited'. Lowering a limit below a tenant's "
         "usage blocks its new creations; the compliance run reports such tenants."
@@ -35,11 +18,31 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("code", help="Plan code, e.g. pro")
+        # Each value is checked against its column up front (range, digits): a value the
+        # database cannot hold is refused before anything is written.
         for name in ("max-members", "max-projects", "max-tasks-per-project"):
-            parser.add_argument(f"--{name}", metavar="N|unlimited")
-        parser.add_argument("--api-rpm", metavar="N", help="API requests per minute")
-        parser.add_argument("--statement-timeout-ms", metavar="N")
-        parser.add_argument("--price", metavar="D", help="Monthly price, e.g. 49.00")
+            field = name.replace("-", "_")
+            parser.add_argument(
+                f"--{name}",
+                metavar="N|unlimited",
+                default=UNSET,
+                type=column(Plan, field, unlimited=UNLIMITED),
+            )
+        parser.add_argument(
+            "--api-rpm",
+            metavar="N",
+            type=column(Plan, "api_requests_per_minute"),
+            help="API requests per minute",
+        )
+        parser.add_argument(
+            "--statement-timeout-ms", metavar="N", type=column(Plan, "statement_timeout_ms")
+        )
+        parser.add_argument(
+            "--price",
+            metavar="D",
+            type=column(Plan, "monthly_price"),
+            help="Monthly price, e.g. 49.00",
+        )
         parser.add_argument(
             "--add-feature", action="append", default=[], choices=Feature.values, metavar="F"
         )
@@ -50,14 +53,15 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         kwargs = {}
         for opt in ("max_members", "max_projects", "max_tasks_per_project"):
+            if opts[opt] is not UNSET:
+                kwargs[opt] = opts[opt]  # None: unlimited
+        for opt, field in (
+            ("api_rpm", "api_requests_per_minute"),
+            ("statement_timeout_ms", "statement_timeout_ms"),
+            ("price", "monthly_price"),
+        ):
             if opts[opt] is not None:
-                kwargs[opt] = _limit(opts[opt])
-        if opts["api_rpm"] is not None:
-            kwargs["api_requests_per_minute"] = _positive(opts["api_rpm"])
-        if opts["statement_timeout_ms"] is not None:
-            kwargs["statement_timeout_ms"] = _positive(opts["statement_timeout_ms"])
-        if opts["price"] is not None:
-            kwargs["monthly_price"] = opts["price"]
+                kwargs[field] = opts[opt]
         try:
             plan = plan_update(
                 code=opts["code"],

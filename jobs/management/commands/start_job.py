@@ -2,15 +2,16 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from jobs.models import Job
 from jobs.registry import kinds
 from jobs.services import JobError, job_rows, job_start
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Queue a job (see --list) for a tenant or the operator; --wait follows it."
 
     def add_arguments(self, parser):

@@ -1,11 +1,12 @@
 """Create a platform operator who can sign in to the operator console."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from operators.services import OperatorError, operator_create
+from tenants.commands import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a platform operator (console login on admin.<BASE_DOMAIN>)."
 
     def add_arguments(self, parser):

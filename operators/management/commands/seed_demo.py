@@ -1,10 +1,9 @@
 """Seed the demo tenant served by `make run` (idempotent)."""
 
-from django.core.management.base import BaseCommand
-
 from accounts.onboarding import organisation_create
 from projects.services import project_create, task_create
 from tenants.actors import command_actor
+from tenants.commands import OperatorCommand
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 
@@ -13,7 +12,7 @@ DEMO_PASSWORD = "demo-password-1"
 DEMO_OPERATOR = "ops@demo.example"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create the demo tenant with an admin and a few projects, unless it exists."
 
     def handle(self, *args, **opts):

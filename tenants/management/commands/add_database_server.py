@@ -1,11 +1,12 @@
 """Register a PostgreSQL server for database-per-tenant placements."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.servers import PlacementError, server_register
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Register a PostgreSQL server (name, region, admin URL) for tenant databases."
 
     def add_arguments(self, parser):

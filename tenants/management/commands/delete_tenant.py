@@ -2,12 +2,13 @@
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_delete, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Delete SUBDOMAIN: write its operator backup (unless --no-backup), refuse its hosts, "
         "remove its rows, schema or database, then its records; its subdomain stays reserved "

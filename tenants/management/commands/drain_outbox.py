@@ -1,13 +1,14 @@
 """Publish the outbox rows that are due (after a broker outage), once, and say how many."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.context import no_tenant
 from tenants.models import Tenant
 from tenants.outbox import outbox_drain
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Publish every due outbox row (work accepted while the broker was down) to the broker, "
         "each in its own tenant. The beat task tenants.outbox_drain does the same each minute."

@@ -2,13 +2,14 @@
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.export import BACKUP, CUSTOMER, tenant_export
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Write SUBDOMAIN's customer export (the allow-list its admins download) to FILE; "
         "with --backup, the operator backup instead (every field but sessions, a 0600 file, "

@@ -1,13 +1,14 @@
 """Restore a tenant from its operator backup (re-creating it if it was deleted)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.export import ImportRefused
 from tenants.restore import tenant_restore
 from tenants.services import TenantError
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Import FILE, an operator backup (delete_tenant, export_tenant --backup), into its "
         "tenant; a deleted tenant is re-created with its id and its subdomain released. "

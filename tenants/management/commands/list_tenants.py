@@ -3,11 +3,11 @@
 import json
 from collections import defaultdict
 
-from django.core.management.base import BaseCommand
 from psycopg import sql
 
 from tenants.backends import backend_for
 from tenants.backends.copy import placed_tables, row_counts
+from tenants.commands import OperatorCommand
 from tenants.management.progress import table
 from tenants.models import Tenant
 
@@ -58,7 +58,7 @@ def _shared_counts(tenants) -> dict:
     return counts
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "List tenants: isolation mode, placement, plan, status, region and row counts."
 
     def add_arguments(self, parser):

@@ -5,9 +5,10 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from tenants import roles
+from tenants.commands import OneLineErrors
 
 
-class Command(DjangoMigrate):
+class Command(OneLineErrors, DjangoMigrate):
     help = (
         "Creates the database roles and the database if needed, then applies "
         "migrations as the owner role (the app role owns no table)."

@@ -2,13 +2,14 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.backends.fleet import migrate_tenants
+from tenants.commands import OperatorCommand
 from tenants.management.progress import Progress, table
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Apply migrations to the pooled tables, every tenant schema and every tenant "
         "database. Reports per-tenant state; exits non-zero if any placement failed "

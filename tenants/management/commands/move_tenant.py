@@ -3,9 +3,10 @@
 import json
 from contextlib import closing
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.backends.move import MoveError, tenant_move, tenant_move_resume, tenant_move_rollback
+from tenants.commands import OperatorCommand
 from tenants.context import dangerously_unscoped
 from tenants.management.progress import Progress, table
 from tenants.models import Isolation
@@ -13,7 +14,7 @@ from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Move a tenant to another placement online: its rows are copied while it keeps "
         "reading and writing, its changes replayed, everything verified (row counts and "

@@ -1,15 +1,16 @@
 """Create (or finish creating) a tenant's own database (or schema)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.backends import backend_for
+from tenants.commands import OperatorCommand
 from tenants.control import control_alias
 from tenants.models import Tenant
 from tenants.servers import PlacementError, server_for_placement
 from tenants.services import TenantError, tenant_get, tenant_provision
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Create the tenant's own database (roles, grants, migrations) on its server, or its "
         "schema for schema-mode tenants. "

@@ -2,14 +2,15 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants import resolvers
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand
 from tenants.services import TenantError, tenant_get, tenant_reactivate
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Reactivate a suspended tenant."
 
     def add_arguments(self, parser):

@@ -2,15 +2,16 @@
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.backends.rebalance import MEASURES, RebalanceError, rebalance_apply, rebalance_plan
 from tenants.backends.sizes import human
+from tenants.commands import OperatorCommand
 from tenants.context import dangerously_unscoped
 from tenants.management.progress import table
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Plan moves that even out the servers of a region by the size of the tenants' data "
         "(--by size, the default) or by their number (--by count). Prints the plan with "

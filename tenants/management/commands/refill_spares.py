@@ -1,12 +1,13 @@
 """Top every server's spare placements up to TENANT_SPARES (or drop them), and say what is there."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants.backends import refill
+from tenants.commands import OperatorCommand
 from tenants.models import DatabaseServer
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Build the spare schemas and databases each active database server keeps "
         "(TENANT_SPARES, at the code's migration state), retiring stale ones first. "

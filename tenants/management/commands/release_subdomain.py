@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from tenants.commands import OperatorCommand
 from tenants.reservations import reservations_expired, subdomain_release
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Make SUBDOMAIN (reserved since its tenant was deleted) registrable again; "
         "--expired releases every reservation past its retention period. "

@@ -1,13 +1,13 @@
 """Create or repair the owner, app and operator roles (idempotent)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
 from tenants import roles
+from tenants.commands import OperatorCommand
 from tenants.database_config import APP_ROLE, OPERATOR_ROLE, OWNER_ROLE
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create or repair the database roles saas_owner, saas_app and saas_operator."
 
     def handle(self, *args, **options):

@@ -2,21 +2,26 @@
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from tenants import resolvers
 from tenants.actors import add_actor_argument, command_actor
+from tenants.commands import OperatorCommand, column
+from tenants.models import Tenant
 from tenants.services import TenantError, tenant_get, tenant_suspend
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Suspend a tenant: its users and API clients are refused until it is reactivated."
 
     def add_arguments(self, parser):
         parser.add_argument("subdomain")
         add_actor_argument(parser)
         parser.add_argument(
-            "--reason", default="", help="for operators only: never shown to the tenant"
+            "--reason",
+            default="",
+            type=column(Tenant, "status_reason"),
+            help="for operators only: never shown to the tenant",
         )
 
     def handle(self, *args, **opts):
