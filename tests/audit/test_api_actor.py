@@ -168,7 +168,8 @@ def _check(api, walk: Walk, token_secret: str, label: str, actor_id) -> list[dic
             assert (row["actor_label"], row["actor"]) == (label, actor_id), (step, row)
     body = json.dumps(entries)
     for secret in [token_secret, *walk.secrets]:
-        part = secret.rsplit("_", 1)[-1] if secret.startswith("tntr_") else secret
+        # tntr_<key id (hex)>_<secret>: the secret itself may contain "_".
+        part = secret.split("_", 2)[2] if secret.startswith("tntr_") else secret
         assert part not in body  # the key id prefix only, never a secret
     return entries
 
