@@ -62,10 +62,12 @@ def tenant_export_job(job, *, report):
     """The tenant's customer export (an allow-list: no secrets) its admins download."""
     tenant = require_current_tenant()
     path = export_path(job)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # The tenant's personal data: readable by the service's user only, like the backups.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")
     try:
-        with partial.open("w", encoding="utf-8") as stream:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as stream:
             counts = tenant_export(tenant=tenant, stream=stream, kind=CUSTOMER, progress=report)
         # Atomic rename: a re-run (after a crash) replaces the file, never half-writes it.
         os.replace(partial, path)

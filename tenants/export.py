@@ -10,7 +10,10 @@ serialisation {"model", "pk", "fields"}, parents before children):
 * `backup` — what `delete_tenant` keeps for operators: every field of every
   tenant-owned model except those with `in_operator_backup = False`
   (sessions). Restorable by `import_tenant` (tenants.restore), header carries
-  the registry record so a deleted tenant can be re-created with its id.
+  the registry record so a deleted tenant can be re-created with its id. Its
+  last line is an end marker with the rows per model: a file cut short (a
+  copy that stopped, a disk that filled) is refused whole, never restored in
+  part (version 3; versions 1 and 2 have no marker and cannot be checked).
 
 Models are discovered generically (subclasses of TenantOwned); each app
 declares what of its own leaves (tenants knows no product model). Reads and
@@ -35,7 +38,8 @@ from tenants.models import TenantOwned
 from tenants.transactions import tenant_atomic
 
 FORMAT = "tenantry-export"
-VERSION = 2
+VERSION = 3
+END = "end"  # the key of a backup's last line: {"end": FORMAT, "rows": {label: count}}
 CUSTOMER = "customer"
 BACKUP = "backup"
 
@@ -154,6 +158,8 @@ def tenant_export(
                     int(100 * (index + 1) / len(models)),
                     f"exported {model._meta.verbose_name_plural} ({index + 1} of {len(models)} tables)",
                 )
+    if kind == BACKUP:
+        stream.write(json.dumps({END: FORMAT, "rows": counts}) + "\n")
     return counts
 
 
@@ -167,7 +173,7 @@ def read_header(stream) -> dict:
         raise ImportRefused("Not a tenant export: the first line is not a header.")
     if header.get("version") == 1:
         header["kind"] = BACKUP  # version 1 was full fidelity; its session rows are skipped
-    elif header.get("version") != VERSION:
+    elif header.get("version") not in (2, VERSION):
         raise ImportRefused("Not a tenant export of a supported version.")
     if header.get("kind") != BACKUP:
         raise ImportRefused(
@@ -190,11 +196,25 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
     known = {m._meta.label for m in tenant_models()}
     counts: dict[str, int] = {}
     batch: list = []
+    end, number = None, 1
     with tenant_scope(tenant), tenant_atomic():
         for number, line in enumerate(stream, start=2):
             if not line.strip():
                 continue
-            record = json.loads(line)
+            if end is not None:
+                raise ImportRefused(f"line {number}: rows after the end marker; nothing imported")
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise ImportRefused(
+                    f"line {number}: not a row ({exc.msg}); the file is damaged or cut short, "
+                    "nothing imported"
+                ) from None
+            if not isinstance(record, dict) or "model" not in record:
+                if isinstance(record, dict) and record.get(END) == FORMAT:
+                    end = record
+                    continue
+                raise ImportRefused(f"line {number}: not a row; nothing imported")
             label = apps.get_model(record["model"])._meta.label
             if label not in known:
                 raise ImportRefused(f"line {number}: {label} is not tenant-owned data")
@@ -209,7 +229,26 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
             counts[label] = counts.get(label, 0) + 1
         if batch:
             _restore(batch)
+        _check_complete(header, end, counts, number)
     return counts
+
+
+def _check_complete(header: dict, end: dict | None, counts: dict, last_line: int) -> None:
+    """A version-3 backup must end with its marker, and hold the rows it says it holds."""
+    if header.get("version", 0) < VERSION:
+        return  # no marker in older files: their completeness cannot be checked
+    if end is None:
+        raise ImportRefused(
+            f"The file is incomplete: it ends at line {last_line} without its end marker "
+            "(cut short?); nothing imported."
+        )
+    expected = {k: v for k, v in (end.get("rows") or {}).items() if v}
+    found = {k: v for k, v in counts.items() if v}
+    if expected != found:
+        raise ImportRefused(
+            f"The file holds {sum(found.values())} rows where its end marker says "
+            f"{sum(expected.values())}; nothing imported."
+        )
 
 
 BATCH = 500

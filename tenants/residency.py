@@ -16,6 +16,7 @@ text they record.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -41,6 +42,11 @@ def region_root(region: str) -> Path | None:
 def export_dir(region: str) -> Path:
     root = region_root(region)
     return root / "exports" if root is not None else Path(settings.MEDIA_ROOT) / "exports"
+
+
+def exports_remove(region: str, tenant_id) -> None:
+    """Remove the tenant's customer exports (its deletion: the files hold its rows)."""
+    shutil.rmtree(export_dir(region) / str(tenant_id), ignore_errors=True)
 
 
 def backup_dir(region: str) -> Path:

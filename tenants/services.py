@@ -389,5 +389,9 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     # A stale process's later transaction is refused from here on.
     fence.fence(backend.placement(tenant), tenant.id, "deleting")
     backend.deprovision(tenant)
+    # The customer exports hold its rows too (the operator backup stays: its retention).
+    from tenants.residency import exports_remove
+
+    exports_remove(tenant.region, tenant.pk)
     reserved_until = tenant_forget(tenant=tenant, reserve=reserve, backup_path=backup_to or "")
     return {"backup": backup_to, "rows": backed_up_rows, "reserved_until": reserved_until}

@@ -107,9 +107,9 @@ def test_import_refuses_a_forged_row_of_another_tenant(tenant_a, tenant_b):
     tenant_export(tenant=tenant_a, stream=out, kind=BACKUP)
     _delete_all(tenant_a)
     lines = out.getvalue().splitlines()
-    forged = json.loads(lines[-1])
+    forged = json.loads(lines[-2])  # the last row (the last line is the end marker)
     forged["fields"]["tenant_id"] = str(tenant_b.pk)
-    lines.append(json.dumps(forged))
+    lines.insert(-1, json.dumps(forged))
     with pytest.raises(ImportRefused, match="another tenant"):
         tenant_import(tenant=tenant_a, stream=io.StringIO("\n".join(lines)))
     # All or nothing: the valid rows before the forged one were rolled back too.
@@ -122,7 +122,8 @@ def test_export_tenant_and_import_tenant_commands(tenant_a, tmp_path):
     before = _snapshot(tenant_a)
     path = tmp_path / "a.jsonl"
     call_command("export_tenant", tenant_a.subdomain, output=str(path), backup=True)
-    assert len(path.read_text().splitlines()) == 1 + sum(len(v) for v in before.values())
+    # The header, the rows, the end marker.
+    assert len(path.read_text().splitlines()) == 2 + sum(len(v) for v in before.values())
     _delete_all(tenant_a)
     call_command("import_tenant", tenant_a.subdomain, input=str(path))
     assert _snapshot(tenant_a) == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -194,3 +195,59 @@ def test_a_backup_is_not_restored_under_another_name(committed_db, test_database
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     line = one_line_error(manage(test_database_url, "import_tenant", other, "--input", str(path)))
     assert "belongs to another tenant" in line
+
+
+def test_a_backup_cut_short_is_refused_whole_and_the_tenant_stays_deleted(
+    committed_db, test_database_url, tmp_path
+):
+    sub = unique_subdomain("cut")
+    assert _create(test_database_url, sub).returncode == 0
+    tenant = Tenant.objects.get(subdomain=sub)
+    project = ProjectFactory(tenant=tenant, name="kept")
+    for n in range(6):
+        TaskFactory(tenant=tenant, project=project, title=f"task {n}")
+    deleted = manage(test_database_url, "delete_tenant", sub, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    backup = Path(re.search(r"operator backup: (\S+) \(", deleted.stdout).group(1))
+    lines = backup.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["end"] == "tenantry-export"
+
+    cut = {
+        # A copy that stopped at a line boundary: the marker is missing.
+        "at a line": ("".join(lines[:-3]), "incomplete"),
+        # A copy that stopped inside a line: the damaged line is named.
+        "inside a line": ("".join(lines[:-2])[:-20], f"line {len(lines) - 2}: not a row"),
+        # Rows missing, the marker kept.
+        "rows dropped": ("".join(lines[:2] + lines[4:]), "rows where its end marker says"),
+    }
+    for name, (text, said) in cut.items():
+        path = tmp_path / "cut.jsonl"
+        path.write_text(text)
+        line = one_line_error(manage(test_database_url, "import_tenant", "--input", str(path)))
+        assert said in line and "nothing imported" in line, (name, line)
+        assert not Tenant.objects.filter(pk=tenant.pk).exists(), name
+    restored = manage(test_database_url, "import_tenant", "--input", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    with tenant_scope(Tenant.objects.get(pk=tenant.pk)):
+        assert project.tasks.model.unscoped.filter(tenant_id=tenant.pk).count() == 6
+    os.unlink(backup)
+
+
+def test_deleting_a_tenant_removes_its_customer_exports(
+    committed_db, test_database_url, django_capture_on_commit_callbacks
+):
+    from jobs.services import job_start
+    from tenants.residency import export_dir
+
+    sub = unique_subdomain("exp")
+    assert _create(test_database_url, sub).returncode == 0
+    tenant = Tenant.objects.get(subdomain=sub)
+    with django_capture_on_commit_callbacks(execute=True):  # the job runs (eager, in process)
+        job_start(kind="tenant_export", tenant=tenant, params={}, requested_by="test")
+    folder = export_dir(tenant.region) / str(tenant.pk)
+    files = list(folder.glob("*.jsonl"))
+    assert files and stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    deleted = manage(test_database_url, "delete_tenant", sub, "--yes", "--no-backup")
+    assert deleted.returncode == 0, deleted.stderr
+    assert not folder.exists()
