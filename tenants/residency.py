@@ -45,8 +45,15 @@ def export_dir(region: str) -> Path:
 
 
 def exports_remove(region: str, tenant_id) -> None:
-    """Remove the tenant's customer exports (its deletion: the files hold its rows)."""
-    shutil.rmtree(export_dir(region) / str(tenant_id), ignore_errors=True)
+    """Remove the tenant's customer exports (its deletion: the files hold its rows).
+
+    Never raises: a region without storage never had exports, and a deletion already
+    under way must finish."""
+    try:
+        folder = export_dir(region) / str(tenant_id)
+    except ResidencyError:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def backup_dir(region: str) -> Path:

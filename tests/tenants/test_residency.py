@@ -13,7 +13,7 @@ from tenants.backup import backup_path_for, backup_write
 from tenants.cache import RegionalCache
 from tenants.context import tenant_scope
 from tenants.models import TenantStatus
-from tenants.residency import ResidencyError, check_path, export_dir
+from tenants.residency import ResidencyError, check_path, export_dir, exports_remove
 from tenants.services import tenant_get
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
@@ -35,6 +35,18 @@ def test_files_of_a_region_stay_under_its_storage(tmp_path):
             export_dir("mars")
         # The default region keeps the single-region stores.
         assert export_dir(settings.TENANT_DEFAULT_REGION) == settings.MEDIA_ROOT / "exports"
+
+
+def test_a_tenant_of_a_region_without_storage_is_deleted_all_the_same(tmp_path):
+    """It never had exports: removing them is nothing, not an error halfway through a deletion."""
+    eu = region()
+    folder = tmp_path / "eu" / "exports" / "t1"
+    folder.mkdir(parents=True)
+    (folder / "job.jsonl").write_text("{}")
+    with override_settings(TENANT_REGION_STORAGE={eu: str(tmp_path / "eu")}):
+        exports_remove(eu, "t1")
+        exports_remove("mars", uuid.uuid4())  # no storage for mars: nothing to remove
+    assert not folder.exists()
 
 
 def test_backups_are_written_in_the_region_and_refused_elsewhere(db, tmp_path):
