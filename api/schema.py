@@ -34,6 +34,8 @@ ERRORS_ALL = {
 ERRORS_WRITE = {
     "400": "Invalid input or Idempotency-Key",
     "409": "Conflict with existing data",
+    "413": "Body larger than DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB (code payload_too_large)",
+    "415": "Body not JSON (code unsupported_media_type)",
     "422": "Idempotency-Key already used for a different request",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -48,7 +50,12 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "body is refused with 422. See docs/api.md."
     ),
 )
-ERRORS_UPDATE = {"412": "If-Match does not match the current ETag"}
+ERRORS_UPDATE = {
+    "412": (
+        "If-Match does not match the current ETag (strong comparison; on a resource without "
+        "an ETag, any If-Match but *)"
+    )
+}
 
 
 class ApiAutoSchema(AutoSchema):

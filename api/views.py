@@ -37,6 +37,15 @@ class ApiViewMixin(IdempotentDispatchMixin):
         if not getattr(self, "_throttles_checked", False):
             super().check_throttles(request)
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # authenticated and allowed first
+        if request.method in ("PUT", "PATCH", "DELETE") and not isinstance(self, EtagMixin):
+            # A resource without an ETag has no representation a listed tag can match
+            # (RFC 9110, 13.1.1): any If-Match but "*" is false, and the write is not done.
+            tags = _if_match_tags(request)
+            if tags and "*" not in tags:
+                raise PreconditionFailed()
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant, no rows
             return self.get_serializer_class().Meta.model.unscoped.none()
@@ -79,15 +88,16 @@ def etag_for(obj) -> str:
 
 def check_if_match(request, obj) -> None:
     """PUT/PATCH/DELETE with If-Match must match the current ETag, else 412."""
-    header = request.headers.get("If-Match")
-    if not header:
+    tags = _if_match_tags(request)
+    if not tags or "*" in tags:
         return
-    tags = [t.strip() for t in header.split(",")]
-    if "*" in tags:
-        return
-    current = etag_for(obj)
-    if current not in [t.removeprefix("W/") for t in tags]:
+    # Strong comparison (RFC 9110, 13.1.1): a weak tag never matches.
+    if etag_for(obj) not in [t for t in tags if not t.startswith("W/")]:
         raise PreconditionFailed()
+
+
+def _if_match_tags(request) -> list[str]:
+    return [t.strip() for t in request.headers.get("If-Match", "").split(",") if t.strip()]
 
 
 class EtagMixin:

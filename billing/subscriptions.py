@@ -127,6 +127,16 @@ def plan_change_actor(actor) -> dict:
     return {"actor_id": None, "actor_label": "system"}
 
 
+# Subscription states in which the tenant cannot change plans itself, and what it is told.
+SELF_SERVICE_CLOSED = {
+    SubscriptionStatus.CANCELED: "Your subscription is cancelled: contact support to change plans.",
+    SubscriptionStatus.PAST_DUE: (
+        "Your subscription is past due: settle the open invoice (contact support) "
+        "before changing plans."
+    ),
+}
+
+
 def subscription_change_plan(
     *, tenant, plan_code: str, actor=None, self_service: bool = False
 ) -> Subscription:
@@ -158,6 +168,10 @@ def subscription_change_plan(
         subscription = subscription_locked(tenant)
         if old_plan.pk == new_plan.pk and subscription.plan_id == new_plan.pk:
             return subscription
+        if self_service and subscription.status in SELF_SERVICE_CLOSED:
+            # A cancelled subscription keeps its plan until an operator acts, and an unpaid
+            # one is settled first: switching plans (even free and back) must not undo either.
+            raise PlanNeedsOperator(SELF_SERVICE_CLOSED[subscription.status])
         # Decided on the locked row: the placement it compares cannot change underneath.
         refusal = self_service and plan_self_service_refusal(
             tenant=row, plan=new_plan, current_plan=old_plan

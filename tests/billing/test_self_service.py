@@ -109,3 +109,27 @@ def test_the_self_service_rule(db, isolation, current, target, allowed):
 def test_a_non_public_plan_is_never_self_service(db):
     tenant = Tenant(isolation=Isolation.SHARED, plan=Plan.objects.get(code="pro"))
     assert plan_self_service_refusal(tenant=tenant, plan=hidden_plan())
+
+
+@pytest.mark.parametrize("status", ["canceled", "past_due"])
+def test_a_cancelled_or_unpaid_subscription_is_not_undone_by_switching_plans(
+    server, committed_db, status
+):
+    from billing.models import Subscription
+    from billing.subscriptions import subscription_start
+    from tenants.context import tenant_scope
+
+    tenant = TenantFactory(subdomain=unique_subdomain("closed"))
+    owner = UserFactory(tenant=tenant, email="owner@closed.test", role="owner")
+    with tenant_scope(tenant):
+        subscription_start(tenant=tenant)
+        Subscription.objects.filter(tenant_id=tenant.pk).update(status=status)
+    browser = Browser(server, tenant_host(tenant))
+    assert browser.login(owner.email)[0] == 302
+    # The way round: to free (nothing to pay, so "active"), then back to pro.
+    status_code, page = browser.post_form("/billing/", {"plan": "free"})
+    assert status_code == 400 and b"contact support" in page
+    with tenant_scope(tenant):
+        subscription = Subscription.objects.get(tenant_id=tenant.pk)
+    assert (subscription.status, subscription.plan.code) == (status, "pro")
+    assert plan_of(tenant) == "pro"
