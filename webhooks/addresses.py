@@ -32,9 +32,27 @@ class Target:
     address: str  # the checked IP to connect to
 
 
+# IPv6 forms that carry an IPv4 address a router may translate to: judged by that address.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052, the well-known prefix
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: embedding varies, refused
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d
+
+
+def _ipv4_inside(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002:aabb:ccdd::/48
+        return ip.sixtofour
+    if ip in NAT64 or ip in IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        if ip in NAT64_LOCAL and not settings.WEBHOOKS_ALLOW_PRIVATE:
+            return False
+        ip = _ipv4_inside(ip) or ip
     if settings.WEBHOOKS_ALLOW_PRIVATE:
         return not ip.is_unspecified and not ip.is_multicast
     # is_global is False for loopback, link-local, private, shared (100.64/10), reserved,

@@ -27,6 +27,14 @@ REFUSED_HOSTS = [
     "224.0.0.1",
     "[::ffff:127.0.0.1]",
     "[fe80::1]",
+    # IPv6 forms a NAT64 or 6to4 router turns into a private IPv4 address.
+    "[64:ff9b::7f00:1]",
+    "[64:ff9b::a00:1]",
+    "[64:ff9b:1::a00:1]",
+    "[2002:7f00:1::]",
+    "[2002:a00:1::1]",
+    "[::127.0.0.1]",
+    "[::10.0.0.1]",
 ]
 
 
