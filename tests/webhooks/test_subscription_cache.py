@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 
 import psycopg
@@ -85,10 +86,27 @@ def on_another_connection(work) -> None:
     assert not failure, failure
 
 
-def test_the_steady_state_records_an_event_with_no_endpoint_read(cache_on, receiver, mode):
+def listener_caught_up(database_url: str) -> None:
+    """Wait until this process's registry listener (running: `registry_listening`) has
+    handled every NOTIFY committed so far.
+
+    PostgreSQL delivers notifications in commit order, so a marker sent now is handled after
+    them: a drop still on its way (or the listener's reset when it first connects) would
+    otherwise empty, on a busy host, the cache a test has just filled.
+    """
+    marker = str(uuid.uuid4())
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, f"{subscription_cache.PAYLOAD}{marker}"])
+    until(lambda: marker in subscription_cache._cache._dropped, NOTIFY_WITHIN)
+
+
+def test_the_steady_state_records_an_event_with_no_endpoint_read(
+    cache_on, receiver, mode, test_database_url, registry_listening
+):
     tenant = make_tenant(mode, "whkc")
     quiet = make_tenant(mode, "whkq")  # no endpoint: nothing written, nothing read either
     register(tenant, receiver.url(), events=["project.created"])
+    listener_caught_up(test_database_url)  # the registration's own NOTIFY is handled
     with tenant_scope(tenant):
         project_create(tenant=tenant, name="first")  # fills the cache
         # Committed after the capture: dispatching (which reads the endpoints) is not the write.
