@@ -331,3 +331,14 @@ def registry_listening():
     while not registry_listener.is_connected() and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.2)  # the reset follows the connection
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup):
+    """A gunicorn server (tests.live.LiveServer) on this worker's test database, one per test
+    module: the real door. A module that needs other settings defines its own `server`."""
+    from tests.live import LiveServer
+
+    base, _, _ = settings.DATABASE_URL.rpartition("/")
+    with LiveServer(f"{base}/{django_db_setup}") as live:
+        yield live

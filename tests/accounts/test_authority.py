@@ -9,24 +9,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 
 from accounts.models import ApiToken, Invitation, Role, User
 from accounts.services import token_create
 from tenants.context import tenant_scope
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.live import LiveServer
 from tests.live_client import Browser, api, tenant_host
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    base, _, _ = settings.DATABASE_URL.rpartition("/")
-    with LiveServer(f"{base}/{django_db_setup}") as live:
-        yield live
 
 
 @pytest.fixture

@@ -6,25 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.conf import settings
 
 from accounts.models import ApiToken, Role
 from accounts.sessions import SessionStore, TenantSession
 from tenants.context import tenant_scope
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.live import LiveServer
 from tests.live_client import Browser, tenant_host
 
 pytestmark = pytest.mark.slow
 SECRET = re.compile(rb'value="(tntr_[^"]+)"')
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    base, _, _ = settings.DATABASE_URL.rpartition("/")
-    with LiveServer(f"{base}/{django_db_setup}") as live:
-        yield live
 
 
 def _sessions_text(tenant) -> str:

@@ -6,25 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.conf import settings
 
 from accounts.models import ApiToken, Role, User
 from tenants.context import tenant_scope
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.live import LiveServer
 from tests.live_client import tenant_host
 from tests.web.test_error_bodies import _call
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    base, _, _ = settings.DATABASE_URL.rpartition("/")
-    with LiveServer(f"{base}/{django_db_setup}") as live:
-        yield live
 
 
 def _json(token, **extra):

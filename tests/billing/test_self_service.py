@@ -9,7 +9,6 @@ import sys
 import uuid
 
 import pytest
-from django.conf import settings
 
 from billing.models import Plan
 from billing.subscriptions import plan_self_service_refusal
@@ -19,7 +18,7 @@ from tenants.control import control_alias
 from tenants.models import Isolation, Tenant
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.live import ROOT, LiveServer
+from tests.live import ROOT
 from tests.live_client import Browser, console_host, tenant_host
 
 pytestmark = pytest.mark.slow
@@ -29,13 +28,6 @@ def hidden_plan() -> Plan:
     return Plan.objects.using(control_alias("test")).create(
         code=f"hidden-{uuid.uuid4().hex[:6]}", name="Hidden deal", is_public=False
     )
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    base, _, _ = settings.DATABASE_URL.rpartition("/")
-    with LiveServer(f"{base}/{django_db_setup}") as live:
-        yield live
 
 
 def plan_of(tenant) -> str:

@@ -15,17 +15,9 @@ from accounts.models import Role
 from tests.api.conftest import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
-from tests.live import LiveServer
 from tests.live_client import Browser, tenant_host
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup):
-    base, _, _ = settings.DATABASE_URL.rpartition("/")
-    with LiveServer(f"{base}/{django_db_setup}") as live:
-        yield live
 
 
 @pytest.fixture
