@@ -263,6 +263,8 @@ def breakdown(size) -> dict:
         ),
         "health-check round trip (pool check, the product before)": lambda: raw_conn.execute(""),
     }
+    spread, spread_conns = _placement_spread()
+    parts.update(spread)
     try:
         for fn in parts.values():  # warm
             fn()
@@ -273,7 +275,49 @@ def breakdown(size) -> dict:
             rounds.append({n: timed(parts[n], size.inner) * 1e6 for n in order})
     finally:
         raw_conn.close()
+        for conn in spread_conns:
+            conn.close()
     out = {n: median([x[n] for x in rounds]) for n in parts}
     for n, v in out.items():
         log(f"breakdown: {n}: {v:.0f} µs")
     return {"api_breakdown_us": out}
+
+
+def _placement_spread() -> tuple[dict, list]:
+    """`SELECT 1` on the bench's tenant databases in turn vs on one connection.
+
+    What serving a tenant from its own database costs before any tenancy: the process
+    talks to one backend per database, and each statement wakes a different one (its
+    caches colder than a backend that served the statement before). The superuser, no
+    context, no RLS. Empty until the api stage has placed the database tenants.
+    """
+    import psycopg
+
+    from tenants.database_config import admin_conninfo
+    from tenants.models import Tenant
+
+    names = list(
+        Tenant.objects.filter(isolation="database")
+        .exclude(database_name="")
+        .order_by("database_name")
+        .values_list("database_name", flat=True)[:20]
+    )
+    if len(names) < 2:
+        return {}, []
+    conns = [
+        psycopg.connect(admin_conninfo(settings.DATABASE_URL, n), autocommit=True) for n in names
+    ]
+    one = psycopg.connect(admin_conninfo(settings.DATABASE_URL, names[0]), autocommit=True)
+    turn = [0]
+
+    def in_turn():
+        turn[0] += 1
+        conns[turn[0] % len(conns)].execute("SELECT 1").fetchone()
+
+    def same():
+        one.execute("SELECT 1").fetchone()
+
+    return {
+        f"one statement, {len(conns)} tenant databases in turn (placement, no tenancy)": in_turn,
+        "one statement, one tenant database (placement, no tenancy)": same,
+    }, [*conns, one]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from tenants.database_config import APP_ROLE
-from tenants.rls.sql import CATALOG_QUERY, POLICY_NAME
+from tenants.rls.sql import CATALOG_QUERY, CURRENT_TENANT_SOURCE, POLICY_NAME
 
 logger = logging.getLogger("tenants.guards")
 
@@ -85,7 +85,15 @@ def declared_exceptions() -> tuple[set[str], dict[str, set[str]]]:
 
 def inspect(cursor, *, database: str, schemas: list[str], main: bool) -> list[Finding]:
     """Findings for every tenant_id table of the matching schemas, read on `cursor`."""
-    cursor.execute(CATALOG_QUERY, {"policy": POLICY_NAME, "schemas": schemas, "app": APP_ROLE})
+    cursor.execute(
+        CATALOG_QUERY,
+        {
+            "policy": POLICY_NAME,
+            "schemas": schemas,
+            "app": APP_ROLE,
+            "current_tenant_src": CURRENT_TENANT_SOURCE,
+        },
+    )
     registries, extra = declared_exceptions()
     findings = []
     for row in cursor.fetchall():

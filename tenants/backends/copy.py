@@ -90,6 +90,22 @@ def copy_rows(src: Placement, dst: Placement, tenant_id) -> dict[str, int]:
     return counts
 
 
+def refresh_statistics(placement: Placement) -> None:
+    """VACUUM (ANALYZE) the tables a copy has just filled in a tenant's own placement.
+
+    Rows written by COPY leave a table with no planner statistics and an empty
+    visibility map: until autovacuum comes by (if it runs at all), the tenant's queries
+    are planned blind and index-only scans read the heap. Pooled tables are left to
+    autovacuum: one tenant's rows barely move their statistics. As the owner (ANALYZE
+    needs it), outside a transaction (VACUUM needs that).
+    """
+    if placement.pooled:
+        return
+    tables = sql.SQL(", ").join(sql.Identifier(spec.table) for spec in placed_tables())
+    with placement.connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(tables))
+
+
 def checksums(placement: Placement, tenant_id) -> dict[str, tuple[int, str]]:
     """Per table: (row count, md5 over the rows in key order), in one snapshot."""
     with placement.operator() as conn:

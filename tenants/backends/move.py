@@ -37,7 +37,7 @@ import psycopg
 
 from tenants import fence, resolvers
 from tenants.backends import backend_for, capture
-from tenants.backends.copy import copy_rows, delete_tenant_rows
+from tenants.backends.copy import copy_rows, delete_tenant_rows, refresh_statistics
 from tenants.backends.database import tenant_database_name
 from tenants.backends.switch import MoveError
 from tenants.backends.switch import catch_up_and_switch as _catch_up_and_switch
@@ -214,6 +214,7 @@ def _run(move: TenantMove, say) -> TenantMove:
                 capture.install(src_placement, tenant.id)
                 say(10, "copying rows (the tenant keeps reading and writing)")
                 move.counts = copy_rows(src_placement, dst_placement, tenant.id)
+                refresh_statistics(dst_placement)
                 move.phase, move.error = MovePhase.CATCHING_UP, ""
                 move.save(update_fields=["counts", "phase", "error", "updated_at"])
             if move.phase == MovePhase.CATCHING_UP:

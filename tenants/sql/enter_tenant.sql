@@ -7,6 +7,9 @@ IF current_schema() <> 'public' THEN
     RETURN;
 END IF;
 
+-- The function every tenant_isolation policy compares tenant_id with (tenants/rls/sql.py).
+EXECUTE $ctfn$__CURRENT_TENANT_FN__$ctfn$;
+
 -- A fenced (tenant, placement) pair may no longer be used by the app: the
 -- placement was moved away from, or is being deleted. Written only by
 -- operator paths (tenants/fence.py), read by saas_enter_tenant() as the app.

@@ -59,6 +59,18 @@ def source_exists(mode, tenant) -> bool:
         return cur.fetchone()[0] > 0
 
 
+def _analyzed(tenant, table) -> bool:
+    from tenants.backends import backend_for
+
+    placement = backend_for(tenant).placement(tenant)
+    with placement.connect(autocommit=True) as conn:
+        return conn.execute(
+            "SELECT last_analyze IS NOT NULL AND last_vacuum IS NOT NULL "
+            "FROM pg_stat_user_tables WHERE schemaname = %s AND relname = %s",
+            [placement.schema, table],
+        ).fetchone()[0]
+
+
 @pytest.mark.parametrize(("src", "dst"), list(itertools.permutations(MODES, 2)))
 def test_move_between_every_pair_of_modes(committed_db, src, dst):
     tenant = make_tenant(src, f"mv-{src[:2]}-{dst[:2]}")
@@ -77,6 +89,8 @@ def test_move_between_every_pair_of_modes(committed_db, src, dst):
         move = TenantMove.objects.get(tenant=tenant)
     assert move.phase == MovePhase.DONE
     assert move.counts["projects_task"] == 12
+    if dst != "shared":  # an own placement is analyzed after the copy (planner statistics)
+        assert _analyzed(moved, "projects_task")
     # and the moved tenant still works: writes land in the new placement
     with tenant_scope(moved):
         ProjectFactory(tenant=moved, name="after-move")

@@ -1,0 +1,97 @@
+"""The tenant_isolation policies read the tenant through public.saas_current_tenant().
+
+One STABLE function call instead of a scalar sub-select per policy: the planner folds it
+into the explicit tenant filter as a one-time check (no InitPlan per table). Same rows,
+same refusals: NULL unless app.current_tenant is a well-formed uuid.
+"""
+
+import pytest
+from django.db import connections, transaction
+
+from projects.models import Project
+from tenants.checks import check_tenant_tables
+from tenants.context import tenant_scope
+from tenants.routers import data_alias
+from tests.conftest import make_tenant
+from tests.factories import ProjectFactory
+
+pytestmark = pytest.mark.isolation
+
+
+def _policies(alias: str, schema: str) -> set[str]:
+    with connections[alias].cursor() as cur:
+        cur.execute(
+            "SELECT DISTINCT pg_get_expr(p.polqual, p.polrelid) || ' / ' "
+            "|| pg_get_expr(p.polwithcheck, p.polrelid) FROM pg_policy p "
+            "JOIN pg_class c ON c.oid = p.polrelid "
+            "WHERE p.polname = 'tenant_isolation' AND c.relnamespace = %s::regnamespace",
+            [schema],
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_every_policy_of_every_placement_reads_the_function(committed_db, mode):
+    tenant = make_tenant(mode, "ctf")
+    alias = data_alias(tenant)
+    schema = tenant.schema_name if mode == "schema" else "public"
+    found = _policies(alias, schema)
+    assert len(found) == 1, found
+    (expr,) = found
+    assert expr.count("saas_current_tenant()") == 2 and "SELECT" not in expr, expr
+    assert check_tenant_tables() == []
+
+
+@pytest.mark.parametrize(
+    "setting", [None, "", "not-a-uuid", "7F0C2B6E-3E0A-4C55-9C8B-0A7C1C4C2F11' OR 1=1 --"]
+)
+def test_no_well_formed_tenant_means_null_zero_rows_and_refused_writes(tenant_a, setting):
+    ProjectFactory(tenant=tenant_a, name="kept")
+    with transaction.atomic(), connections["default"].cursor() as cur:
+        if setting is not None:
+            cur.execute("SELECT set_config('app.current_tenant', %s, true)", [setting])
+        cur.execute("SELECT public.saas_current_tenant(), count(*) FROM projects_project")
+        assert cur.fetchone() == (None, 0)
+        cur.execute("SAVEPOINT w")
+        with pytest.raises(Exception, match="row-level security"):
+            cur.execute(
+                "INSERT INTO projects_project (id, tenant_id, name, description, created_at, "
+                "updated_at) VALUES (gen_random_uuid(), %s, 'x', '', now(), now())",
+                [str(tenant_a.pk)],
+            )
+        cur.execute("ROLLBACK TO SAVEPOINT w")
+
+
+def test_a_filtered_query_plans_no_sub_plan_for_the_policy(tenant_a):
+    ProjectFactory(tenant=tenant_a)
+    with tenant_scope(tenant_a), transaction.atomic():
+        sql, params = Project.objects.all().query.sql_with_params()
+        with connections["default"].cursor() as cur:
+            cur.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "InitPlan" not in plan and "SubPlan" not in plan, plan
+    assert "saas_current_tenant()" in plan, plan
+
+
+def test_a_function_with_another_body_is_not_the_policy(committed_db):
+    owner = connections["owner"]
+    with owner.cursor() as cur:
+        cur.execute(
+            "SELECT prosrc FROM pg_proc WHERE oid = 'public.saas_current_tenant()'::regprocedure"
+        )
+        (source,) = cur.fetchone()
+        cur.execute(
+            "CREATE OR REPLACE FUNCTION public.saas_current_tenant() RETURNS uuid "
+            "LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN NULL; END $$"
+        )
+    try:
+        found = {e.id for e in check_tenant_tables()}
+        assert "tenants.E003" in found
+    finally:
+        with owner.cursor() as cur:
+            cur.execute(
+                "CREATE OR REPLACE FUNCTION public.saas_current_tenant() RETURNS uuid "
+                "LANGUAGE plpgsql STABLE PARALLEL SAFE AS $current_tenant$"
+                + source
+                + "$current_tenant$"
+            )
+    assert check_tenant_tables() == []
