@@ -95,3 +95,27 @@ def test_a_function_with_another_body_is_not_the_policy(committed_db):
                 + "$current_tenant$"
             )
     assert check_tenant_tables() == []
+
+
+def test_parallel_workers_see_the_transactions_tenant(tenant_a, tenant_b):
+    """The function is PARALLEL SAFE: workers evaluate it with the leader's settings."""
+    for i in range(3):
+        ProjectFactory(tenant=tenant_a, name=f"a{i}")
+    ProjectFactory(tenant=tenant_b, name="b")
+    with tenant_scope(tenant_a), transaction.atomic(), connections["default"].cursor() as cur:
+        for setting in (
+            "force_parallel_mode = regress",
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "min_parallel_table_scan_size = 0",
+            "enable_indexscan = off",
+            "enable_indexonlyscan = off",
+            "enable_bitmapscan = off",
+        ):
+            cur.execute("SET LOCAL " + setting)
+        cur.execute("EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM projects_project")
+        plan = "\n".join(row[0] for row in cur.fetchall())
+        cur.execute("SELECT array_agg(name ORDER BY name) FROM projects_project")
+        names = cur.fetchone()[0]
+    assert "Workers Launched: " in plan and "Workers Launched: 0" not in plan, plan
+    assert names == ["a0", "a1", "a2"]
