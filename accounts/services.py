@@ -51,6 +51,13 @@ class OwnerRequired(AccountError):
     code = "owner_required"
 
 
+class NotTheHolder(AccountError):
+    """A credential is handed only to its holder: rotating another's token is refused."""
+
+    status_code = 403
+    code = "not_token_holder"
+
+
 def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -286,6 +293,17 @@ def token_revoke(*, tenant, token: ApiToken, actor=None) -> ApiToken:
     return token
 
 
+def _credential_of(actor) -> tuple[str, object]:
+    """(issuer kind, member id) the actor acts as: a member in person or by token, or an
+    operator (an operator-minted token, a command's or the console's label)."""
+    token = getattr(actor, "token", None)
+    if isinstance(token, ApiToken):
+        return token.issuer, token.created_by_id
+    if isinstance(actor, User):
+        return TokenIssuer.MEMBER, actor.pk
+    return (TokenIssuer.OPERATOR, None) if isinstance(actor, str) and actor else ("", None)
+
+
 def _scopes_within(scopes, role) -> list[str]:
     """The scopes a member in `role` may hold now: wider ones narrowed to the role's cap."""
     cap = ROLE_SCOPE_CAP[role]
@@ -297,16 +315,19 @@ def _scopes_within(scopes, role) -> list[str]:
 def token_rotate(*, tenant, token: ApiToken, actor=None) -> IssuedToken:
     """A new secret for the same holder, name, scopes and expiry; the old one stops working now.
 
-    The token keeps its holder and issuer kind whoever rotates it: rotating re-issues the
-    holder's credential, it never hands the holder's token to the rotating actor (an
-    operator's token rotating a demoted admin's would otherwise make it an operator token
-    with admin scope that outlives the member). A member token's scopes are narrowed to
-    what its holder's current role allows; a token whose holder is gone is not rotated.
-    The actor is only the audit's.
+    The new secret goes to the caller, so only the holder rotates: a member's token by that
+    member (any of their tokens), an operator's by an operator. Anyone else would walk away
+    with authority not theirs, kept past their own demotion or removal (an admin rotating an
+    owner's token acted as owner). Scopes are narrowed to the holder's current role.
     """
     if token.expires_at is not None and token.expires_at <= timezone.now():
         raise AccountError("This token has expired; create a new one.")
     issuer, holder, scopes = token.issuer, token.created_by, token.scopes
+    if _credential_of(actor) != (issuer, token.created_by_id):
+        raise NotTheHolder(
+            "Only the token's own holder can rotate it (the new secret goes to whoever "
+            "rotates): revoke it instead, and its holder creates a new one."
+        )
     if issuer == TokenIssuer.MEMBER:
         # The holder's row as it is now, locked against a concurrent role change. Whatever
         # races, the new token acts at each use with its holder's role of that moment
