@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import Invitation, Role, User
+from accounts.models import ROLES_GRANTED, Invitation, Role, User
 from accounts.services import AccountError, OwnerRequired, _sha256, acting_role, user_create
 from audit.services import audit_record
 from billing.limits import limit_check
@@ -111,10 +111,7 @@ def _inviter_may_still_grant(invitation: Invitation) -> bool:
     """An invitation grants its role only while whoever issued it could still grant it."""
     if invitation.invited_by_id is None:  # an operator's token: never the owner role
         return invitation.role != Role.OWNER
-    role = acting_role(invitation.invited_by)
-    if invitation.role == Role.OWNER:
-        return role == Role.OWNER
-    return role in (Role.OWNER, Role.ADMIN)
+    return invitation.role in ROLES_GRANTED.get(acting_role(invitation.invited_by), ())
 
 
 def invitation_get_pending(*, tenant, token: str) -> Invitation | None:

@@ -123,6 +123,14 @@ class TokenScope(models.TextChoices):
 # admin ⊇ write ⊇ read
 SCOPE_ORDER = [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN]
 
+# The roles an invitation sent by a member of each role may grant: checked when it is
+# accepted, and a role change revokes the sender's pending ones it no longer covers.
+ROLES_GRANTED = {
+    Role.OWNER: (Role.OWNER, Role.ADMIN, Role.MEMBER),
+    Role.ADMIN: (Role.ADMIN, Role.MEMBER),
+    Role.MEMBER: (),
+}
+
 # The widest scope each role may exercise, in person or through a token it created.
 ROLE_SCOPE_CAP = {
     Role.OWNER: TokenScope.ADMIN,

@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import token_cache
+from accounts.errors import AccountError, NotTheHolder, OwnerRequired
 from accounts.models import (
     ROLE_SCOPE_CAP,
+    ROLES_GRANTED,
     SCOPE_ORDER,
     ApiToken,
     Invitation,
@@ -35,27 +37,6 @@ TOKEN_PREFIX = "tntr_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # The longest life a token can be given, from any door (API, page, command).
 MAX_EXPIRY_DAYS = 3650
-
-
-class AccountError(Exception):
-    """Refused with a message meant for the person asking."""
-
-    status_code = 400
-    code = "invalid"
-
-
-class OwnerRequired(AccountError):
-    """Only an owner, acting now in person or through a token they created, may do this."""
-
-    status_code = 403
-    code = "owner_required"
-
-
-class NotTheHolder(AccountError):
-    """A credential is handed only to its holder: rotating another's token is refused."""
-
-    status_code = 403
-    code = "not_token_holder"
 
 
 def _sha256(value: str) -> str:
@@ -159,23 +140,31 @@ def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
     member.role = role
     member.save(update_fields=["role"])
     _tokens_changed(tenant)
+    # Invitations the new role cannot grant would never be accepted: they stop holding seats.
+    revoked = (
+        _pending_invitations(tenant, member)
+        .exclude(role__in=ROLES_GRANTED[role])
+        .update(revoked_at=timezone.now())
+    )
     audit_record(
         tenant=tenant,
         actor=actor,
         action="member.role_change",
         target=member,
-        data={"from": old, "to": role},
+        data={"from": old, "to": role, **({"invitations_revoked": revoked} if revoked else {})},
     )
     return member
 
 
+def _pending_invitations(tenant, member):
+    return Invitation.objects.filter(
+        tenant_id=tenant.pk, invited_by=member, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+
+
 @tenant_atomic
 def member_remove(*, tenant, member: User, actor=None) -> None:
-    """Remove a member; their sessions, tokens and pending invitations end with the membership.
-
-    (A removed member's tokens are refused anyway, their creator being gone; revoking
-    them here also shows it in the token list.)
-    """
+    """Remove a member; their sessions, tokens and pending invitations end with the membership."""
     _refuse_owner_change_by_non_owner(actor, member)
     if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be removed.")
@@ -185,9 +174,7 @@ def member_remove(*, tenant, member: User, actor=None) -> None:
     tokens = ApiToken.objects.filter(
         tenant_id=tenant.pk, created_by=member, revoked_at__isnull=True
     ).update(revoked_at=now)
-    invitations = Invitation.objects.filter(
-        tenant_id=tenant.pk, invited_by=member, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    invitations = _pending_invitations(tenant, member).update(revoked_at=now)
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -270,3 +270,62 @@ def test_only_the_holder_rotates_a_token(server, org):
         status, body = api(server, host, token, "POST", f"/api/v1/tokens/{target}/rotate/")
         assert status == 201, body
         assert api(server, host, body["secret"], "GET", "/api/v1/members/")[0] == 200
+
+
+def test_a_demoted_inviters_invitations_stop_holding_seats(server, org):
+    """A role change revokes the sender's pending invitations the new role cannot grant: they
+    could never be accepted, yet were listed as pending and held seats under the member limit
+    (before the fix: still pending, usage unchanged)."""
+    tenant, owner, admin, _member = org
+    host = tenant_host(tenant)
+    owner_token, admin_token = mint(tenant, owner), mint(tenant, admin)
+
+    def usage():
+        limits = api(server, host, owner_token, "GET", "/api/v1/usage/")[1]["limits"]
+        return next(u["usage"] for u in limits if u["name"] == "max_members")
+
+    seated = usage()
+    sent = {}
+    for token, email, role in [
+        (admin_token, "by-admin@auth.test", "member"),
+        (owner_token, "owner-by-owner@auth.test", "owner"),
+        (owner_token, "admin-by-owner@auth.test", "admin"),
+    ]:
+        status, body = api(
+            server, host, token, "POST", "/api/v1/invitations/", {"email": email, "role": role}
+        )
+        assert status == 201, body
+        sent[email] = body
+    assert usage() == seated + 3
+
+    def pending():
+        listed = api(server, host, owner_token, "GET", "/api/v1/invitations/")[1]["results"]
+        return {i["email"] for i in listed if i["revoked_at"] is None and i["accepted_at"] is None}
+
+    assert (
+        api(server, host, owner_token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"})[
+            0
+        ]
+        == 200
+    )
+    assert pending() == {"owner-by-owner@auth.test", "admin-by-owner@auth.test"}
+    assert usage() == seated + 2
+    link = sent["by-admin@auth.test"]["accept_url"].split("/", 3)[3]
+    assert Browser(server, host).request("GET", "/" + link)[0] == 404
+
+    second_owner = UserFactory(tenant=tenant, email="owner2@auth.test", role=Role.OWNER)
+    status, _ = api(
+        server,
+        host,
+        mint(tenant, second_owner),
+        "PATCH",
+        f"/api/v1/members/{owner.pk}/",
+        {"role": "admin"},
+    )
+    assert status == 200
+    assert pending() == {"admin-by-owner@auth.test"}  # an admin still grants admin
+    assert usage() == seated + 2  # the second owner took a seat, the owner invitation left one
+    entries = api(
+        server, host, mint(tenant, second_owner), "GET", "/api/v1/audit/?action=member.role_change"
+    )[1]["results"]
+    assert sorted(e["data"].get("invitations_revoked") for e in entries) == [1, 1]
