@@ -51,11 +51,12 @@ def invitation_create(
         raise OwnerRequired("Only owners can invite owners.")
     if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
         raise AccountError(f"{email} is already a member of this organisation.")
-    limit_check(tenant=tenant, limit="max_members")
-    # A new invitation replaces a pending one for the same address.
+    # A new invitation replaces a pending one for the same address, whose seat it takes
+    # over: revoked before the count (a refusal below rolls the revocation back too).
     Invitation.objects.filter(
         tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
+    limit_check(tenant=tenant, limit="max_members")
     invitation_id = uuid.uuid4()
     token = _derive_token(tenant.pk, invitation_id, settings.SECRET_KEY)
     invitation = Invitation.objects.create(
