@@ -26,12 +26,15 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import router
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from tenants.context import tenant_scope
 from tenants.models import TenantOwned
@@ -197,7 +200,10 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
     counts: dict[str, int] = {}
     batch: list = []
     end, number = None, 1
-    with tenant_scope(tenant), tenant_atomic():
+    # The guard (settings.TENANT_IMPORT_GUARD, billing's) refuses a result its plan does not
+    # hold, or one that turns billing back: restoring is a door like any other.
+    guard = import_string(settings.TENANT_IMPORT_GUARD) if settings.TENANT_IMPORT_GUARD else None
+    with tenant_scope(tenant), tenant_atomic(), guard(tenant) if guard else nullcontext():
         for number, line in enumerate(stream, start=2):
             if not line.strip():
                 continue
