@@ -58,7 +58,7 @@ def _billing_rows(tenant) -> dict:
 
 
 @contextmanager
-def import_guard(tenant):
+def import_guard(tenant, *, recreated: bool = False):
     """Rows restored into `tenant` leave its billing as it is and must fit its plan.
 
     A backup is older than the billing it meets: its subscription or invoice rows would
@@ -66,7 +66,10 @@ def import_guard(tenant):
     kept (rows the tenant no longer has are restored). Then, as at every other door, the
     plan, read fresh under the exclusive plan lock (no creation or plan change
     interleaves), must hold the restored usage; otherwise the whole import is refused
-    (ImportRefused: nothing is written).
+    (ImportRefused: nothing is written). A deleted tenant re-created from its backup
+    (`recreated`) comes back as it was, on its own plan: like a live tenant whose plan
+    was lowered since (update_plan), it is then over it, creations are refused and the
+    compliance run reports it; refusing would leave no tenant to change the plan of.
     """
     plan_lock(tenant=tenant)
     before = _billing_rows(tenant)
@@ -77,7 +80,7 @@ def import_guard(tenant):
             if kept is not None and kept != row:
                 model.objects.filter(pk=pk).update(**{k: v for k, v in kept.items() if k != "id"})
     plan = Plan.objects.get(tenants__pk=tenant.pk)
-    exceeded = limits_exceeded(tenant=tenant, plan=plan)
+    exceeded = not recreated and limits_exceeded(tenant=tenant, plan=plan)
     if exceeded:
         over = ", ".join(f"{u.usage} {LIMIT_LABELS[u.name]} (limit {u.limit})" for u in exceeded)
         raise ImportRefused(

@@ -186,8 +186,13 @@ def read_header(stream) -> dict:
     return header
 
 
-def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, int]:
-    """Restore rows from an operator backup of this same tenant (all or nothing)."""
+def tenant_import(
+    *, tenant, stream, header: dict | None = None, recreated: bool = False
+) -> dict[str, int]:
+    """Restore rows from an operator backup of this same tenant (all or nothing).
+
+    `recreated`: the tenant was deleted and is coming back as it was (tenants.restore).
+    """
     if header is None:
         header = read_header(stream)
     if header.get("tenant") != str(tenant.pk):
@@ -200,10 +205,11 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
     counts: dict[str, int] = {}
     batch: list = []
     end, number = None, 1
-    # The guard (settings.TENANT_IMPORT_GUARD, billing's) refuses a result its plan does not
-    # hold, or one that turns billing back: restoring is a door like any other.
+    # The guard (settings.TENANT_IMPORT_GUARD, billing's) keeps billing as it is and refuses
+    # what the plan does not hold: restoring into a live tenant is a door like any other.
     guard = import_string(settings.TENANT_IMPORT_GUARD) if settings.TENANT_IMPORT_GUARD else None
-    with tenant_scope(tenant), tenant_atomic(), guard(tenant) if guard else nullcontext():
+    guarded = guard(tenant, recreated=recreated) if guard else nullcontext()
+    with tenant_scope(tenant), tenant_atomic(), guarded:
         for number, line in enumerate(stream, start=2):
             if not line.strip():
                 continue

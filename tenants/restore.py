@@ -40,7 +40,7 @@ def tenant_restore(*, stream, subdomain: str | None = None):
         except TenantError as exc:
             raise ImportRefused(str(exc)) from None
     try:
-        counts = tenant_import(tenant=tenant, stream=stream, header=header)
+        counts = tenant_import(tenant=tenant, stream=stream, header=header, recreated=created)
     except BaseException:
         if created:
             tenant_delete(tenant=tenant, reserve=False)

@@ -3,9 +3,13 @@ tenant's plan, and the billing in force is not turned back. Through `import_tena
 
 from __future__ import annotations
 
+import re
+import uuid
+from pathlib import Path
+
 import pytest
 
-from billing.models import Subscription
+from billing.models import Plan, Subscription
 from projects.models import Project
 from tenants.context import tenant_scope
 from tenants.models import Tenant
@@ -58,3 +62,29 @@ def test_a_restore_is_held_to_the_plan_and_keeps_the_billing(
     assert restored.returncode == 0, restored.stderr
     assert _projects(tenant) == 5
     assert _subscription(tenant) == billing  # not the backup's active or trialing one
+
+
+def test_a_deleted_tenant_comes_back_even_if_its_plan_was_lowered_since(
+    committed_db, test_database_url
+):
+    """Re-creating is bringing the tenant back as it was: refused, it would have no tenant
+    left to change the plan of. Like a live tenant under a lowered plan, it is then over it."""
+    url, sub = test_database_url, unique_subdomain("imp-re")
+    plan = Plan.objects.using("operator").create(
+        code=f"imp-{uuid.uuid4().hex[:6]}", name="Imp", features=["api_access"], max_projects=10
+    )
+    created = manage(url, "create_tenant", "--name", "Re", "--subdomain", sub, "--plan", plan.code)
+    assert created.returncode == 0, created.stderr
+    tenant = Tenant.objects.get(subdomain=sub)
+    for _ in range(5):
+        ProjectFactory(tenant=tenant)
+    deleted = manage(url, "delete_tenant", sub, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    backup = Path(re.search(r"operator backup: (\S+) \(", deleted.stdout).group(1))
+    assert manage(url, "update_plan", plan.code, "--max-projects", "3").returncode == 0
+
+    restored = manage(url, "import_tenant", "--input", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    assert f"re-created {sub}" in restored.stdout
+    assert _projects(Tenant.objects.get(subdomain=sub)) == 5
+    backup.unlink()
