@@ -14,8 +14,9 @@ from django.utils.crypto import salted_hmac
 from accounts.models import ROLES_GRANTED, Invitation, Role, User
 from accounts.services import AccountError, OwnerRequired, _sha256, acting_role, user_create
 from audit.services import audit_record
-from billing.limits import limit_check
+from billing.limits import advisory_xact_lock, limit_check
 from tenants.outbox import outbox_enqueue
+from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 INVITATION_TTL = timedelta(days=7)
@@ -53,6 +54,8 @@ def invitation_create(
         raise AccountError(f"{email} is already a member of this organisation.")
     # A new invitation replaces a pending one for the same address, whose seat it takes
     # over: revoked before the count (a refusal below rolls the revocation back too).
+    # Invitations to one address queue here, so each sees (and revokes) the one before.
+    advisory_xact_lock(data_alias(tenant), f"{tenant.pk}:invitation:{email}")
     Invitation.objects.filter(
         tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())

@@ -1,12 +1,17 @@
-"""Invitations against the member limit, through a running server: a re-sent invitation takes
-over its own seat."""
+"""Invitations against the member limit: a re-sent invitation takes over its own seat (through a
+running server), and two at once to one address leave one."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
-from accounts.models import Role
+from accounts import invitations
+from accounts.models import Invitation, Role
 from billing.models import Plan
+from tenants.context import tenant_scope
 from tests.accounts.test_authority import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
@@ -42,3 +47,45 @@ def test_re_sending_an_invitation_at_the_member_limit_replaces_it(server, commit
     )
     assert status == 403 and body["error"]["code"] == "plan_limit_exceeded", body
     assert browser.request("GET", links["one@seat.test"][1])[0] == 200
+
+
+def test_invitations_to_one_address_at_once_leave_one_pending(committed_db, monkeypatch, settings):
+    """The second invitation must see the first to replace it: with the revocation ahead of
+    any lock, it ran while the first was uncommitted and both stayed pending (two seats)."""
+    # Four transaction slots per tenant, as on an 8-core server (on 2 cores a tenant's
+    # transactions take turns, which hides the race).
+    settings.TENANT_DB_SERVER_CORES = 8
+    tenant = TenantFactory(subdomain=unique_subdomain("dup"))
+    first_inserted, release = threading.Event(), threading.Event()
+    enqueue = invitations.outbox_enqueue
+
+    def paused(*args):
+        if threading.current_thread().name == "first":
+            first_inserted.set()
+            release.wait(10)  # the first transaction stays open, its row inserted
+        return enqueue(*args)
+
+    monkeypatch.setattr(invitations, "outbox_enqueue", paused)
+
+    done = []
+
+    def invite():
+        with tenant_scope(tenant):
+            invitations.invitation_create(tenant=tenant, email="same@dup.test")
+        done.append(threading.current_thread().name)
+
+    first = threading.Thread(target=invite, name="first")
+    second = threading.Thread(target=invite, name="second")
+    first.start()
+    assert first_inserted.wait(10)
+    second.start()
+    time.sleep(0.5)  # the second runs as far as it can while the first is open
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert sorted(done) == ["first", "second"]  # both invitations were made
+    with tenant_scope(tenant):
+        pending = Invitation.objects.filter(
+            tenant_id=tenant.pk, email="same@dup.test", revoked_at__isnull=True
+        )
+        assert pending.count() == 1
