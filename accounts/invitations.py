@@ -129,9 +129,30 @@ def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
     return invitation if _inviter_may_still_grant(invitation) else None
 
 
+def _pending_locked(*, tenant, token: str) -> Invitation | None:
+    """The pending invitation, its sender's row locked first, then its own, until commit.
+
+    Read under the locks, so a sender's role change or removal (which lock the member's
+    row, then their invitations: the same order) or a second accept running at the same
+    moment is decided before or after this one, never beside it: an invitation is not
+    accepted on the authority of a role its sender was just losing.
+    """
+    rows = Invitation.objects.filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
+    sender_id = rows.values_list("invited_by_id", flat=True).first()
+    sender = User.objects.select_for_update().filter(pk=sender_id).first() if sender_id else None
+    invitation = rows.select_for_update().first()
+    if invitation is None or not invitation.is_pending:
+        return None
+    if invitation.invited_by_id is not None:
+        if invitation.invited_by_id != sender_id or sender is None:
+            return None
+        invitation.invited_by = sender
+    return invitation if _inviter_may_still_grant(invitation) else None
+
+
 @tenant_atomic
 def invitation_accept(*, tenant, token: str, password: str, name: str = "") -> User:
-    invitation = invitation_get_pending(tenant=tenant, token=token)
+    invitation = _pending_locked(tenant=tenant, token=token)
     if invitation is None:
         raise AccountError("This invitation is invalid, used or expired. Ask for a new one.")
     invitation.accepted_at = timezone.now()

@@ -166,6 +166,8 @@ def _pending_invitations(tenant, member):
 def member_remove(*, tenant, member: User, actor=None) -> None:
     """Remove a member; their sessions, tokens and pending invitations end with the membership."""
     _refuse_owner_change_by_non_owner(actor, member)
+    # The member's row first, then their tokens and invitations (the order an accept takes).
+    User.objects.select_for_update().filter(tenant_id=tenant.pk, pk=member.pk).first()
     if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be removed.")
     from accounts.models import TenantSession
