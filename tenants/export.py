@@ -214,8 +214,8 @@ def tenant_import(
     seen: dict[str, int] = {}  # every row of the file, for its end marker
     batch: list = []
     end, number = None, 1
-    # The guard (settings.TENANT_IMPORT_GUARD, billing's) keeps billing as it is and refuses
-    # what the plan does not hold: restoring into a live tenant is a door like any other.
+    # The guard (settings.TENANT_IMPORT_GUARD, billing's) refuses what the plan does not
+    # hold: restoring into a live tenant is a door like any other.
     guard = import_string(settings.TENANT_IMPORT_GUARD) if settings.TENANT_IMPORT_GUARD else None
     guarded = guard(tenant, recreated=recreated) if guard else nullcontext()
     with tenant_scope(tenant), tenant_atomic(), guarded:
