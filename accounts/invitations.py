@@ -11,11 +11,12 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.models import Invitation, Role, User
+from accounts.models import ROLES_GRANTED, Invitation, Role, User
 from accounts.services import AccountError, OwnerRequired, _sha256, acting_role, user_create
 from audit.services import audit_record
-from billing.limits import limit_check
+from billing.limits import advisory_xact_lock, limit_check
 from tenants.outbox import outbox_enqueue
+from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 
 INVITATION_TTL = timedelta(days=7)
@@ -51,11 +52,14 @@ def invitation_create(
         raise OwnerRequired("Only owners can invite owners.")
     if User.objects.filter(tenant_id=tenant.pk, email=email).exists():
         raise AccountError(f"{email} is already a member of this organisation.")
-    limit_check(tenant=tenant, limit="max_members")
-    # A new invitation replaces a pending one for the same address.
+    # A new invitation replaces a pending one for the same address, whose seat it takes
+    # over: revoked before the count (a refusal below rolls the revocation back too).
+    # Invitations to one address queue here, so each sees (and revokes) the one before.
+    advisory_xact_lock(data_alias(tenant), f"{tenant.pk}:invitation:{email}")
     Invitation.objects.filter(
         tenant_id=tenant.pk, email=email, accepted_at__isnull=True, revoked_at__isnull=True
     ).update(revoked_at=timezone.now())
+    limit_check(tenant=tenant, limit="max_members")
     invitation_id = uuid.uuid4()
     token = _derive_token(tenant.pk, invitation_id, settings.SECRET_KEY)
     invitation = Invitation.objects.create(
@@ -111,10 +115,7 @@ def _inviter_may_still_grant(invitation: Invitation) -> bool:
     """An invitation grants its role only while whoever issued it could still grant it."""
     if invitation.invited_by_id is None:  # an operator's token: never the owner role
         return invitation.role != Role.OWNER
-    role = acting_role(invitation.invited_by)
-    if invitation.role == Role.OWNER:
-        return role == Role.OWNER
-    return role in (Role.OWNER, Role.ADMIN)
+    return invitation.role in ROLES_GRANTED.get(acting_role(invitation.invited_by), ())
 
 
 def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
@@ -128,9 +129,30 @@ def invitation_get_pending(*, tenant, token: str) -> Invitation | None:
     return invitation if _inviter_may_still_grant(invitation) else None
 
 
+def _pending_locked(*, tenant, token: str) -> Invitation | None:
+    """The pending invitation, its sender's row locked first, then its own, until commit.
+
+    Read under the locks, so a sender's role change or removal (which lock the member's
+    row, then their invitations: the same order) or a second accept running at the same
+    moment is decided before or after this one, never beside it: an invitation is not
+    accepted on the authority of a role its sender was just losing.
+    """
+    rows = Invitation.objects.filter(tenant_id=tenant.pk, token_hash=_sha256(token or ""))
+    sender_id = rows.values_list("invited_by_id", flat=True).first()
+    sender = User.objects.select_for_update().filter(pk=sender_id).first() if sender_id else None
+    invitation = rows.select_for_update().first()
+    if invitation is None or not invitation.is_pending:
+        return None
+    if invitation.invited_by_id is not None:
+        if invitation.invited_by_id != sender_id or sender is None:
+            return None
+        invitation.invited_by = sender
+    return invitation if _inviter_may_still_grant(invitation) else None
+
+
 @tenant_atomic
 def invitation_accept(*, tenant, token: str, password: str, name: str = "") -> User:
-    invitation = invitation_get_pending(tenant=tenant, token=token)
+    invitation = _pending_locked(tenant=tenant, token=token)
     if invitation is None:
         raise AccountError("This invitation is invalid, used or expired. Ask for a new one.")
     invitation.accepted_at = timezone.now()

@@ -31,6 +31,9 @@ class UserManager(TenantManager, BaseUserManager):
 
 
 class User(TenantModel, AbstractBaseUser):
+    # Restoring a backup over the live tenant leaves these rows as they are
+    # (tenants.export.tenant_import): a removal, revocation or demotion since stands.
+    restore_over_live = False
     # Customer export: never the password hash.
     export_fields = ("email", "name", "role", "is_active", "date_joined", "last_login")
 
@@ -74,6 +77,8 @@ class User(TenantModel, AbstractBaseUser):
 class Invitation(TenantModel):
     """An invitation to join a tenant. Only a hash of its secret is stored."""
 
+    # A restore over the live tenant keeps these rows (tenants.export.tenant_import).
+    restore_over_live = False
     # Customer export: never the token hash (a single-use secret).
     export_fields = (
         "email",
@@ -123,6 +128,14 @@ class TokenScope(models.TextChoices):
 # admin ⊇ write ⊇ read
 SCOPE_ORDER = [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN]
 
+# The roles an invitation sent by a member of each role may grant: checked when it is
+# accepted, and a role change revokes the sender's pending ones it no longer covers.
+ROLES_GRANTED = {
+    Role.OWNER: (Role.OWNER, Role.ADMIN, Role.MEMBER),
+    Role.ADMIN: (Role.ADMIN, Role.MEMBER),
+    Role.MEMBER: (),
+}
+
 # The widest scope each role may exercise, in person or through a token it created.
 ROLE_SCOPE_CAP = {
     Role.OWNER: TokenScope.ADMIN,
@@ -150,6 +163,9 @@ class ApiToken(TenantModel):
     The recognisable `tntr_` prefix lets secret scanners find leaked tokens.
     `key_id` is the indexed lookup; the hash is compared in constant time.
     """
+
+    # A restore over the live tenant keeps these rows (tenants.export.tenant_import).
+    restore_over_live = False
 
     # Customer export: the public key id (shown in the UI), never the secret's hash.
     export_fields = (

@@ -15,8 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import token_cache
+from accounts.errors import AccountError, NotTheHolder, OwnerRequired
 from accounts.models import (
     ROLE_SCOPE_CAP,
+    ROLES_GRANTED,
     SCOPE_ORDER,
     ApiToken,
     Invitation,
@@ -35,20 +37,6 @@ TOKEN_PREFIX = "tntr_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # The longest life a token can be given, from any door (API, page, command).
 MAX_EXPIRY_DAYS = 3650
-
-
-class AccountError(Exception):
-    """Refused with a message meant for the person asking."""
-
-    status_code = 400
-    code = "invalid"
-
-
-class OwnerRequired(AccountError):
-    """Only an owner, acting now in person or through a token they created, may do this."""
-
-    status_code = 403
-    code = "owner_required"
 
 
 def _sha256(value: str) -> str:
@@ -152,24 +140,34 @@ def member_update_role(*, tenant, member: User, role: str, actor=None) -> User:
     member.role = role
     member.save(update_fields=["role"])
     _tokens_changed(tenant)
+    # Invitations the new role cannot grant would never be accepted: they stop holding seats.
+    revoked = (
+        _pending_invitations(tenant, member)
+        .exclude(role__in=ROLES_GRANTED[role])
+        .update(revoked_at=timezone.now())
+    )
     audit_record(
         tenant=tenant,
         actor=actor,
         action="member.role_change",
         target=member,
-        data={"from": old, "to": role},
+        data={"from": old, "to": role, **({"invitations_revoked": revoked} if revoked else {})},
     )
     return member
 
 
+def _pending_invitations(tenant, member):
+    return Invitation.objects.filter(
+        tenant_id=tenant.pk, invited_by=member, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+
+
 @tenant_atomic
 def member_remove(*, tenant, member: User, actor=None) -> None:
-    """Remove a member; their sessions, tokens and pending invitations end with the membership.
-
-    (A removed member's tokens are refused anyway, their creator being gone; revoking
-    them here also shows it in the token list.)
-    """
+    """Remove a member; their sessions, tokens and pending invitations end with the membership."""
     _refuse_owner_change_by_non_owner(actor, member)
+    # The member's row first, then their tokens and invitations (the order an accept takes).
+    User.objects.select_for_update().filter(tenant_id=tenant.pk, pk=member.pk).first()
     if member.role == Role.OWNER and _owners_left(tenant, member) == 0:
         raise AccountError("The last owner cannot be removed.")
     from accounts.models import TenantSession
@@ -178,9 +176,7 @@ def member_remove(*, tenant, member: User, actor=None) -> None:
     tokens = ApiToken.objects.filter(
         tenant_id=tenant.pk, created_by=member, revoked_at__isnull=True
     ).update(revoked_at=now)
-    invitations = Invitation.objects.filter(
-        tenant_id=tenant.pk, invited_by=member, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=now)
+    invitations = _pending_invitations(tenant, member).update(revoked_at=now)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -286,6 +282,17 @@ def token_revoke(*, tenant, token: ApiToken, actor=None) -> ApiToken:
     return token
 
 
+def _credential_of(actor) -> tuple[str, object]:
+    """(issuer kind, member id) the actor acts as: a member in person or by token, or an
+    operator (an operator-minted token, a command's or the console's label)."""
+    token = getattr(actor, "token", None)
+    if isinstance(token, ApiToken):
+        return token.issuer, token.created_by_id
+    if isinstance(actor, User):
+        return TokenIssuer.MEMBER, actor.pk
+    return (TokenIssuer.OPERATOR, None) if isinstance(actor, str) and actor else ("", None)
+
+
 def _scopes_within(scopes, role) -> list[str]:
     """The scopes a member in `role` may hold now: wider ones narrowed to the role's cap."""
     cap = ROLE_SCOPE_CAP[role]
@@ -297,16 +304,19 @@ def _scopes_within(scopes, role) -> list[str]:
 def token_rotate(*, tenant, token: ApiToken, actor=None) -> IssuedToken:
     """A new secret for the same holder, name, scopes and expiry; the old one stops working now.
 
-    The token keeps its holder and issuer kind whoever rotates it: rotating re-issues the
-    holder's credential, it never hands the holder's token to the rotating actor (an
-    operator's token rotating a demoted admin's would otherwise make it an operator token
-    with admin scope that outlives the member). A member token's scopes are narrowed to
-    what its holder's current role allows; a token whose holder is gone is not rotated.
-    The actor is only the audit's.
+    The new secret goes to the caller, so only the holder rotates: a member's token by that
+    member (any of their tokens), an operator's by an operator. Anyone else would walk away
+    with authority not theirs, kept past their own demotion or removal (an admin rotating an
+    owner's token acted as owner). Scopes are narrowed to the holder's current role.
     """
     if token.expires_at is not None and token.expires_at <= timezone.now():
         raise AccountError("This token has expired; create a new one.")
     issuer, holder, scopes = token.issuer, token.created_by, token.scopes
+    if _credential_of(actor) != (issuer, token.created_by_id):
+        raise NotTheHolder(
+            "Only the token's own holder can rotate it (the new secret goes to whoever "
+            "rotates): revoke it instead, and its holder creates a new one."
+        )
     if issuer == TokenIssuer.MEMBER:
         # The holder's row as it is now, locked against a concurrent role change. Whatever
         # races, the new token acts at each use with its holder's role of that moment

@@ -12,7 +12,7 @@ class PlanRateThrottle(BaseThrottle):
     def allow_request(self, request, view):
         if not isinstance(request.auth, ApiToken):
             return True  # unauthenticated requests were refused before this runs
-        decision = rate_limit_hit(tenant=request.tenant, token=request.auth)
+        decision = rate_limit_hit(tenant=request.tenant)
         request._request.ratelimit = decision  # read by ApiViewMixin.finalize_response
         self.decision = decision
         return decision.allowed

@@ -97,6 +97,9 @@ class SubscriptionStatus(models.TextChoices):
 
 class Subscription(TenantModel):
     tenant_placed = False
+    # A backup is older than the billing in force: a restore over the live tenant keeps it
+    # (tenants.export.tenant_import), so no plan change, cancellation or payment is undone.
+    restore_over_live = False
     export_fields = (
         "plan",
         "status",
@@ -189,6 +192,8 @@ class Invoice(TenantModel):
     """An invoice record. Payments happen elsewhere: only their reference is kept, never card data."""
 
     tenant_placed = False
+    # A restore over the live tenant keeps these rows (tenants.export.tenant_import).
+    restore_over_live = False
     # The payment provider's reference is the operators' handle, not the customer's.
     export_fields = (
         "number",

@@ -1,4 +1,4 @@
-"""API rate limits per plan: a fixed one-minute window per (tenant, token).
+"""API rate limits per plan: a fixed one-minute window per tenant, whatever the token.
 
 Shared across processes through Redis: one round trip per request (INCR and
 EXPIRE in one MULTI/EXEC pipeline). The counters of a tenant go to the Redis of
@@ -6,7 +6,9 @@ its region, like its cached values (docs/residency.md): TENANT_REGION_CACHES[reg
 or REDIS_URL for the default region. A region without a Redis of its own, or an
 install without Redis (the embedded default), counts in-process: a counter is
 never written to another region's store. A counter's key is ids only (tenant,
-token, minute) and it expires after the window.
+minute) and it expires after the window. The plan's rate is the organisation's: every
+token of the tenant draws on one budget (tokens cost nothing to mint, so a budget per
+token made the plan's number a per-token one, multiplied at will).
 
 Degraded mode: when Redis errors or times out, the request is counted by the
 in-process limiter instead (so each process enforces the limit on its own:
@@ -90,11 +92,11 @@ class RateLimiter:
         self.redis = RedisCounter(redis_url) if redis_url else None
         self._redis_down_until = 0.0
 
-    def hit(self, *, tenant_id, token_id, limit: int) -> RateDecision:
+    def hit(self, *, tenant_id, limit: int) -> RateDecision:
         now = self.clock()
         window = int(now // WINDOW_SECONDS)
         reset = (window + 1) * WINDOW_SECONDS
-        key = f"{KEY_PREFIX}:{tenant_id}:{token_id}:{window}"
+        key = f"{KEY_PREFIX}:{tenant_id}:{window}"
         count, backend = self._incr(key, window, now)
         allowed = count <= limit
         return RateDecision(
@@ -144,8 +146,8 @@ def get_limiter(region: str | None = None) -> RateLimiter:
     return limiter
 
 
-def rate_limit_hit(*, tenant, token) -> RateDecision:
-    """Count one API request of `token` and decide; the limit is the tenant's plan's rpm."""
+def rate_limit_hit(*, tenant) -> RateDecision:
+    """Count one API request of `tenant` (any token) and decide: the plan's rpm."""
     return get_limiter(tenant.region).hit(
-        tenant_id=tenant.pk, token_id=token.pk, limit=tenant.plan.api_requests_per_minute
+        tenant_id=tenant.pk, limit=tenant.plan.api_requests_per_minute
     )

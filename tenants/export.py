@@ -26,12 +26,15 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import router
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from tenants.context import tenant_scope
 from tenants.models import TenantOwned
@@ -183,8 +186,20 @@ def read_header(stream) -> dict:
     return header
 
 
-def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, int]:
-    """Restore rows from an operator backup of this same tenant (all or nothing)."""
+def tenant_import(
+    *, tenant, stream, header: dict | None = None, recreated: bool = False, full: bool = False
+) -> dict[str, int]:
+    """Restore rows from an operator backup of this same tenant (all or nothing).
+
+    `recreated`: the tenant was deleted and is coming back as it was (tenants.restore).
+    Otherwise the tenant is live and the backup older than it: models that say
+    `restore_over_live = False` (who may act, and how: members, tokens, invitations,
+    webhook endpoints, the billing in force) keep their current rows, none added or
+    changed, so a removal, revocation, demotion, rotation, cancellation or payment since
+    the backup stands; restored rows pointing at a row that is not there lose the
+    reference (a nullable one) or are left out. `full` (an operator's explicit choice,
+    `import_tenant --full`) writes those rows as the backup has them too.
+    """
     if header is None:
         header = read_header(stream)
     if header.get("tenant") != str(tenant.pk):
@@ -194,10 +209,21 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
         )
     allowed = {m._meta.label for m, _ in export_models(BACKUP)}
     known = {m._meta.label for m in tenant_models()}
+    kept = [m for m, _ in export_models(BACKUP) if not (recreated or full or restorable_over(m))]
     counts: dict[str, int] = {}
+    seen: dict[str, int] = {}  # every row of the file, for its end marker
     batch: list = []
     end, number = None, 1
-    with tenant_scope(tenant), tenant_atomic():
+    # The guard (settings.TENANT_IMPORT_GUARD, billing's) refuses what the plan does not
+    # hold: restoring into a live tenant is a door like any other.
+    guard = import_string(settings.TENANT_IMPORT_GUARD) if settings.TENANT_IMPORT_GUARD else None
+    guarded = guard(tenant, recreated=recreated) if guard else nullcontext()
+    with tenant_scope(tenant), tenant_atomic(), guarded:
+        present = {
+            m: set(m.unscoped.filter(tenant_id=tenant.pk).values_list("pk", flat=True))
+            for m in kept
+        }
+        kept_labels = {m._meta.label for m in kept}
         for number, line in enumerate(stream, start=2):
             if not line.strip():
                 continue
@@ -222,15 +248,35 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
                 continue  # sessions in a version-1 file: never restored
             if record.get("fields", {}).get("tenant_id") != str(tenant.pk):
                 raise ImportRefused(f"line {number}: a row of another tenant; nothing imported")
+            seen[label] = seen.get(label, 0) + 1
+            if label in kept_labels:
+                continue
             if batch and (batch[-1][0] != label or len(batch) >= BATCH):
-                _restore(batch)
+                _restore(batch, present, counts)
                 batch = []
             batch.append((label, record))
-            counts[label] = counts.get(label, 0) + 1
         if batch:
-            _restore(batch)
-        _check_complete(header, end, counts, number)
+            _restore(batch, present, counts)
+        _check_complete(header, end, seen, number)
     return counts
+
+
+def restorable_over(model) -> bool:
+    """Whether a restore into a live tenant writes this model's rows (see tenant_import)."""
+    return getattr(model, "restore_over_live", True)
+
+
+def _references_present(obj, present: dict) -> bool:
+    """Drop references to rows a live restore keeps out; False when a required one is gone."""
+    for field in obj._meta.concrete_fields:
+        targets = present.get(field.related_model) if field.is_relation else None
+        value = getattr(obj, field.attname) if targets is not None else None
+        if value is None or value in targets:
+            continue
+        if not field.null:
+            return False
+        setattr(obj, field.attname, None)
+    return True
 
 
 def _check_complete(header: dict, end: dict | None, counts: dict, last_line: int) -> None:
@@ -254,7 +300,7 @@ def _check_complete(header: dict, end: dict | None, counts: dict, last_line: int
 BATCH = 500
 
 
-def _restore(batch: list) -> None:
+def _restore(batch: list, present: dict, counts: dict) -> None:
     """Write one model's rows: a multi-row INSERT for new ones, an UPDATE for existing ones.
 
     Rows are inserted `raw` (as Django's deserializer saves them), so
@@ -263,7 +309,11 @@ def _restore(batch: list) -> None:
     the main database).
     """
     objects = [d.object for d in serializers.deserialize("python", [r for _, r in batch])]
+    objects = [o for o in objects if _references_present(o, present)]
+    if not objects:
+        return
     model = type(objects[0])
+    counts[model._meta.label] = counts.get(model._meta.label, 0) + len(objects)
     alias = router.db_for_write(model)
     manager = model._base_manager.using(alias)
     existing = set(manager.filter(pk__in=[o.pk for o in objects]).values_list("pk", flat=True))

@@ -14,10 +14,11 @@ from tenants.reservations import subdomain_release
 from tenants.services import TenantError, tenant_delete, tenant_recreate
 
 
-def tenant_restore(*, stream, subdomain: str | None = None):
+def tenant_restore(*, stream, subdomain: str | None = None, full: bool = False):
     """Restore an operator backup: into its tenant, or re-create the deleted tenant (same id).
 
-    Returns (tenant, rows per model, created). All or nothing: a re-created
+    `full`: into a live tenant, members, tokens and billing as in the backup too
+    (tenants.export.tenant_import). Returns (tenant, rows per model, created). All or nothing: a re-created
     tenant is removed again when the import fails. The subdomain's
     reservation is released once the tenant is back.
     """
@@ -40,7 +41,9 @@ def tenant_restore(*, stream, subdomain: str | None = None):
         except TenantError as exc:
             raise ImportRefused(str(exc)) from None
     try:
-        counts = tenant_import(tenant=tenant, stream=stream, header=header)
+        counts = tenant_import(
+            tenant=tenant, stream=stream, header=header, recreated=created, full=full
+        )
     except BaseException:
         if created:
             tenant_delete(tenant=tenant, reserve=False)

@@ -31,6 +31,9 @@ class EventType(models.TextChoices):
 
 class WebhookEndpoint(TenantModel):
     tenant_placed = False
+    # A restore over the live tenant keeps these rows (tenants.export.tenant_import): a
+    # removed endpoint or a rotated secret is not brought back.
+    restore_over_live = False
     # The signing secret never leaves: not in exports (it is not listed), nor in pages after
     # the one that created it, nor in audit entries.
     export_fields = ("url", "description", "events", "is_enabled", "created_at", "updated_at")

@@ -20,6 +20,9 @@ TENANT_STATEMENT_TIMEOUT_PROVIDER = "billing.tenant_context.statement_timeout_ms
 # A new tenant's plan by code (None: the default plan) → the plan row, LookupError for an
 # unknown code: billing's too (tenants.services.tenant_build).
 TENANT_PLAN_PROVIDER = "billing.tenant_context.plan_for_code"
+# Restoring rows into a tenant (tenants.export.tenant_import) runs inside this context manager
+# (tenant, recreated= → context; raises ImportRefused): billing holds the result to the plan.
+TENANT_IMPORT_GUARD = "billing.tenant_context.import_guard"
 # Entries (tenants and unknown subdomains) kept per process.
 TENANT_RESOLVER_L1_SIZE = int(os.environ.get("TENANT_RESOLVER_L1_SIZE", "10000"))
 TENANT_RESERVED_SUBDOMAINS = frozenset(

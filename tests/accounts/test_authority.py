@@ -196,7 +196,7 @@ NEW_TOKEN = re.compile(rb'id="new-token"[^>]*value="(tntr_[^"]+)"')
 
 
 def test_a_rotated_token_stays_its_members(server, org):
-    """Rotation re-issues the holder's credential: whoever rotates it, it keeps its member's
+    """Rotation re-issues the holder's credential to the holder: it keeps its member's
     authority (narrowed by demotion) and dies with the membership."""
     tenant, _owner, admin, _member = org
     host = tenant_host(tenant)
@@ -206,29 +206,30 @@ def test_a_rotated_token_stays_its_members(server, org):
     assert status == 302
     datok = NEW_TOKEN.search(browser.request("GET", "/tokens/")[1]).group(1).decode()
     assert api(server, host, datok, "GET", "/api/v1/members/")[0] == 200
-
     operator = mint(tenant, None, ("read", "write", "admin"))  # as create_api_token mints them
-    status, _ = api(
-        server, host, operator, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"}
-    )
-    assert status == 200
-    assert api(server, host, datok, "GET", "/api/v1/members/")[0] == 403
-
     datok_id = next(
         t["id"]
         for t in api(server, host, operator, "GET", "/api/v1/tokens/")[1]["results"]
         if t["name"] == "datok"
     )
-    status, rotated = api(server, host, operator, "POST", f"/api/v1/tokens/{datok_id}/rotate/")
+    # Another caller would get the secret: refused, and the token is untouched.
+    status, body = api(server, host, operator, "POST", f"/api/v1/tokens/{datok_id}/rotate/")
+    assert status == 403 and body["error"]["code"] == "not_token_holder", body
+    assert api(server, host, datok, "GET", "/api/v1/members/")[0] == 200
+
+    status, rotated = api(server, host, datok, "POST", f"/api/v1/tokens/{datok_id}/rotate/")
     assert status == 201, rotated
-    assert rotated["scopes"] == ["write"]  # narrowed to what a member may hold
     new = rotated["secret"]
-    status, body = api(server, host, new, "GET", "/api/v1/members/")
-    assert status == 403 and body["error"]["code"] == "insufficient_scope"
-    assert api(server, host, new, "GET", "/api/v1/projects/")[0] == 200  # a member's powers
     with tenant_scope(tenant):
         row = ApiToken.objects.get(pk=rotated["id"])
         assert (row.created_by_id, row.issuer) == (admin.pk, "member")
+    status, _ = api(
+        server, host, operator, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"}
+    )
+    assert status == 200
+    status, body = api(server, host, new, "GET", "/api/v1/members/")
+    assert status == 403 and body["error"]["code"] == "insufficient_scope"
+    assert api(server, host, new, "GET", "/api/v1/projects/")[0] == 200  # a member's powers
 
     assert api(server, host, operator, "DELETE", f"/api/v1/members/{admin.pk}/")[0] == 204
     status, body = api(server, host, new, "GET", "/api/v1/projects/")
@@ -237,4 +238,94 @@ def test_a_rotated_token_stays_its_members(server, org):
     assert next(t for t in listed if t["id"] == rotated["id"])["revoked_at"] is not None
     # A token whose member is gone is not re-issued to anyone.
     status, body = api(server, host, operator, "POST", f"/api/v1/tokens/{rotated['id']}/rotate/")
-    assert status == 400, body
+    assert status == 403, body
+
+
+def test_only_the_holder_rotates_a_token(server, org):
+    """The new secret goes to the caller: rotating someone else's token handed an admin the
+    owner's authority, and an operator token that outlived the admin's removal (both 201
+    before the fix)."""
+    tenant, owner, admin, _member = org
+    host = tenant_host(tenant)
+    owner_token, admin_token = mint(tenant, owner), mint(tenant, admin)
+    operator = mint(tenant, None, ("read", "write", "admin"))
+    tokens = api(server, host, owner_token, "GET", "/api/v1/tokens/")[1]["results"]
+    ids = [t["id"] for t in sorted(tokens, key=lambda t: t["created_at"])]
+    assert len(ids) == 3  # owner's, admin's, operator's, in that order
+
+    for caller, target in [(admin_token, ids[0]), (admin_token, ids[2]), (owner_token, ids[1])]:
+        status, body = api(server, host, caller, "POST", f"/api/v1/tokens/{target}/rotate/")
+        assert status == 403, body
+        assert body["error"]["code"] == "not_token_holder" and "secret" not in body["error"]
+    # Nothing was rotated: every token still works, nobody changed role.
+    for token in (owner_token, admin_token, operator):
+        assert api(server, host, token, "GET", "/api/v1/members/")[0] == 200
+    assert (role_of(tenant, admin), role_of(tenant, owner)) == (Role.ADMIN, Role.OWNER)
+
+    # Removing the admin leaves them no credential at all.
+    assert api(server, host, owner_token, "DELETE", f"/api/v1/members/{admin.pk}/")[0] == 204
+    assert api(server, host, admin_token, "GET", "/api/v1/projects/")[0] == 401
+    # Each holder still rotates their own token.
+    for token, target in [(owner_token, ids[0]), (operator, ids[2])]:
+        status, body = api(server, host, token, "POST", f"/api/v1/tokens/{target}/rotate/")
+        assert status == 201, body
+        assert api(server, host, body["secret"], "GET", "/api/v1/members/")[0] == 200
+
+
+def test_a_demoted_inviters_invitations_stop_holding_seats(server, org):
+    """A role change revokes the sender's pending invitations the new role cannot grant: they
+    could never be accepted, yet were listed as pending and held seats under the member limit
+    (before the fix: still pending, usage unchanged)."""
+    tenant, owner, admin, _member = org
+    host = tenant_host(tenant)
+    owner_token, admin_token = mint(tenant, owner), mint(tenant, admin)
+
+    def usage():
+        limits = api(server, host, owner_token, "GET", "/api/v1/usage/")[1]["limits"]
+        return next(u["usage"] for u in limits if u["name"] == "max_members")
+
+    seated = usage()
+    sent = {}
+    for token, email, role in [
+        (admin_token, "by-admin@auth.test", "member"),
+        (owner_token, "owner-by-owner@auth.test", "owner"),
+        (owner_token, "admin-by-owner@auth.test", "admin"),
+    ]:
+        status, body = api(
+            server, host, token, "POST", "/api/v1/invitations/", {"email": email, "role": role}
+        )
+        assert status == 201, body
+        sent[email] = body
+    assert usage() == seated + 3
+
+    def pending():
+        listed = api(server, host, owner_token, "GET", "/api/v1/invitations/")[1]["results"]
+        return {i["email"] for i in listed if i["revoked_at"] is None and i["accepted_at"] is None}
+
+    assert (
+        api(server, host, owner_token, "PATCH", f"/api/v1/members/{admin.pk}/", {"role": "member"})[
+            0
+        ]
+        == 200
+    )
+    assert pending() == {"owner-by-owner@auth.test", "admin-by-owner@auth.test"}
+    assert usage() == seated + 2
+    link = sent["by-admin@auth.test"]["accept_url"].split("/", 3)[3]
+    assert Browser(server, host).request("GET", "/" + link)[0] == 404
+
+    second_owner = UserFactory(tenant=tenant, email="owner2@auth.test", role=Role.OWNER)
+    status, _ = api(
+        server,
+        host,
+        mint(tenant, second_owner),
+        "PATCH",
+        f"/api/v1/members/{owner.pk}/",
+        {"role": "admin"},
+    )
+    assert status == 200
+    assert pending() == {"admin-by-owner@auth.test"}  # an admin still grants admin
+    assert usage() == seated + 2  # the second owner took a seat, the owner invitation left one
+    entries = api(
+        server, host, mint(tenant, second_owner), "GET", "/api/v1/audit/?action=member.role_change"
+    )[1]["results"]
+    assert sorted(e["data"].get("invitations_revoked") for e in entries) == [1, 1]

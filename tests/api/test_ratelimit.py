@@ -29,46 +29,41 @@ class FakeClock:
         return self.now
 
 
-def _ids():
-    return uuid.uuid4(), uuid.uuid4()
-
-
 def test_fixed_window_refuses_the_limit_plus_one_and_resets():
     clock = FakeClock(6000.0)  # the start of a window
     limiter = RateLimiter(None, clock=clock)
-    tenant_id, token_id = _ids()
-    decisions = [limiter.hit(tenant_id=tenant_id, token_id=token_id, limit=3) for _ in range(4)]
+    tenant_id = uuid.uuid4()
+    decisions = [limiter.hit(tenant_id=tenant_id, limit=3) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions] == [2, 1, 0, 0]
     assert decisions[3].reset == 6060 and decisions[3].retry_after == 60
     assert decisions[3].headers()["Retry-After"] == "60"
     assert "Retry-After" not in decisions[0].headers()
-    # Another token of the same tenant has its own budget.
-    assert limiter.hit(tenant_id=tenant_id, token_id=uuid.uuid4(), limit=3).allowed
+    # The budget is the tenant's: another tenant has its own.
+    assert limiter.hit(tenant_id=uuid.uuid4(), limit=3).allowed
     clock.now = 6045.5
-    assert limiter.hit(tenant_id=tenant_id, token_id=token_id, limit=3).retry_after == 15
+    assert limiter.hit(tenant_id=tenant_id, limit=3).retry_after == 15
     clock.now = 6060.0  # next window
-    fresh = limiter.hit(tenant_id=tenant_id, token_id=token_id, limit=3)
+    fresh = limiter.hit(tenant_id=tenant_id, limit=3)
     assert fresh.allowed and fresh.remaining == 2 and fresh.backend == "local"
 
 
 def test_redis_counter_is_shared_between_limiters():
     """Two limiters (as in two processes) on one Redis share one budget."""
     first, second = RateLimiter(REDIS_URL), RateLimiter(REDIS_URL)
-    tenant_id, token_id = _ids()
+    tenant_id = uuid.uuid4()
     results = []
     for i in range(6):
         limiter = first if i % 2 == 0 else second
-        results.append(limiter.hit(tenant_id=tenant_id, token_id=token_id, limit=5))
+        results.append(limiter.hit(tenant_id=tenant_id, limit=5))
     if results[0].reset != results[-1].reset:  # crossed a minute boundary: retry once
-        tenant_id, token_id = _ids()
+        tenant_id = uuid.uuid4()
         results = [
-            (first if i % 2 == 0 else second).hit(tenant_id=tenant_id, token_id=token_id, limit=5)
-            for i in range(6)
+            (first if i % 2 == 0 else second).hit(tenant_id=tenant_id, limit=5) for i in range(6)
         ]
     assert [r.allowed for r in results] == [True] * 5 + [False]
     assert {r.backend for r in results} == {"redis"}
-    key = f"ratelimit:{tenant_id}:{token_id}:{results[0].reset // 60 - 1}"
+    key = f"ratelimit:{tenant_id}:{results[0].reset // 60 - 1}"
     client = redis.Redis.from_url(REDIS_URL)
     assert int(client.get(key)) == 6
     assert 0 < client.ttl(key) <= 65
@@ -77,9 +72,9 @@ def test_redis_counter_is_shared_between_limiters():
 def test_redis_down_degrades_to_the_local_limiter():
     clock = FakeClock(9000.0)
     limiter = RateLimiter("redis://127.0.0.1:1/0", clock=clock)  # nothing listens on port 1
-    tenant_id, token_id = _ids()
+    tenant_id = uuid.uuid4()
     started = time.monotonic()
-    decisions = [limiter.hit(tenant_id=tenant_id, token_id=token_id, limit=2) for _ in range(3)]
+    decisions = [limiter.hit(tenant_id=tenant_id, limit=2) for _ in range(3)]
     assert [d.allowed for d in decisions] == [True, True, False]
     assert {d.backend for d in decisions} == {"local-degraded"}
     # Only the first call paid for the failed connection; the rest skipped Redis.
@@ -187,10 +182,40 @@ def test_counters_stay_in_the_tenants_region(settings):
         plan = SimpleNamespace(api_requests_per_minute=5)
         return SimpleNamespace(pk=uuid.uuid4(), region=region, plan=plan)
 
-    token = SimpleNamespace(pk=uuid.uuid4())
     eu = tenant(with_cache)
-    decision = rate_limit_hit(tenant=eu, token=token)
+    decision = rate_limit_hit(tenant=eu)
     assert decision.backend == "redis"
     window = decision.reset // 60 - 1
-    assert int(redis.Redis.from_url(REDIS_URL).get(f"ratelimit:{eu.pk}:{token.pk}:{window}")) == 1
-    assert rate_limit_hit(tenant=tenant(without), token=token).backend == "local"
+    assert int(redis.Redis.from_url(REDIS_URL).get(f"ratelimit:{eu.pk}:{window}")) == 1
+    assert rate_limit_hit(tenant=tenant(without)).backend == "local"
+
+
+@pytest.mark.slow
+def test_the_budget_is_the_organisations_not_each_tokens(committed_db, test_database_url):
+    """Tokens cost nothing to mint: with a budget per token, a 4-rpm plan served 4 requests
+    per token (6 of 6 from three tokens here before the fix; a fresh token got 4 more)."""
+    rpm = 4
+    plan = Plan.objects.using("operator").create(
+        code=f"rl3-{uuid.uuid4().hex[:6]}",
+        name="Org budget",
+        features=["api_access"],
+        api_requests_per_minute=rpm,
+    )
+    tenant = TenantFactory(subdomain=unique_subdomain("rlorg"), plan=plan)
+    secrets = [mint(tenant, ["read", "write", "admin"]) for _ in range(3)]
+    host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
+    with LiveServer(test_database_url, {"REDIS_URL": REDIS_URL}) as server:
+        _wait_for_fresh_window()
+        statuses = [
+            http("GET", server.url + "/api/v1/usage/", host,
+                 headers={"Authorization": f"Bearer {secrets[i % 3]}"})[0]
+            for i in range(rpm + 2)
+        ]  # fmt: skip
+        # A token minted now (it is refused too: the budget is spent) or by an operator
+        # draws on the same budget.
+        fresh = mint(tenant, ["read"])
+        status, headers, _ = http(
+            "GET", server.url + "/api/v1/usage/", host, headers={"Authorization": f"Bearer {fresh}"}
+        )
+    assert statuses == [200] * rpm + [429, 429], statuses
+    assert status == 429 and headers["X-RateLimit-Remaining"] == "0"

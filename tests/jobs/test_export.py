@@ -86,7 +86,7 @@ def test_round_trip_restores_every_row_exactly(tenant_a, tenant_b):
     _delete_all(tenant_a)
     assert all(rows == [] for rows in _snapshot(tenant_a).values())
 
-    imported = tenant_import(tenant=tenant_a, stream=io.StringIO(out.getvalue()))
+    imported = tenant_import(tenant=tenant_a, stream=io.StringIO(out.getvalue()), full=True)
     assert {k: v for k, v in imported.items() if v} == {k: v for k, v in exported.items() if v}
     assert _snapshot(tenant_a) == before_a
     assert _snapshot(tenant_b) == before_b
@@ -125,7 +125,7 @@ def test_export_tenant_and_import_tenant_commands(tenant_a, tmp_path):
     # The header, the rows, the end marker.
     assert len(path.read_text().splitlines()) == 2 + sum(len(v) for v in before.values())
     _delete_all(tenant_a)
-    call_command("import_tenant", tenant_a.subdomain, input=str(path))
+    call_command("import_tenant", tenant_a.subdomain, input=str(path), full=True)
     assert _snapshot(tenant_a) == before
 
 
@@ -160,6 +160,6 @@ def test_round_trip_in_every_isolation_mode(committed_db, mode):
     assert f"{mode}-other" not in out.getvalue()
     _delete_all(tenant)
     assert all(rows == [] for rows in _snapshot(tenant).values())
-    tenant_import(tenant=tenant, stream=io.StringIO(out.getvalue()))
+    tenant_import(tenant=tenant, stream=io.StringIO(out.getvalue()), full=True)
     assert _snapshot(tenant) == before
     assert _snapshot(other) == before_other

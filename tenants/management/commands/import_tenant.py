@@ -20,11 +20,20 @@ class Command(OperatorCommand):
             "subdomain", nargs="?", help="optional: refuse unless the backup is of this tenant"
         )
         parser.add_argument("--input", required=True)
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="into a live tenant: members, API tokens, invitations, webhook endpoints and "
+            "billing as in the backup too, undoing removals, revocations and role changes made "
+            "since (by default those stay as they are now)",
+        )
 
     def handle(self, *args, **opts):
         try:
             with open(opts["input"], encoding="utf-8") as stream:
-                tenant, counts, created = tenant_restore(stream=stream, subdomain=opts["subdomain"])
+                tenant, counts, created = tenant_restore(
+                    stream=stream, subdomain=opts["subdomain"], full=opts["full"]
+                )
         except FileNotFoundError:
             raise CommandError(f"No such file: {opts['input']}") from None
         except (TenantError, ImportRefused) as exc:
