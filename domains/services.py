@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
 from billing.limits import feature_require
 from tenants import domains as registry
+from tenants.context import tenant_scope
+from tenants.control import control_alias
 from tenants.domains import DomainError
 from tenants.models import Domain
+from tenants.routers import data_alias
+
+logger = logging.getLogger("domains")
 
 FEATURE = "custom_domain"
 
@@ -45,13 +52,19 @@ def domain_verify(*, tenant, domain: Domain, actor=None) -> Domain:
             f"No TXT record {registry.challenge_name(domain.domain)} with the token was found. "
             "DNS changes can take a few minutes; try again."
         )
-    try:
-        with transaction.atomic():
-            domain.verified_at = timezone.now()
-            domain.save(update_fields=["verified_at"])
-    except IntegrityError:
-        domain.verified_at = None
-        raise DomainError(f"{domain.domain} is already served by another organisation.") from None
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                domain.verified_at = timezone.now()
+                domain.save(update_fields=["verified_at"])
+            break
+        except IntegrityError:
+            domain.verified_at = None
+            if attempt or not _release_stale_claim(domain):
+                raise DomainError(
+                    f"{domain.domain} is verified by another organisation whose DNS record "
+                    "is still published."
+                ) from None
     with transaction.atomic():
         audit_record(
             tenant=tenant,
@@ -61,6 +74,57 @@ def domain_verify(*, tenant, domain: Domain, actor=None) -> Domain:
             data={"domain": domain.domain},
         )
     return domain
+
+
+def _release_stale_claim(domain: Domain) -> bool:
+    """Release another tenant's verified claim on the name if DNS no longer publishes its token.
+
+    Ownership is what DNS proves now: the TXT record carries this tenant's token and
+    not the holder's (the holder gave the name up or lost it, e.g. kept it verified
+    after its plan dropped custom domains, or its DNS moved). The holder's claim goes
+    back to unverified (a control-plane write, the operator role: another tenant's
+    row; every process drops it through the registry trigger) and the holder's audit
+    log says so. False while the holder's record is still published: it keeps the name.
+    """
+    alias = control_alias(f"custom domain {domain.domain}: DNS names another organisation now")
+    holder = (
+        Domain.objects.using(alias)
+        .filter(domain=domain.domain, verified_at__isnull=False)
+        .exclude(pk=domain.pk)
+        .first()
+    )
+    if holder is None:
+        return True  # released meanwhile
+    if registry.owns(holder.domain, holder.token):
+        return False
+    with transaction.atomic(using=alias):
+        changed = (
+            Domain.objects.using(alias)
+            .filter(pk=holder.pk, verified_at=holder.verified_at)
+            .update(verified_at=None)
+        )
+    if changed:
+        _audit_release(holder)
+    return True
+
+
+def _audit_release(holder: Domain) -> None:
+    from tenants.models import Tenant
+
+    owner = Tenant.objects.select_related("plan", "database_server").get(pk=holder.tenant_id)
+    try:
+        with tenant_scope(owner), transaction.atomic(using=data_alias(owner)):
+            audit_record(
+                tenant=owner,
+                action="domain.release",
+                target=holder,
+                data={
+                    "domain": holder.domain,
+                    "reason": "its DNS record names another organisation's token now",
+                },
+            )
+    except Exception:  # the release stands: DNS decided it; the log line keeps the trace
+        logger.exception("custom domain %s released; its audit row was not written", holder)
 
 
 def domain_remove(*, tenant, domain: Domain, actor=None) -> None:

@@ -30,8 +30,8 @@ pytestmark = [
 
 
 @contextlib.contextmanager
-def dns_server(records: dict[str, str]):
-    """A real DNS server on a loopback port answering TXT records."""
+def dns_server(records: dict[str, str | list[str]]):
+    """A real DNS server on a loopback port answering TXT records (one name, one or more)."""
     port = free_port()
     args = [
         "dnsmasq",
@@ -42,7 +42,11 @@ def dns_server(records: dict[str, str]):
         "--bind-interfaces",
         "--listen-address=127.0.0.1",
         f"--port={port}",
-        *[f"--txt-record={name},{value}" for name, value in records.items()],
+        *[
+            f"--txt-record={name},{value}"
+            for name, values in records.items()
+            for value in ([values] if isinstance(values, str) else values)
+        ],
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)
@@ -165,3 +169,51 @@ def test_one_domain_is_verified_for_one_tenant_in_the_database(setup):
     # Tenant B cannot see A's row, yet the database refuses a second verified one.
     with tenant_scope(other), pytest.raises(IntegrityError), transaction.atomic():
         Domain.objects.create(tenant=other, domain=name, token="b", verified_at=verified)
+
+
+def test_dns_decides_a_name_the_holder_no_longer_publishes_goes_to_who_does(
+    setup, test_database_url
+):
+    """A verified claim is not forever: the TXT record DNS publishes now decides.
+
+    Found by a probe: A verified a name, then lost custom domains with its plan (the name
+    no longer served), and B, publishing its own token, was refused forever with a false
+    "already served by another organisation".
+    """
+    from audit.models import AuditEvent
+
+    tenant, other, name, token, other_token = setup
+    with tenant_scope(tenant):
+        held = Domain.objects.create(
+            tenant=tenant, domain=name, token="a-token", verified_at="2026-01-01T00:00Z"
+        )
+    subscription_change_plan(tenant=tenant, plan_code="free")
+    challenge = f"_tenantry-challenge.{name}"
+    with LiveServer(test_database_url, {"CUSTOM_DOMAIN_NAMESERVERS": "127.0.0.1:9"}) as server:
+        status, body = api(server, other, other_token, "POST", "domains/", {"domain": name})
+        assert status == 201, body
+        other_id, other_txt = body["id"], body["txt_record"]["value"]
+
+    # Both records published: the holder keeps the name.
+    with (
+        dns_server({challenge: ["a-token", other_txt]}) as both_ns,
+        LiveServer(test_database_url, {"CUSTOM_DOMAIN_NAMESERVERS": both_ns}) as server,
+    ):
+        status, body = api(server, other, other_token, "POST", f"domains/{other_id}/verify/")
+        assert status == 400 and "still published" in body["error"]["message"], body
+
+    # Only B's record published: B gets the name, A's claim goes back to unverified.
+    with (
+        dns_server({challenge: other_txt}) as nameserver,
+        LiveServer(test_database_url, {"CUSTOM_DOMAIN_NAMESERVERS": nameserver}) as server,
+    ):
+        status, body = api(server, other, other_token, "POST", f"domains/{other_id}/verify/")
+        assert status == 200 and body["verified"] is True, body
+        status, _, html = page(server, name)
+        assert status == 200 and b"Other Org" in html
+    with tenant_scope(tenant):
+        held.refresh_from_db()
+        assert held.verified_at is None
+        released = AuditEvent.objects.filter(action="domain.release").get()
+        assert released.actor_label == "system" and released.data["domain"] == name
+        assert other_token not in str(released.data)
