@@ -101,6 +101,12 @@ def _case_args(case: str, tenant, test_database_url: str) -> list[str]:
             "create_operator", "a" * 300 + "@ops.test", "--password", PASSWORD,
         ],
         "job-param-without-value": ["start_job", "tenant_export", "--tenant", sub, "--param", "x"],
+        "job-move-to-unknown-mode": [
+            "start_job", "tenant_move", "--tenant", sub, "--param", "to=bogus",
+        ],
+        "job-move-unknown-param": [
+            "start_job", "tenant_move", "--tenant", sub, "--param", "to=schema", "--param", "srv=x",
+        ],
     }[case]  # fmt: skip
 
 
@@ -124,6 +130,8 @@ CASES = {
     "operator-email-no-domain-dot": "valid email",
     "operator-email-too-long": "email",
     "job-param-without-value": "--param",
+    "job-move-to-unknown-mode": "to=shared|schema|database",
+    "job-move-unknown-param": "'srv'",
 }
 
 
