@@ -165,6 +165,22 @@ def test_a_garbage_database_url_is_one_line():
     assert "postgresql://" in line  # says what a database URL looks like
 
 
+def test_a_failure_the_code_also_logs_is_still_one_line(tenant, test_database_url):
+    """The broker down: jobs log why a job was not queued (ERROR) and outbox rows why they
+    were not published (WARNING) before the command fails. The terminal shows the one
+    error line (before the fix: the JSON log lines too); --traceback shows everything."""
+    closed = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = manage(
+        test_database_url, "start_job", "tenant_export", "--tenant", tenant.subdomain, **closed
+    )
+    assert "queue is unavailable" in assert_one_line_error(result)
+    verbose = manage(
+        test_database_url, "start_job", "tenant_export", "--tenant", tenant.subdomain,
+        "--traceback", **closed,
+    )  # fmt: skip
+    assert "not queued" in verbose.stderr and "Traceback" in verbose.stderr
+
+
 def test_traceback_stays_available_on_request(tenant, test_database_url):
     result = manage(
         test_database_url, "job_status", "00000000-0000-0000-0000-000000000000", "--traceback"
