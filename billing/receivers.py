@@ -1,5 +1,4 @@
-"""What follows a plan change outside billing's own rows (the move a plan's placement asks for),
-and the plan's limits at tenancy's own door (an import)."""
+"""What follows a plan change outside billing's own rows: the move a plan's placement asks for."""
 
 from __future__ import annotations
 
@@ -32,28 +31,3 @@ def move_when_plan_requires_another_placement(sender, *, tenant, old_plan, new_p
         logger.error("could not queue the move of %s to %s: %s", tenant.subdomain, target, exc)
         return
     logger.info("plan change of %s queued move job %s to %s", tenant.subdomain, job.pk, target)
-
-
-def refuse_import_over_plan(sender, *, tenant, **kwargs):
-    """An import (`import_tenant`) must leave the tenant within its current plan's limits.
-
-    Called inside the import's transaction, after its rows are written: the exclusive plan
-    lock holds creations and plan changes until the import commits or rolls back, and the
-    counts include what the import wrote. Over a limit, the import is refused whole.
-    """
-    from billing.limits import LIMIT_LABELS, limits_exceeded, plan_lock
-    from billing.models import Plan
-    from tenants.export import ImportRefused
-
-    plan_lock(tenant=tenant)
-    plan = Plan.objects.get(tenants__pk=tenant.pk)  # fresh: the plan decides now
-    exceeded = limits_exceeded(tenant=tenant, plan=plan)
-    if exceeded:
-        parts = ", ".join(
-            f"{LIMIT_LABELS[u.name]}: {u.usage}, {plan.name} allows {u.limit}" for u in exceeded
-        )
-        raise ImportRefused(
-            f"The backup does not fit {tenant.subdomain}'s {plan.name} plan ({parts}); "
-            "nothing imported. Change its plan first (change_plan) or raise the plan's "
-            "limits (update_plan)."
-        )

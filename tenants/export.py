@@ -35,7 +35,6 @@ from django.utils import timezone
 
 from tenants.context import tenant_scope
 from tenants.models import TenantOwned
-from tenants.signals import tenant_rows_imported
 from tenants.transactions import tenant_atomic
 
 FORMAT = "tenantry-export"
@@ -231,8 +230,6 @@ def tenant_import(*, tenant, stream, header: dict | None = None) -> dict[str, in
         if batch:
             _restore(batch)
         _check_complete(header, end, counts, number)
-        # Before the commit: a receiver may still refuse the whole import (plan limits).
-        tenant_rows_imported.send(sender=type(tenant), tenant=tenant)
     return counts
 
 
