@@ -137,12 +137,14 @@ def invoice_mark_paid(
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, timezone.now()
         invoice.external_payment_reference = reference
         invoice.save(update_fields=["status", "paid_at", "external_payment_reference"])
+        # The provider's reference is the operators' handle (Invoice.export_fields leaves it
+        # out): the tenant's log, which its admins read and export, says which invoice only.
         audit_record(
             tenant=tenant,
             actor=actor,
             action="invoice.paid",
             target=invoice,
-            data={"reference": reference},
+            data={"number": invoice.number},
         )
     return invoice
 

@@ -92,10 +92,24 @@ def tenant_provision_job(job, *, report):
     return {"isolation": tenant.isolation, "status": tenant.status}
 
 
-def _move_refused(tenant, params) -> None:
-    """Refuse a move to a server of another region before a job is queued."""
-    from tenants.servers import server_for_placement
+MOVE_PARAMS = ("to", "server", "keep_source")
 
+
+def _move_refused(tenant, params) -> None:
+    """Refuse, before a job is queued, a move the worker would refuse: an unknown mode or
+    parameter (`start_job --param`), a server of another region."""
+    from tenants.models import Isolation
+    from tenants.servers import PlacementError, server_for_placement
+
+    unknown = sorted(set(params) - set(MOVE_PARAMS))
+    if unknown:
+        raise PlacementError(
+            f"a move takes no parameter {unknown[0]!r} (known: {', '.join(MOVE_PARAMS)})"
+        )
+    if params.get("to") not in Isolation.values:
+        raise PlacementError(
+            f"a move needs to=shared|schema|database, not {params.get('to', '')!r}"
+        )
     if params.get("server"):
         server_for_placement(region=tenant.region, name=params["server"])
 

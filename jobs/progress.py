@@ -19,7 +19,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from jobs.models import Job, JobStatus
-from tenants.context import dangerously_unscoped, get_current_tenant, tenant_scope
+from tenants.context import dangerously_unscoped, get_current_tenant
 from tenants.residency import redact
 
 
@@ -27,17 +27,16 @@ from tenants.residency import redact
 def job_rows(tenant_id=None):
     """Where job rows are reached from here; yields the alias to open transactions on.
 
-    In a tenant's scope: through RLS. Outside one, for a known tenant id (the
-    tenant may be gone): that id's scope, still through RLS. Otherwise (the
+    In a tenant's scope: through RLS. For the id of a tenant that no longer exists
+    (`tenant_id`: a job queued before `delete_tenant`): the operator role, logged with
+    that id — the deletion fenced the tenant's placement for good, so entering its
+    scope is refused and the job would stay "queued" for ever. Otherwise (the
     worker claiming an operator job, an operator command): the operator role.
     """
     if get_current_tenant() is not None:
         yield router.db_for_write(Job)
     elif tenant_id is not None:
-        from tenants.models import Tenant
-
-        # Only the id matters to the policy; job rows stay in the main database.
-        with tenant_scope(Tenant(id=tenant_id)):
+        with dangerously_unscoped(f"closing a job of deleted tenant {tenant_id}"):
             yield router.db_for_write(Job)
     else:
         with dangerously_unscoped("job bookkeeping with no tenant in scope"):
@@ -62,8 +61,11 @@ def job_claim(*, job_id) -> Job | None:
 
 
 def job_fail_unstarted(*, job_id, reason: str, tenant_id=None) -> None:
+    rows = Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)  # past RLS: that tenant's job only
     with job_rows(tenant_id):
-        Job.objects.filter(pk=job_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        rows.update(
             status=JobStatus.FAILED, message=redact(reason)[:500], finished_at=timezone.now()
         )
 

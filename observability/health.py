@@ -4,8 +4,9 @@
 a process that stops answering it. `/readyz` checks every dependency the
 process needs to serve traffic, each with a short timeout and all at once, so
 the probe itself never hangs longer than about READY_TIMEOUT seconds; a load
-balancer stops routing to a process that reports 503. A registered tenant-database
-server that is down makes the answer "degraded" (200), not 503 (docs/operations.md).
+balancer stops routing to a process that reports 503. Only the default database fails
+it: Redis and the broker being down, or a registered tenant-database server, make the
+answer "degraded" (200), because the process still serves (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ READY_TIMEOUT = 1.0
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readyz")
 # Report keys of the registered tenant-database servers: they degrade, never fail, readiness.
 SERVER = "database_server:"
+# The one dependency without which the process cannot serve: the registry, sessions and (for
+# the main pool's tenants) the rows are there. Everything else degrades readiness: with Redis
+# and the broker down pages and the API keep serving (fail-soft cache, outbox), and a 503
+# would take every process out of the load balancer at once — the outage the outbox avoids.
+REQUIRED = ("database:default",)
 log = logging.getLogger(__name__)
 # {dependency: ok} as last logged by this process: a change is logged once, not every probe.
 _last_state: dict[str, bool] = {}
@@ -84,10 +90,12 @@ def _database_servers() -> list[tuple[str, str]]:
 def readiness() -> tuple[bool, dict]:
     """(ready, {dependency: {"ok": bool, "ms": float, "error"?: str}}).
 
-    Ready means the process can serve: the default database, Redis and the broker. A
-    registered tenant-database server that is down is in the report but not in the
-    verdict: it affects only the tenants placed there, and
-    taking every process out of the load balancer for it would take down every tenant.
+    Ready means the process can serve: the default database (REQUIRED). Redis, the
+    broker and the registered tenant-database servers are in the report but not in the
+    verdict: without Redis and the broker the process keeps serving (the cache fails
+    soft, accepted work waits in the outbox, jobs answer 503 queue_unavailable), and a
+    server that is down affects only the tenants placed there. Taking every process out
+    of the load balancer for either would take down every tenant.
     """
     checks: dict[str, object] = {}
     if settings.REDIS_URL:
@@ -109,7 +117,7 @@ def readiness() -> tuple[bool, dict]:
     wait(futures.values(), timeout=READY_TIMEOUT * 3)
     for name, future in futures.items():
         report[name] = future.result() if future.done() else {"ok": False, "error": "timed out"}
-    ready = all(entry["ok"] for name, entry in report.items() if not name.startswith(SERVER))
+    ready = all(report[name]["ok"] for name in REQUIRED)
     return ready, report
 
 

@@ -17,6 +17,14 @@ class OperatorError(Exception):
 def operator_create(*, email: str, password: str) -> Operator:
     email = (email or "").strip().lower()
     try:
+        # The console signs in by email (an EmailField): an address it can never take
+        # would make an account nobody can use. The field's validators: format and length.
+        if not email:
+            raise ValidationError("Enter a valid email address.")
+        Operator._meta.get_field("email").run_validators(email)
+    except ValidationError as exc:
+        raise OperatorError(f"email {email[:80]!r}: {' '.join(exc.messages)}") from None
+    try:
         validate_password(password)
     except ValidationError as exc:
         raise OperatorError(" ".join(exc.messages)) from None

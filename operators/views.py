@@ -8,11 +8,13 @@ tenant inside `tenant_scope`, so RLS stays in force and every placement works.
 from __future__ import annotations
 
 import functools
+import logging
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db import DatabaseError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +32,8 @@ from tenants.actors import operator_actor
 from tenants.context import tenant_scope
 from tenants.models import DatabaseServer, Tenant
 from tenants.services import TenantError, tenant_reactivate, tenant_suspend
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "_operator_id"
 LOGIN_FAILED = "That email and password do not match an operator account."
@@ -93,11 +97,20 @@ def logout_view(request):
     return redirect("operator_login")
 
 
-def _usage(tenant) -> dict:
-    # One tenant at a time in its own scope: RLS applies, and whatever the tenant's
-    # placement the counts come from where its rows live.
-    with tenant_scope(tenant):
-        return {item["name"]: item for item in usage_summary(tenant=tenant)["limits"]}
+def _usage(tenant) -> dict | None:
+    """The tenant's usage per limit; None when its placement cannot be reached now.
+
+    One tenant at a time in its own scope: RLS applies, and whatever the tenant's
+    placement the counts come from where its rows live. A tenant-database server that is
+    down makes that tenant's counts unavailable, never the console: the operator must
+    still find the tenant and act on it (as list_tenants reports it "unavailable").
+    """
+    try:
+        with tenant_scope(tenant):
+            return {item["name"]: item for item in usage_summary(tenant=tenant)["limits"]}
+    except DatabaseError as exc:
+        logger.warning("console: usage of %s unavailable: %s", tenant.subdomain, exc)
+        return None
 
 
 @operator_required

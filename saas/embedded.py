@@ -34,7 +34,13 @@ def url() -> str | None:
 
 
 def is_running() -> bool:
-    """Whether the embedded server was started and still accepts connections."""
+    """Whether the embedded server was started and still accepts connections.
+
+    A server answering on the URL's port proves nothing by itself: once this checkout's
+    cluster has stopped (a reboot, a crash: the URL file stays), another checkout's
+    cluster, or any server, may have that port. With a cluster of its own (`pgdata`), the
+    port must be the one its live postmaster wrote into `postmaster.pid`.
+    """
     found = url()
     if not found:
         return False
@@ -42,7 +48,25 @@ def is_running() -> bool:
         port = int(found.rsplit(":", 1)[1].split("/", 1)[0])
     except (IndexError, ValueError):
         return False
+    if (DATA / "pgdata").exists() and _own_port() != port:
+        return False
     return _port_open(port)
+
+
+def _own_port() -> int | None:
+    """The port this checkout's cluster listens on, from its postmaster.pid; None if it is down."""
+    try:
+        lines = (DATA / "pgdata" / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None  # a stale file: the postmaster died without removing it
+    except PermissionError:
+        pass  # alive, and another user's (the postgres user's)
+    return port
 
 
 def _bindir() -> Path | None:

@@ -39,13 +39,21 @@ def backup_write(*, tenant, path: str | Path | None = None) -> tuple[Path, int]:
 
     ResidencyError when the path (or the region's storage) is not the tenant's region's.
     """
-    target = residency.check_path(tenant.region, path) if path else backup_path_for(tenant)
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # O_EXCL: never write through a file (or link) somebody else prepared.
+    return export_write(tenant=tenant, path=path or backup_path_for(tenant), kind=BACKUP)
+
+
+def export_write(*, tenant, path: str | Path, kind: str) -> tuple[Path, int]:
+    """Write one of the tenant's exports (customer or backup) to a new file; returns (path, rows).
+
+    Both hold the tenant's personal data: 0600 (whatever the umask), and O_EXCL, so an
+    existing file, or a link somebody prepared, is never written through (FileExistsError).
+    ResidencyError when the path is not in the tenant's region's storage.
+    """
+    target = residency.check_path(tenant.region, path)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            rows = sum(tenant_export(tenant=tenant, stream=stream, kind=BACKUP).values())
+            rows = sum(tenant_export(tenant=tenant, stream=stream, kind=kind).values())
     except BaseException:
         target.unlink(missing_ok=True)
         raise

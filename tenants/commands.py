@@ -78,6 +78,44 @@ def wants_traceback(argv) -> bool:
     )
 
 
+class _HeldRecords(logging.Filter):
+    """What a command logs on the terminal (the root's `console` handler), held until it ends.
+
+    Code below a command logs why something failed (the broker refused a job, a row was not
+    published) before the command raises; printed as it happened, the terminal showed those
+    JSON lines above the one `error:` line. Held, they are shown after the command's output
+    when it succeeds, and dropped when it fails, unless the operator asked for the traceback.
+    """
+
+    LIMIT = 10_000  # a runaway command's warnings do not grow without bound
+
+    def __init__(self):
+        super().__init__()
+        self.handlers = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if len(self.records) < self.LIMIT:
+            self.records.append(record)
+        return False
+
+    def __enter__(self):
+        for handler in self.handlers:
+            handler.addFilter(self)
+        return self
+
+    def __exit__(self, *exc):
+        for handler in self.handlers:
+            handler.removeFilter(self)
+
+    def release(self) -> None:
+        records, self.records = self.records, []
+        for record in records:
+            for handler in self.handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+
+
 class OneLineErrors:
     """Mixin for a command class: `run_from_argv` (the operator's door) fails in one line.
 
@@ -97,15 +135,22 @@ class OneLineErrors:
         cmd_options = vars(options)
         args = cmd_options.pop("args", ())
         handle_default_options(options)  # --settings, --pythonpath
+        held = _HeldRecords()
         try:
-            self.execute(*args, **cmd_options)
+            with held:
+                self.execute(*args, **cmd_options)
         except SystemCheckError as exc:
+            held.release()
             if traceback:
                 raise
             self.stderr.write(str(exc), lambda x: x)  # a report of its own, as Django prints it
             sys.exit(exc.returncode)
         except (Exception, KeyboardInterrupt) as exc:
+            if traceback or logging.getLogger().isEnabledFor(logging.DEBUG):
+                held.release()  # asked for everything: the trace, or LOG_LEVEL=DEBUG
             self._fail(exc, argv, traceback=traceback)
+        else:
+            held.release()
         finally:
             with contextlib.suppress(ImproperlyConfigured):  # settings never loaded
                 connections.close_all()

@@ -318,7 +318,25 @@ class UnsafePooledTables(RuntimeError):
 
 
 def guard_at_start() -> Scan | None:
-    """Server start: refuse to start on unsafe pooled tables; refuse unsafe placements."""
+    """Server start: refuse to start on unsafe pooled tables; refuse unsafe placements.
+
+    uvicorn with several workers imports the ASGI module inside each worker's running
+    event loop, where Django refuses database calls (SynchronousOnlyOperation): there the
+    check runs in a thread of its own and the import waits for it (its refusal included).
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _guard_at_start()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="rls-guard") as pool:
+        return pool.submit(_guard_at_start).result()
+
+
+def _guard_at_start() -> Scan | None:
     from django.db import DatabaseError, connections
 
     if not settings.TENANT_GUARD_AT_START:

@@ -4,6 +4,7 @@ fields (the suspension reason) stay with the operators. Console over HTTP, comma
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from tenants.context import tenant_scope
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
 from tests.live import ROOT, LiveServer
-from tests.live_client import Browser, console_host, tenant_host
+from tests.live_client import Browser, api, console_host, tenant_host
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +90,55 @@ def test_the_tenants_audit_log_names_the_operator_and_not_the_reason(
     }
     for action, labels in operator_actions.items():
         assert {label for (a, label) in events if a == action} == labels, events
+
+
+PAYMENT_REFERENCE = "pi_3Operator0nlyRef"
+
+
+def test_an_invoices_payment_reference_stays_with_the_operators(
+    committed_db, test_database_url, tmp_path
+):
+    """settle_invoice --paid REF: the tenant's audit log (page, CSV, API) and its customer
+    export say the invoice was paid, never the provider's reference (operator-only)."""
+    from accounts.services import token_create
+    from billing.subscriptions import subscription_start
+    from tests.billing.conftest import plan
+
+    tenant = TenantFactory(subdomain=unique_subdomain("paid"), plan=plan("pro"))
+    owner = UserFactory(tenant=tenant, email="owner@paid.test", role="owner")
+    subscription_start(tenant=tenant)
+    with tenant_scope(tenant):
+        secret = token_create(
+            tenant=tenant, created_by=owner, name="ci", scopes=["read", "admin"]
+        ).secret
+    manage(test_database_url, "issue_invoice", tenant.subdomain, "--tax-rate", "0.19")
+    listed = manage(test_database_url, "list_invoices", tenant.subdomain, "--json")
+    [invoice] = json.loads(listed.stdout)
+    manage(
+        test_database_url,
+        "settle_invoice",
+        tenant.subdomain,
+        invoice["number"],
+        "--paid",
+        PAYMENT_REFERENCE,
+    )
+    export = tmp_path / "customer.jsonl"
+    manage(test_database_url, "export_tenant", tenant.subdomain, "--output", str(export))
+
+    with LiveServer(test_database_url) as server:
+        browser = Browser(server, tenant_host(tenant))
+        assert browser.login(owner.email)[0] == 302
+        pages = [browser.request("GET", path) for path in ("/audit/", "/audit/export.csv")]
+        status, body = api(server, tenant_host(tenant), secret, "GET", "/api/v1/audit/")
+    assert status == 200 and "invoice.paid" in json.dumps(body)
+    for page_status, page in pages:
+        assert page_status == 200 and b"invoice.paid" in page
+        assert PAYMENT_REFERENCE.encode() not in page
+    assert PAYMENT_REFERENCE not in json.dumps(body)
+    assert "invoice.paid" in export.read_text()
+    assert PAYMENT_REFERENCE not in export.read_text()
+    with tenant_scope(tenant):  # operators still have it, on the invoice
+        from billing.models import Invoice
+
+        paid = Invoice.objects.get(number=invoice["number"])
+        assert paid.external_payment_reference == PAYMENT_REFERENCE

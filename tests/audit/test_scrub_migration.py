@@ -37,3 +37,17 @@ def test_legacy_reasons_are_scrubbed_and_rls_stays_forced(committed_db):
     with tenant_scope(tenant):
         assert AuditEvent.objects.get(pk=legacy.pk).data == {}
         assert AuditEvent.objects.get(pk=other.pk).data == {"reason": "trial"}  # not operator data
+
+
+def test_legacy_payment_references_are_scrubbed(committed_db):
+    scrub = importlib.import_module("audit.migrations.0004_scrub_payment_references").SCRUB
+    tenant = TenantFactory(subdomain=unique_subdomain("scrubref"))
+    with tenant_scope(tenant):
+        legacy = audit_record(
+            tenant=tenant, actor="operator", action="invoice.paid", data={"reference": "pi_1"}
+        )
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cur:
+        for statement in scrub:
+            cur.execute(statement)
+    with tenant_scope(tenant):
+        assert AuditEvent.objects.get(pk=legacy.pk).data == {}

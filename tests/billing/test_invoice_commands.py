@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from billing.models import Subscription
+from billing.models import Invoice, Subscription
 from billing.subscriptions import subscription_start
 from tenants.context import tenant_scope
 from tests.billing.conftest import tenant_on
@@ -47,7 +47,9 @@ def test_issue_list_pay_and_void(pro_tenant, capsys):
     with pytest.raises(CommandError, match="no invoice '1999-00001'"):
         call_command("settle_invoice", pro_tenant.subdomain, "1999-00001", "--void")
     with tenant_scope(pro_tenant):
-        assert AuditEvent.objects.get(action="invoice.paid").data["reference"] == "pi_3Nabc"
+        # The reference is the operators' (on the invoice), not the tenant's audit log.
+        assert AuditEvent.objects.get(action="invoice.paid").data == {"number": row["number"]}
+        assert Invoice.objects.get(number=row["number"]).external_payment_reference == "pi_3Nabc"
 
 
 @pytest.mark.django_db

@@ -173,3 +173,24 @@ def test_without_a_virtualenv_it_says_to_install(tmp_path):
     assert result.stderr.strip() == (
         "error: Django is not installed: run `make install` (creates .venv) first"
     )
+
+
+@pytest.mark.slow
+def test_a_server_on_a_stopped_clusters_port_is_not_taken_for_it(checkout, test_database_url):
+    """Two checkouts on one host: this one's cluster is stopped (a reboot, a crash) and its
+    URL file names a port another server answers on now. manage.py must start this
+    checkout's own cluster, never run commands against the other one's databases."""
+    data = checkout / ".data" / "postgres"
+    env = fresh_env(EMBEDDED_PG_DIR=str(data))
+    started = run(f"cd {checkout} && .venv/bin/python -m saas.embedded start", env)
+    assert started.returncode == 0, started.stderr
+    stopped = run(f"cd {checkout} && .venv/bin/python -m saas.embedded stop", env)
+    assert stopped.returncode == 0, stopped.stderr
+    # The URL its last start wrote, now answered by another server (here: the test database's).
+    (data / "url").write_text(test_database_url)
+
+    result = run(f"cd {checkout} && ./manage.py list_tenants", env)
+    # Before the fix: the other server's tenants, listed as this checkout's (exit 0).
+    assert not result.stdout.startswith("SUBDOMAIN"), result.stdout
+    assert "started the embedded PostgreSQL" in result.stderr
+    assert (data / "url").read_text() != test_database_url

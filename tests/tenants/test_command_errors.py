@@ -11,6 +11,8 @@ from django.core.management import get_commands, load_command_class
 
 from accounts.models import ApiToken
 from billing.models import Plan
+from jobs.models import Job
+from operators.models import Operator
 from tenants.context import tenant_scope
 from tenants.control import control_alias
 from tenants.models import DatabaseServer, Tenant, TenantStatus
@@ -22,6 +24,7 @@ from tests.tenants.manage import manage
 pytestmark = pytest.mark.slow
 
 TOO_LONG = "x" * 300
+PASSWORD = "a-long-operator-password-1"
 PLAN_FIELDS = (
     "max_members",
     "api_requests_per_minute",
@@ -92,6 +95,18 @@ def _case_args(case: str, tenant, test_database_url: str) -> list[str]:
         "import-a-directory": ["import_tenant", "--input", "/tmp"],
         "export-to-missing-dir": ["export_tenant", sub, "--output", "/nonexistent/dir/x.jsonl"],
         "unknown-option": ["list_tenants", "--no-such-option"],
+        "operator-email-invalid": ["create_operator", "bad-email", "--password", PASSWORD],
+        "operator-email-no-domain-dot": ["create_operator", "x@y", "--password", PASSWORD],
+        "operator-email-too-long": [
+            "create_operator", "a" * 300 + "@ops.test", "--password", PASSWORD,
+        ],
+        "job-param-without-value": ["start_job", "tenant_export", "--tenant", sub, "--param", "x"],
+        "job-move-to-unknown-mode": [
+            "start_job", "tenant_move", "--tenant", sub, "--param", "to=bogus",
+        ],
+        "job-move-unknown-param": [
+            "start_job", "tenant_move", "--tenant", sub, "--param", "to=schema", "--param", "srv=x",
+        ],
     }[case]  # fmt: skip
 
 
@@ -111,6 +126,12 @@ CASES = {
     "import-a-directory": "/tmp",
     "export-to-missing-dir": "/nonexistent/dir/x.jsonl",
     "unknown-option": "--no-such-option",
+    "operator-email-invalid": "valid email",
+    "operator-email-no-domain-dot": "valid email",
+    "operator-email-too-long": "email",
+    "job-param-without-value": "--param",
+    "job-move-to-unknown-mode": "to=shared|schema|database",
+    "job-move-unknown-param": "'srv'",
 }
 
 
@@ -119,6 +140,7 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tenant, test_database_ur
     plan_before = _plan_state()
     tenants_before = Tenant.objects.count()
     servers_before = DatabaseServer.objects.count()
+    operators_before = Operator.objects.count()
 
     line = assert_one_line_error(
         manage(test_database_url, *_case_args(case, tenant, test_database_url))
@@ -132,12 +154,31 @@ def test_bad_input_is_one_line_and_writes_nothing(case, tenant, test_database_ur
     assert _plan_state() == plan_before
     assert Tenant.objects.count() == tenants_before
     assert DatabaseServer.objects.count() == servers_before
+    assert Operator.objects.count() == operators_before
+    with tenant_scope(tenant):
+        assert not Job.objects.filter(tenant_id=tenant.pk).exists()
 
 
 def test_a_garbage_database_url_is_one_line():
     result = manage("garbage", "list_tenants")
     line = assert_one_line_error(result)
     assert "postgresql://" in line  # says what a database URL looks like
+
+
+def test_a_failure_the_code_also_logs_is_still_one_line(tenant, test_database_url):
+    """The broker down: jobs log why a job was not queued (ERROR) and outbox rows why they
+    were not published (WARNING) before the command fails. The terminal shows the one
+    error line (before the fix: the JSON log lines too); --traceback shows everything."""
+    closed = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = manage(
+        test_database_url, "start_job", "tenant_export", "--tenant", tenant.subdomain, **closed
+    )
+    assert "queue is unavailable" in assert_one_line_error(result)
+    verbose = manage(
+        test_database_url, "start_job", "tenant_export", "--tenant", tenant.subdomain,
+        "--traceback", **closed,
+    )  # fmt: skip
+    assert "not queued" in verbose.stderr and "Traceback" in verbose.stderr
 
 
 def test_traceback_stays_available_on_request(tenant, test_database_url):

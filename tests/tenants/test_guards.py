@@ -172,3 +172,18 @@ def test_rls_disabled_in_a_template_database_fails_the_check(committed_db):
     finally:
         with template.connect(autocommit=True) as conn:
             conn.execute("ALTER TABLE projects_project ENABLE ROW LEVEL SECURITY")
+
+
+@pytest.mark.slow
+def test_uvicorn_with_several_workers_starts_and_runs_the_check(committed_db, test_database_url):
+    """The runbook's ASGI command (`uvicorn … --workers 3`): each worker imports saas.asgi
+    inside its running event loop, where Django refuses database calls. Before the fix every
+    worker died at start (SynchronousOnlyOperation in the check) and nothing was served."""
+    healthy = make_tenant("schema", "uv-ok")
+    unsafe = make_tenant("schema", "uv-ls")
+    with rls_disabled(unsafe), LiveServer(test_database_url, server="asgi", workers=2) as server:
+        assert _get(server, healthy)[0] == 200
+        status, body = _get(server, unsafe)
+        assert status == 503 and b"tenant_upgrading" in body  # the check ran
+    assert "SynchronousOnlyOperation" not in server.log.read_text()
+    call_command("migrate_tenants", "--skip-pooled", stdout=_Sink())  # repaired for later tests

@@ -27,9 +27,13 @@ class Command(OperatorCommand):
         if opts["list"] or not opts["kind"]:
             self.stdout.write("\n".join(kinds()))
             return
+        malformed = [p for p in opts["param"] if "=" not in p or not p.split("=", 1)[0]]
+        if malformed:
+            # Dropping it would start a job other than the one asked for.
+            raise CommandError(f"--param {malformed[0]!r}: expected KEY=VALUE (e.g. to=schema)")
         try:
             tenant = tenant_get(opts["tenant"]) if opts["tenant"] else None
-            params = dict(p.split("=", 1) for p in opts["param"] if "=" in p)
+            params = dict(p.split("=", 1) for p in opts["param"])
             job = job_start(
                 kind=opts["kind"], tenant=tenant, params=params, requested_by="operator (command)"
             )

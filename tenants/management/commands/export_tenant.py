@@ -12,8 +12,8 @@ from tenants.services import TenantError, tenant_get
 class Command(OperatorCommand):
     help = (
         "Write SUBDOMAIN's customer export (the allow-list its admins download) to FILE; "
-        "with --backup, the operator backup instead (every field but sessions, a 0600 file, "
-        "restorable by import_tenant)."
+        "with --backup, the operator backup instead (every field but sessions, restorable by "
+        "import_tenant). Either is a new 0600 file."
     )
 
     def add_arguments(self, parser):
@@ -38,16 +38,13 @@ class Command(OperatorCommand):
                 raise CommandError(str(exc)) from None
         if opts["output"] == "-":
             counts = tenant_export(tenant=tenant, stream=sys.stdout, kind=kind)
-        elif kind == BACKUP:
-            from tenants.backup import backup_write
+        else:
+            from tenants.backup import export_write
 
             try:
-                _, rows = backup_write(tenant=tenant, path=opts["output"])
+                _, rows = export_write(tenant=tenant, path=opts["output"], kind=kind)
             except FileExistsError:
                 raise CommandError(f"{opts['output']} exists; choose another --output") from None
             counts = {"rows": rows}
-        else:
-            with open(opts["output"], "w", encoding="utf-8") as stream:
-                counts = tenant_export(tenant=tenant, stream=stream, kind=kind)
         total = sum(counts.values())
         self.stderr.write(f"exported {total} rows of {tenant.subdomain} ({kind})")
