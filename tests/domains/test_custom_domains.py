@@ -182,7 +182,7 @@ def test_dns_decides_a_name_the_holder_no_longer_publishes_goes_to_who_does(
     """
     from audit.models import AuditEvent
 
-    tenant, other, name, token, other_token = setup
+    tenant, other, name, _token, other_token = setup
     with tenant_scope(tenant):
         held = Domain.objects.create(
             tenant=tenant, domain=name, token="a-token", verified_at="2026-01-01T00:00Z"
