@@ -18,9 +18,13 @@ from billing.transactions import billing_atomic
 from tenants import resolvers
 from tenants.actors import is_operator_label
 from tenants.models import Tenant
+from tenants.outbox import outbox_enqueue
 from tenants.residency import redact
 from tenants.routers import data_alias
 from webhooks.events import event_record
+
+#: The outbox task that starts the move a plan change asks for (billing/tasks.py).
+PLAN_MOVE_TASK = "billing.plan_move"
 
 
 def subscription_start(
@@ -79,7 +83,7 @@ def isolation_target(*, tenant, old_plan: Plan, new_plan: Plan) -> str | None:
     Moving onto a plan that requires a placement the tenant lacks: that
     placement. Leaving a plan whose required placement the tenant has, for one
     that requires none: the deployment default. The move itself belongs to the
-    isolation backends (a receiver of billing.signals.plan_changed).
+    isolation backends, started by the plan change's outbox task (billing.tasks.plan_move).
     """
     if new_plan.required_isolation:
         return (
@@ -149,7 +153,8 @@ def subscription_change_plan(
     cannot grow between the comparison and the commit. On success: tenant.plan
     and the subscription change, a PlanChange and an audit row are written, and
     after commit the tenant cache is invalidated (the cached Tenant carries the
-    plan and its statement timeout) and billing.signals.plan_changed is sent.
+    plan and its statement timeout) and billing.signals.plan_changed is sent. A change
+    that asks for another placement commits an outbox row for its move job with it.
     """
     offered = Plan.objects.filter(is_public=True) if self_service else Plan.objects.all()
     try:
@@ -188,7 +193,7 @@ def subscription_change_plan(
             subscription.status = SubscriptionStatus.ACTIVE
             subscription.trial_ends_at = None
         subscription.save(update_fields=["plan", "status", "trial_ends_at", "updated_at"])
-        PlanChange.objects.create(
+        change = PlanChange.objects.create(
             tenant_id=tenant.pk,
             from_plan=old_plan,
             to_plan=new_plan,
@@ -196,6 +201,10 @@ def subscription_change_plan(
             **plan_change_actor(actor),
         )
         move_to = isolation_target(tenant=row, old_plan=old_plan, new_plan=new_plan)
+        if move_to is not None:
+            # The move this change asks for is accepted work: an outbox row committed with
+            # the change, so a broker that is down now delays the move, never loses it.
+            outbox_enqueue(PLAN_MOVE_TASK, change.pk)
         audit_record(
             tenant=tenant,
             actor=actor,

@@ -5,7 +5,8 @@ changed tenant ('*' for a plan or server change) when the change commits. The
 listener drops those entries from this process's cache and the shared one, so
 a change takes effect in milliseconds. It is an accelerator, not the
 guarantee: while it is disconnected, entries still expire after
-TENANT_REGISTRY_MAX_AGE. One extra database connection per process.
+TENANT_REGISTRY_MAX_AGE. One extra database connection per process, made
+directly to the main server (never through a PgBouncer in front of the app role).
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def _conninfo() -> dict:
     params = connections[DEFAULT_DB_ALIAS].get_connection_params()
     for key in ("cursor_factory", "context", "prepare_threshold", "pool"):
         params.pop(key, None)
+    # LISTEN belongs to a session. APP_DATABASE_URL may name a PgBouncer in transaction
+    # mode, which hands the server connection that ran LISTEN to other clients at once:
+    # the listener would hear nothing and still look connected. So it logs in as the app
+    # role at DATABASE_URL's own address (the main server itself; migrations use it too).
+    direct = connections["owner"].settings_dict
+    for key, name in (("host", "HOST"), ("port", "PORT")):
+        if direct[name]:
+            params[key] = str(direct[name])
+        else:
+            params.pop(key, None)
+    params["dbname"] = direct["NAME"]
     # Named apart from the request pools: it is one more connection per process,
     # outside their bound (docs/operations.md).
     params["application_name"] = "tenantry-registry-listener"

@@ -184,30 +184,23 @@ def test_isolation_target_for_dedicated_database_plans(db):
     )
 
 
-@pytest.fixture
-def without_move_receiver():
-    """The plan change's own contract: it signals, it does not move (billing/receivers.py does,
-    tested with committed data in tests/tenants/test_plan_move.py)."""
-    from billing.receivers import move_when_plan_requires_another_placement
-    from billing.signals import plan_changed
-
-    plan_changed.disconnect(dispatch_uid="billing.move_on_plan_change")
-    yield
-    plan_changed.connect(
-        move_when_plan_requires_another_placement, dispatch_uid="billing.move_on_plan_change"
-    )
-
-
-def test_upgrade_to_enterprise_signals_the_move_but_does_not_move(
-    pro_tenant, django_capture_on_commit_callbacks, without_move_receiver
+def test_upgrade_to_enterprise_accepts_the_move_but_does_not_move(
+    pro_tenant, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
+    """The plan change's own contract: its move is an outbox row committed with it; the
+    row's task queues the move job (tested with committed data in tests/tenants/test_plan_move.py)."""
+    from tenants.models import OutboxMessage
+
+    with django_capture_on_commit_callbacks(execute=False):
         subscription_change_plan(tenant=pro_tenant, plan_code="enterprise")
     row = Tenant.objects.get(pk=pro_tenant.pk)
     assert (row.plan.code, row.isolation) == ("enterprise", "shared")
     with tenant_scope(pro_tenant):
         event = AuditEvent.objects.get(action="plan.change")
+        change = PlanChange.objects.get(tenant_id=pro_tenant.pk, to_plan__code="enterprise")
+        [queued] = OutboxMessage.objects.filter(tenant_id=pro_tenant.pk)
     assert event.data["isolation_move_to"] == "database"
+    assert (queued.task, queued.args) == ("billing.plan_move", [str(change.pk)])
 
 
 def test_subscription_is_created_lazily_for_tenants_without_one(pro_tenant):
