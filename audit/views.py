@@ -60,6 +60,10 @@ def audit_log(request):
     if refused := _refused(request):
         return refused
     form, filters = _filters(request)
+    return _log_page(request, form, filters)
+
+
+def _log_page(request, form, filters):
     events = audit_event_list(tenant=request.tenant, **filters)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -77,8 +81,8 @@ def audit_export(request):
     if refused := _refused(request):
         return refused
     form, filters = _filters(request)
-    if form.errors:
-        return HttpResponse("Invalid filter.", status=400, content_type="text/plain")
+    if form.errors:  # the log page with the filter's errors beside its fields (400)
+        return _log_page(request, form, {})
     events = audit_event_list(tenant=request.tenant, **filters)[:EXPORT_MAX_ROWS]
     out = io.StringIO()
     writer = csv.writer(out)

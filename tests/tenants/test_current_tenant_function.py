@@ -103,7 +103,10 @@ def test_parallel_workers_see_the_transactions_tenant(tenant_a, tenant_b):
         ProjectFactory(tenant=tenant_a, name=f"a{i}")
     ProjectFactory(tenant=tenant_b, name="b")
     with tenant_scope(tenant_a), transaction.atomic(), connections["default"].cursor() as cur:
+        cur.execute("SHOW max_parallel_workers_per_gather")
+        assert cur.fetchone()[0] == "0"  # the app role's default (tenants.roles): no fan-out
         for setting in (
+            "max_parallel_workers_per_gather = 2",
             "force_parallel_mode = regress",
             "parallel_setup_cost = 0",
             "parallel_tuple_cost = 0",

@@ -152,6 +152,8 @@ def test_delete_then_import_brings_the_tenant_back(committed_db, test_database_u
     restored = manage(test_database_url, "import_tenant", "--input", str(backup))
     assert restored.returncode == 0, restored.stderr
     assert f"re-created {sub} ({tenant.pk})" in restored.stdout
+    # Its retention no longer covers the backup: the operator is told (it holds hashes).
+    assert f"{backup} still holds the tenant's data, password hashes included" in restored.stdout
     back = Tenant.objects.get(subdomain=sub)
     assert back.pk == tenant.pk and back.status == "active"
     assert (

@@ -92,3 +92,12 @@ def test_csv_export_holds_the_filtered_events_only(tenant_a, owner, events):
 def test_members_get_no_export(tenant_a, member, events):
     response = signed_in(tenant_a, member).get("/audit/export.csv")
     assert response.status_code == 403
+
+
+def test_an_export_with_a_bad_filter_gets_the_log_page_with_the_error(tenant_a, owner, events):
+    """A person gets a styled page naming the bad field, not a plain-text 400 (probe)."""
+    response = signed_in(tenant_a, owner).get("/audit/export.csv", {"since": "not-a-date"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "Enter a valid date" in page and "<form" in page

@@ -58,3 +58,11 @@ class Command(OperatorCommand):
             f"created tenant {tenant.subdomain} ({tenant.id}) plan={tenant.plan.code} "
             f"isolation={tenant.isolation}"
         )
+        if opts["owner_email"]:
+            how = (
+                "signs in with the given password"
+                if opts["owner_password"]
+                else "has no password yet: they set one through 'Forgot your password?' "
+                "on the sign-in page"
+            )
+            self.stdout.write(f"owner {opts['owner_email']} {how}")

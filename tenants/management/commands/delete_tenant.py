@@ -4,7 +4,8 @@ import sys
 
 from django.core.management.base import CommandError
 
-from tenants.commands import OperatorCommand
+from tenants.commands import OperatorCommand, describe
+from tenants.models import Tenant, TenantStatus
 from tenants.services import TenantError, tenant_delete, tenant_get
 
 
@@ -58,6 +59,16 @@ class Command(OperatorCommand):
         except OSError as exc:
             # The backup is written before anything is removed: nothing was deleted.
             raise CommandError(f"cannot write the backup ({exc}); nothing deleted") from None
+        except Exception as exc:
+            # Failed part-way (e.g. its database server went away): say what is left and how
+            # to finish, in the one line.
+            status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
+            if status != TenantStatus.DELETING:
+                raise
+            raise CommandError(
+                f"{describe(exc)}; {tenant.subdomain} is left 'deleting' (no longer served): "
+                f"run `delete_tenant {tenant.subdomain} --yes` again to finish"
+            ) from None
         if result["backup"]:
             self.stdout.write(
                 f"operator backup: {result['backup']} ({result['rows']} rows; restore with "

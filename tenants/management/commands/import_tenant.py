@@ -42,3 +42,10 @@ class Command(OperatorCommand):
         self.stdout.write(
             f"{verb} {tenant.subdomain} ({tenant.pk}): imported {sum(counts.values())} rows"
         )
+        if created:
+            # Its deletion's retention no longer governs the backup (the tenant is live again,
+            # and release_subdomain --expired --delete-backup will not find it): say so.
+            self.stdout.write(
+                f"{opts['input']} still holds the tenant's data, password hashes included: "
+                "remove it once it is no longer needed"
+            )
