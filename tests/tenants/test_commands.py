@@ -118,26 +118,3 @@ def test_seed_demo_is_idempotent_and_serves_a_demo(capsys):
         assert User.objects.get().email == "admin@demo.example"
     assert Operator.objects.filter(email="ops@demo.example").count() == 1
     assert "already present" in capsys.readouterr().out
-
-
-def test_a_delete_that_fails_part_way_says_how_to_finish(committed_db, capsys, monkeypatch):
-    """Left 'deleting' by a failure after the point of no return: the one line says re-run."""
-    import psycopg
-
-    from tenants.backends.shared import SharedBackend
-
-    sub = unique_subdomain("delpart")
-    call_command("create_tenant", name="Part", subdomain=sub)
-
-    def server_gone(self, tenant):
-        raise psycopg.OperationalError("connection to server at 10.0.0.9 failed: timeout")
-
-    monkeypatch.setattr(SharedBackend, "deprovision", server_gone)
-    with pytest.raises(CommandError) as failed:
-        call_command("delete_tenant", sub, "--yes", "--no-backup")
-    message = str(failed.value)
-    assert "database unavailable" in message and "left 'deleting'" in message
-    assert f"delete_tenant {sub} --yes" in message and "\n" not in message
-    monkeypatch.undo()
-    call_command("delete_tenant", sub, "--yes", "--no-backup")
-    assert not Tenant.objects.filter(subdomain=sub).exists()
