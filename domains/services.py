@@ -13,7 +13,7 @@ from tenants import domains as registry
 from tenants.context import tenant_scope
 from tenants.control import control_alias
 from tenants.domains import DomainError
-from tenants.models import Domain
+from tenants.models import Domain, Tenant
 from tenants.routers import data_alias
 
 logger = logging.getLogger("domains")
@@ -109,8 +109,6 @@ def _release_stale_claim(domain: Domain) -> bool:
 
 
 def _audit_release(holder: Domain) -> None:
-    from tenants.models import Tenant
-
     owner = Tenant.objects.select_related("plan", "database_server").get(pk=holder.tenant_id)
     try:
         with tenant_scope(owner), transaction.atomic(using=data_alias(owner)):

@@ -4,7 +4,6 @@ running server), and two at once to one address leave one."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -16,6 +15,7 @@ from tests.accounts.test_authority import mint
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
 from tests.live_client import Browser, api, tenant_host
+from tests.overlap import pause_in, run_overlapping
 
 pytestmark = pytest.mark.slow
 
@@ -56,16 +56,8 @@ def test_invitations_to_one_address_at_once_leave_one_pending(committed_db, monk
     # transactions take turns, which hides the race).
     settings.TENANT_DB_SERVER_CORES = 8
     tenant = TenantFactory(subdomain=unique_subdomain("dup"))
-    first_inserted, release = threading.Event(), threading.Event()
-    enqueue = invitations.outbox_enqueue
-
-    def paused(*args):
-        if threading.current_thread().name == "first":
-            first_inserted.set()
-            release.wait(10)  # the first transaction stays open, its row inserted
-        return enqueue(*args)
-
-    monkeypatch.setattr(invitations, "outbox_enqueue", paused)
+    # The first transaction stays open at its outbox row, its invitation inserted.
+    first_inserted, release = pause_in(monkeypatch, invitations, "outbox_enqueue", "first")
 
     done = []
 
@@ -76,13 +68,7 @@ def test_invitations_to_one_address_at_once_leave_one_pending(committed_db, monk
 
     first = threading.Thread(target=invite, name="first")
     second = threading.Thread(target=invite, name="second")
-    first.start()
-    assert first_inserted.wait(10)
-    second.start()
-    time.sleep(0.5)  # the second runs as far as it can while the first is open
-    release.set()
-    first.join(10)
-    second.join(10)
+    run_overlapping(first, second, first_inserted, release)
     assert sorted(done) == ["first", "second"]  # both invitations were made
     with tenant_scope(tenant):
         pending = Invitation.objects.filter(

@@ -4,7 +4,6 @@ beside each other (real transactions on separate connections)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from accounts.services import AccountError, member_remove
 from tenants.context import tenant_scope
 from tests.conftest import unique_subdomain
 from tests.factories import TenantFactory, UserFactory
+from tests.overlap import pause_in, run_overlapping
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +33,8 @@ def test_an_invitation_is_not_accepted_while_its_sender_is_being_removed(
         issued = invitation_create(
             tenant=tenant, email="late@race.test", role=Role.ADMIN, actor=sender, invited_by=sender
         )
-    revoked, release = threading.Event(), threading.Event()
-    audit = services.audit_record
-
-    def paused(**kwargs):
-        if threading.current_thread().name == "remove":
-            revoked.set()
-            release.wait(10)  # the removal's transaction stays open, the invitation revoked
-        return audit(**kwargs)
-
-    monkeypatch.setattr(services, "audit_record", paused)
+    # The removal's transaction stays open at its audit row, the invitation revoked.
+    revoked, release = pause_in(monkeypatch, services, "audit_record", "remove")
     outcome = {}
 
     def remove():
@@ -59,13 +51,7 @@ def test_an_invitation_is_not_accepted_while_its_sender_is_being_removed(
 
     remover = threading.Thread(target=remove, name="remove")
     accepter = threading.Thread(target=accept, name="accept")
-    remover.start()
-    assert revoked.wait(10)
-    accepter.start()
-    time.sleep(0.5)  # the accept gets as far as it can while the removal is open
-    release.set()
-    remover.join(10)
-    accepter.join(10)
+    run_overlapping(remover, accepter, revoked, release)
     assert outcome == {"accept": "refused"}
     with tenant_scope(tenant):
         assert not User.objects.filter(tenant_id=tenant.pk, email="late@race.test").exists()

@@ -131,16 +131,21 @@ def _wait_for_fresh_window(margin: float = 15) -> None:
         time.sleep(60 - into + 0.2)
 
 
-@pytest.mark.slow
-def test_limit_holds_across_two_server_processes(committed_db, test_database_url):
-    rpm = 5
+def _tenant_on_rpm(rpm: int, prefix: str):
+    """A new tenant on a plan of its own with the API and `rpm` requests a minute."""
     plan = Plan.objects.using("operator").create(
-        code=f"rl2-{uuid.uuid4().hex[:6]}",
-        name="Two-process test",
+        code=f"{prefix}-{uuid.uuid4().hex[:6]}",
+        name=f"{rpm} requests a minute",
         features=["api_access"],
         api_requests_per_minute=rpm,
     )
-    tenant = TenantFactory(subdomain=unique_subdomain("rl"), plan=plan)
+    return TenantFactory(subdomain=unique_subdomain(prefix), plan=plan)
+
+
+@pytest.mark.slow
+def test_limit_holds_across_two_server_processes(committed_db, test_database_url):
+    rpm = 5
+    tenant = _tenant_on_rpm(rpm, "rl")
     secret = mint(tenant, ["read"])
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     headers = {"Authorization": f"Bearer {secret}"}
@@ -195,13 +200,7 @@ def test_the_budget_is_the_organisations_not_each_tokens(committed_db, test_data
     """Tokens cost nothing to mint: with a budget per token, a 4-rpm plan served 4 requests
     per token (6 of 6 from three tokens here before the fix; a fresh token got 4 more)."""
     rpm = 4
-    plan = Plan.objects.using("operator").create(
-        code=f"rl3-{uuid.uuid4().hex[:6]}",
-        name="Org budget",
-        features=["api_access"],
-        api_requests_per_minute=rpm,
-    )
-    tenant = TenantFactory(subdomain=unique_subdomain("rlorg"), plan=plan)
+    tenant = _tenant_on_rpm(rpm, "rlorg")
     secrets = [mint(tenant, ["read", "write", "admin"]) for _ in range(3)]
     host = f"{tenant.subdomain}.{settings.BASE_DOMAIN}"
     with LiveServer(test_database_url, {"REDIS_URL": REDIS_URL}) as server:
