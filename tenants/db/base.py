@@ -31,6 +31,7 @@ from psycopg_pool import ConnectionPool
 from tenants.attribution import current_tag
 from tenants.context import get_current_tenant, search_path_override
 from tenants.db.health import check_connection
+from tenants.rls.sql import CURRENT_TENANT_FUNCTION
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
 
@@ -196,6 +197,10 @@ class TenantCursor(pg.Cursor):
 
 
 class DatabaseWrapper(pg.DatabaseWrapper):
+    # What a statement compares with to mean "the tenant this transaction carries": the
+    # policies' function (tenants.managers.ScopedTenantId). Stock backends have none.
+    current_tenant_sql = CURRENT_TENANT_FUNCTION
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._tenant_applied = None
