@@ -29,6 +29,7 @@ from accounts.models import (
 )
 from audit.services import audit_record
 from billing.limits import limit_check
+from tenants import registry_listener
 from tenants.routers import data_alias
 from tenants.transactions import tenant_atomic
 from webhooks.events import event_record, member_data
@@ -381,8 +382,14 @@ def token_authenticate(*, tenant, raw: str) -> ApiToken | None:
 
 
 def _tokens_changed(tenant) -> None:
-    """Tokens or their creators changed: this process forgets them now, others on NOTIFY."""
+    """Tokens or their creators changed: this process forgets them now, others on NOTIFY
+    (the tables' trigger; relayed to the main database for a tenant whose rows live
+    elsewhere, where no listener hears the trigger)."""
     token_cache.forget_tenant(tenant.pk)
-    transaction.on_commit(
-        lambda: token_cache.forget_tenant(tenant.pk), using=data_alias(tenant), robust=True
-    )
+    alias = data_alias(tenant)
+
+    def committed():
+        token_cache.forget_tenant(tenant.pk)
+        registry_listener.relay(token_cache.TOKEN_PAYLOAD + str(tenant.pk), written_on=alias)
+
+    transaction.on_commit(committed, using=alias, robust=True)

@@ -9,9 +9,14 @@ authority a token exercises is still computed at each use from those rows
 every process faster than that: a trigger on the token and user tables NOTIFYs
 the tenant on commit (revocation, expiry, scopes, a creator's role or active
 flag) and the registry listener drops that tenant's entries; the services that
-make those changes drop them in their own process at once. The bound is what
-holds when a message cannot arrive (a tenant in its own database, a listener
-reconnecting). A fill that began before a drop is refused (tenants.process_cache).
+make those changes drop them in their own process at once. The trigger speaks in
+the database it fires in and listeners hear only the main one, so for a tenant
+whose rows live elsewhere (its own database, another server's pool) the services
+relay the message to the main database after their commit
+(tenants.registry_listener.relay). The bound is what holds when no message
+arrives: a listener reconnecting, a change written in a tenant's own database by
+other means than the services. A fill that began before a drop is refused
+(tenants.process_cache).
 """
 
 from __future__ import annotations

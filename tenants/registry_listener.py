@@ -42,6 +42,24 @@ def subscribe(*, reset, change, prefix: str = "") -> None:
         _subscribers.append((prefix, reset, change))
 
 
+def relay(payload: str, *, written_on: str) -> None:
+    """Send `payload` on the channel from the main database, for a change committed on
+    `written_on`.
+
+    Triggers NOTIFY in the database they fire in, and listeners hear only the main one: a
+    change committed in a tenant's own database (or another server's pool) reaches no
+    listener by itself. The service that made it relays its message here, after its
+    commit; a change written there by other means waits for the cache's bound. On the main
+    database the trigger has already spoken: nothing to do.
+    """
+    if written_on == DEFAULT_DB_ALIAS:
+        return
+    from tenants.context import no_tenant
+
+    with no_tenant(), connections[DEFAULT_DB_ALIAS].cursor() as cur:
+        cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+
+
 def _subscribers_by_prefix() -> list[tuple]:
     return [(prefix, change) for prefix, _, change in _subscribers]
 

@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings
 
 from accounts.models import ApiToken, Role, User
-from accounts.services import token_create
+from accounts.services import token_create, token_revoke
 from tenants.context import tenant_scope
-from tests.conftest import unique_subdomain
+from tests.conftest import make_tenant, unique_subdomain
 from tests.factories import TenantFactory, UserFactory
 from tests.live import LiveServer
 from tests.live_client import api, tenant_host
@@ -138,3 +138,19 @@ def test_a_revocation_heard_while_a_fill_reads_is_not_undone(org, settings, monk
     with tenant_scope(tenant):
         assert token_authenticate(tenant=tenant, raw=issued.secret) is None
     token_cache.forget_all()
+
+
+def test_a_revocation_in_a_tenants_own_database_reaches_the_cache_at_once(server, committed_db):
+    # The trigger NOTIFYs inside the tenant's database, where no listener runs: the
+    # service relays the message to the main database after its commit.
+    tenant = make_tenant("database", "tokdb")
+    admin = UserFactory(tenant=tenant, email="admin@tokdb.test", role=Role.ADMIN)
+    issued = mint(tenant, admin)
+    host = tenant_host(tenant)
+    assert api(server, host, issued.secret, "GET", "/api/v1/projects/")[0] == 200  # now cached
+    with tenant_scope(tenant):  # committed by this (other) process, not through the server
+        token_revoke(tenant=tenant, token=ApiToken.objects.get(pk=issued.token.pk))
+    until(
+        lambda: api(server, host, issued.secret, "GET", "/api/v1/projects/")[0] == 401,
+        NOTIFY_WITHIN,
+    )

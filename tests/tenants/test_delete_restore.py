@@ -119,9 +119,13 @@ def test_an_expired_reservation_frees_the_name(committed_db, test_database_url):
     sub = unique_subdomain("old")
     assert _create(test_database_url, sub).returncode == 0
     assert manage(test_database_url, "delete_tenant", sub, "--yes", "--no-backup").returncode == 0
+    early = manage(test_database_url, "release_subdomain", "--expired")
+    assert early.returncode == 0 and early.stdout.strip() and sub not in early.stdout
     SubdomainReservation.objects.using("operator").filter(subdomain=sub).update(  # registry
         expires_at=timezone.now()
     )
+    swept = manage(test_database_url, "release_subdomain", "--expired")
+    assert swept.returncode == 0 and f"released {sub}" in swept.stdout
     assert _create(test_database_url, sub).returncode == 0
 
 

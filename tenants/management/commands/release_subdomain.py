@@ -25,6 +25,9 @@ class Command(OperatorCommand):
             raise CommandError("give a SUBDOMAIN or --expired")
         if opts["expired"]:
             released = [subdomain_release(r.subdomain) for r in reservations_expired()]
+            if not any(released):
+                self.stdout.write("released nothing: no reservation has passed its retention")
+                return
         else:
             reservation = subdomain_release(opts["subdomain"])
             if reservation is None:
