@@ -12,8 +12,11 @@ plan instead, and a plan change deletes them under the exclusive lock
 Race safety: `limit_check` takes a transaction-scoped advisory lock per
 (tenant, limit) before counting, on the connection that will do the insert, so
 concurrent creations at the edge of a limit are serialised and never overshoot.
-Lock, fresh plan and count are one statement (saas_limit_check, migration 0008);
-the count is the owning app's SQL rule, the one its meter uses too.
+Lock, fresh plan and count are one statement (saas_limit_check, migrations 0008 and
+0011); the count is the owning app's SQL rule, the one its meter uses too. The function
+plans its own statements under a fixed search_path and counts under the caller's (a schema
+tenant's own tables): a cached plan is re-planned whenever the path changes, and schema
+tenants taking turns on a connection change it on every transaction.
 Call it inside the creating service's transaction (tenant_atomic). A plan change
 takes `plan_lock` (the exclusive side of a lock every check holds shared), so a
 creation checked against the old plan cannot commit after the change compared
@@ -176,7 +179,8 @@ def limit_check(*, tenant, limit: str, adding: int = 1, parent=None) -> None:
     with connections[alias].cursor() as cur:
         if alias == DEFAULT_DB_ALIAS:
             cur.execute(
-                "SELECT plan_id, limit_value, usage FROM public.saas_limit_check(%s, %s, %s, %s, %s)",
+                "SELECT plan_id, limit_value, usage FROM public.saas_limit_check("
+                "%s, %s, %s, %s, %s, pg_catalog.current_setting('search_path'))",
                 args,
             )
             plan_id, value, usage = cur.fetchone()

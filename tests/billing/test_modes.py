@@ -128,6 +128,21 @@ def test_a_limit_check_is_one_statement_where_the_rows_live(mode):
 
 
 @pytest.mark.django_db
+def test_the_limit_check_plans_under_its_own_search_path():
+    """A schema tenant's path would make every cached plan of the function re-planned when
+    tenants take turns on a connection (migration 0011): the function pins its own path
+    and counts under the caller's (the test below: each schema counts its own tables)."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cur:
+        cur.execute(
+            "SELECT pg_get_function_identity_arguments(p.oid), p.proconfig FROM pg_proc p "
+            "WHERE p.proname = 'saas_limit_check' AND p.pronamespace = 'public'::regnamespace"
+        )
+        forms = dict(cur.fetchall())
+    current = next(args for args in forms if "p_search_path text" in args)
+    assert forms[current] == ["search_path=pg_catalog, public"], forms
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("mode", ["schema"])
 def test_schema_tenants_on_one_connection_count_their_own_tables(mode):
     """The counting functions live in public and resolve tables through search_path: a
