@@ -21,11 +21,20 @@ from __future__ import annotations
 import os
 import time
 
-import psycopg
-from django.conf import settings
-
 from benchmarks import data
+from benchmarks.api_common import (  # noqa: F401  (noisy and fleet import them from here)
+    API_PATH,
+    BENCH_PLAN,
+    _api_ready,
+    _cleanup_created,
+    _ranks,
+    _ratios,
+    _targets,
+    _variant_targets,
+    _warm,
+)
 from benchmarks.common import log, median, replace_dbname
+from benchmarks.create_limits import create_limits
 from benchmarks.extensions import MODES, mode_available
 
 # The harness (re-exported: benchmarks.fleet drives the same server and load).
@@ -38,60 +47,6 @@ from benchmarks.load import (  # noqa: F401
     turns,
     wrk,
 )
-from tenants.context import tenant_scope
-from tenants.database_config import admin_conninfo
-
-
-def _ranks(size, count: int, lo: int = 1) -> list[int]:
-    span = size.tenants - lo + 1
-    return sorted({lo + (i * 7919) % span for i in range(count)})
-
-
-BENCH_PLAN = "bench-unlimited"
-
-
-def _api_ready(tenants) -> dict:
-    """Put the bench tenants on a plan without limits (the figure is latency, not the
-    plan's rate limit) and give each a read/write token: {tenant id: Authorization}."""
-    from accounts.services import token_create
-    from billing.models import Plan
-    from tenants.control import control_alias
-    from tenants.models import Tenant
-
-    alias = control_alias("benchmark set-up: an unlimited plan")  # plans: operator role
-    plan, _ = Plan.objects.using(alias).update_or_create(
-        code=BENCH_PLAN,
-        defaults=dict(
-            name="Bench (unlimited)",
-            max_members=None,
-            max_projects=None,
-            max_tasks_per_project=None,
-            api_requests_per_minute=100_000_000,
-            features=["api_access"],
-            is_public=False,
-            statement_timeout_ms=30_000,
-            sort_order=99,
-        ),
-    )
-    Tenant.objects.using(alias).filter(pk__in=[t.pk for t in tenants]).update(plan=plan)
-    tokens = {}
-    for t in tenants:
-        t = Tenant.objects.select_related("plan", "database_server").get(pk=t.pk)
-        with tenant_scope(t):
-            issued = token_create(tenant=t, name="bench", scopes=["read", "write"])
-        tokens[t.pk] = f"Bearer {issued.secret}"
-        if t.has_own_placement:
-            # The baselines read this tenant's pooled copy: the token must be there too.
-            from accounts.models import ApiToken
-
-            ApiToken.unscoped.using("plain").bulk_create([issued.token])
-    return tokens
-
-
-def _targets(tenants, tenant_side: bool, path: str, tokens=None) -> list[tuple[str, str, str]]:
-    if tenant_side:
-        return [(f"{t.subdomain}.localhost", path, (tokens or {}).get(t.pk, "")) for t in tenants]
-    return [("localhost", f"/plain/{t.pk}/projects/", "") for t in tenants]
 
 
 def mode_ranks(size, mode: str) -> list[int]:
@@ -112,7 +67,6 @@ def mode_count(size, mode: str) -> int:
 
 
 # The real endpoints: token auth, plan gate, rate limit (Redis), filters, COUNT + page.
-API_PATH = "/api/v1/projects/"
 VARIANTS = ("tenancy", "off", "stock")
 # pinned: one worker, one thread, one database connection per alias, one client
 # connection — the per-request cost without queueing. saturated: the deployment's
@@ -122,8 +76,6 @@ CONFIGS = {
     "saturated": {"workers": WORKERS, "threads": THREADS, "pool": THREADS, "connections": 8},
 }
 HEADLINE = "pinned"  # the configuration the headline keys come from (both are in api_detail)
-LIMITED = 1_000_000_000  # a finite max_projects no bench tenant reaches
-LIMITED_PLAN = "bench-limited"
 
 
 def _redis_url() -> str:
@@ -144,12 +96,6 @@ def api_rounds(size) -> tuple[int, float]:
     drift more closely.
     """
     return max(3, size.rounds + 1), max(1.0, size.load_seconds / 4)
-
-
-def _variant_targets(variant: str, tenants, tokens) -> list[tuple[str, str, str]]:
-    if variant == "stock":
-        return [("localhost", f"/stock/{t.subdomain}{API_PATH}", tokens[t.pk]) for t in tenants]
-    return [(f"{t.subdomain}.localhost", API_PATH, tokens[t.pk]) for t in tenants]
 
 
 def _servers(db_url: str, cfg: dict) -> tuple[Server, Server, Server]:
@@ -183,17 +129,6 @@ def _servers(db_url: str, cfg: dict) -> tuple[Server, Server, Server]:
     return on, off, stock
 
 
-def _warm(fn, tries: int = 3) -> None:
-    """A cold worker (imports, first connections) may answer nothing in a short run."""
-    for attempt in range(tries):
-        try:
-            fn()
-            return
-        except RuntimeError:
-            if attempt == tries - 1:
-                raise
-
-
 def _interleaved(runs: dict, rounds: int) -> dict:
     """runs: {variant: callable -> wrk result}; the order rotates every round."""
     names = list(runs)
@@ -202,13 +137,6 @@ def _interleaved(runs: dict, rounds: int) -> dict:
         for v in names[r % len(names) :] + names[: r % len(names)]:
             results[v].append(runs[v]())
     return results
-
-
-def _ratios(results: dict, a: str, b: str) -> dict:
-    return {
-        q: median([x[q] / y[q] for x, y in zip(results[a], results[b], strict=True)])
-        for q in ("p50", "p95", "p99")
-    }
 
 
 def _summary(results: dict) -> dict:
@@ -243,27 +171,6 @@ def _set_bench_plan_limit(value) -> None:
         code=BENCH_PLAN
     ).update(max_projects=value)
     time.sleep(0.3)  # the plan trigger's NOTIFY reaches the servers' listeners
-
-
-def _on_limited_plan(tenants) -> None:
-    """Put `tenants` on a copy of the bench plan with a finite max_projects (LIMITED)."""
-    from billing.models import Plan
-    from tenants.control import control_alias
-    from tenants.models import Tenant
-
-    alias = control_alias("benchmark set-up: a plan with a finite limit")
-    bench = Plan.objects.using(alias).get(code=BENCH_PLAN)
-    fields = {
-        f.name: getattr(bench, f.name)
-        for f in Plan._meta.concrete_fields
-        if f.name not in ("id", "code", "name")
-    }
-    limited, _ = Plan.objects.using(alias).update_or_create(
-        code=LIMITED_PLAN,
-        defaults={**fields, "name": "Bench (finite limits)", "max_projects": LIMITED},
-    )
-    Tenant.objects.using(alias).filter(pk__in=[t.pk for t in tenants]).update(plan=limited)
-    time.sleep(0.3)  # the registry trigger's NOTIFY reaches the servers' listeners
 
 
 def run_api(size, admin_url: str) -> dict:
@@ -318,7 +225,7 @@ def run_api(size, admin_url: str) -> dict:
                     )
                 _cleanup_created(tenants)
             if config == HEADLINE and "shared" in per_mode:
-                limits = _create_limits(url["tenancy"], size, cfg, rounds, seconds)
+                limits = create_limits(url["tenancy"], size, cfg, rounds, seconds)
 
     head = detail.get(HEADLINE) or next(iter(detail.values()), {})
 
@@ -361,74 +268,3 @@ def run_api(size, admin_url: str) -> dict:
             },
         },
     }
-
-
-def _shared_neighbour(rank: int, taken: set[int]):
-    """The next pooled tenant in rank order (some bench tenants were moved into a mode)."""
-    while True:
-        rank += 1
-        if rank not in taken:
-            t = data.tenant(rank)
-            if t.isolation == "shared":
-                return t
-
-
-def _create_limits(url, size, cfg, rounds, seconds) -> dict:
-    """The product's create with a finite max_projects against the same create unlimited.
-
-    Pinned and in turns, like the API's headline (load.turns): the limited side is the
-    shared API tenants on a plan with max_projects = LIMITED, the unlimited side each one's
-    neighbour in rank (nearly the same size; the larger of the two on the limited side,
-    whose count grows with it) on the bench plan. Both plans are otherwise the same.
-    """
-    ranks = _ranks(size, 50)
-    limited = [data.tenant(r) for r in ranks]
-    unlimited = [_shared_neighbour(r, set(ranks)) for r in ranks]
-    tokens = _api_ready(limited + unlimited)
-    _on_limited_plan(limited)
-    sides = {
-        "limited": (url, _variant_targets("tenancy", limited, tokens)),
-        "unlimited": (url, _variant_targets("tenancy", unlimited, tokens)),
-    }
-    try:
-        for side in sides.values():  # warm the server's caches for both groups
-            _warm(lambda side=side: wrk(side[0], side[1], "POST", 2, cfg["connections"]))
-        got = turns(sides, "POST", seconds * rounds, rounds)
-    finally:
-        _api_ready(limited)  # back on the bench plan
-        _cleanup_created(limited + unlimited)
-    out = _ratios(got, "limited", "unlimited")
-    out["limited_p50_us"] = median([r["p50"] for r in got["limited"]])
-    out["unlimited_p50_us"] = median([r["p50"] for r in got["unlimited"]])
-    log(
-        f"create with limits: p50 x{out['p50']:.3f} ({out['limited_p50_us']:.0f} vs "
-        f"{out['unlimited_p50_us']:.0f} µs)"
-    )
-    return out
-
-
-def _cleanup_created(tenants=()) -> None:
-    with psycopg.connect(
-        admin_conninfo(settings.DATABASE_URL, data.dbname()), autocommit=True
-    ) as c:
-        c.execute(
-            "DELETE FROM audit_auditevent WHERE action = 'project.create' AND data->>'name' = %s",
-            [CREATED_NAME],
-        )
-        c.execute("DELETE FROM projects_project WHERE name = %s", [CREATED_NAME])
-    # Rows created in tenants' own schemas and databases.
-    from tenants.backends import backend_for
-    from tenants.models import Tenant
-
-    ids = [t.pk for t in tenants]
-    for t in (
-        Tenant.objects.filter(pk__in=ids)
-        .exclude(isolation="shared")
-        .select_related("database_server")
-    ):
-        try:
-            with backend_for(t).placement(t).operator() as conn:
-                conn.execute("DELETE FROM projects_project WHERE name = %s", [CREATED_NAME])
-                conn.commit()
-        except Exception:  # a placement that is gone is nothing to clean
-            pass
