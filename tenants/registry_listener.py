@@ -20,6 +20,8 @@ import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from tenants.context import no_tenant
+
 logger = logging.getLogger("tenants.registry_listener")
 
 CHANNEL = "tenant_registry"
@@ -54,8 +56,6 @@ def relay(payload: str, *, written_on: str) -> None:
     """
     if written_on == DEFAULT_DB_ALIAS:
         return
-    from tenants.context import no_tenant
-
     with no_tenant(), connections[DEFAULT_DB_ALIAS].cursor() as cur:
         cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
 
