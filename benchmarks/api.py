@@ -19,17 +19,14 @@ Ratios are medians of per-slice (pinned) or per-round (saturated) ratios. The ha
 from __future__ import annotations
 
 import os
-import time
 
 from benchmarks import data
-from benchmarks.api_common import (  # noqa: F401  (noisy and fleet import them from here)
+from benchmarks.api_common import (
     API_PATH,
-    BENCH_PLAN,
     _api_ready,
     _cleanup_created,
     _ranks,
     _ratios,
-    _targets,
     _variant_targets,
     _warm,
 )
@@ -163,16 +160,6 @@ def _summary(results: dict) -> dict:
     return out
 
 
-def _set_bench_plan_limit(value) -> None:
-    from billing.models import Plan
-    from tenants.control import control_alias
-
-    Plan.objects.using(control_alias("benchmark: plan limits on/off")).filter(
-        code=BENCH_PLAN
-    ).update(max_projects=value)
-    time.sleep(0.3)  # the plan trigger's NOTIFY reaches the servers' listeners
-
-
 def run_api(size, admin_url: str) -> dict:
     db_url = replace_dbname(admin_url, data.dbname())
     rounds, seconds = api_rounds(size)
@@ -189,7 +176,6 @@ def run_api(size, admin_url: str) -> dict:
             # Only the copies of pooled tenants: the tenancy-off side reads their pooled rows.
             tenants = [t for t in placed if not isinstance(t, str)][: len(mode_ranks(size, mode))]
         per_mode[mode] = (tenants, _api_ready(tenants))
-    _set_bench_plan_limit(None)
 
     detail: dict = {}
     limits = None

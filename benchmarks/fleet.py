@@ -33,7 +33,7 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
-from benchmarks import api, data
+from benchmarks import api, api_common, data
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_LIST_PATH
 from saas import embedded
@@ -214,12 +214,12 @@ def _api_ratio(size, admin_url: str) -> dict:
             subdomain__startswith=data.PREFIX, isolation=Isolation.SHARED
         ).values_list("subdomain", flat=True)
     )
-    ranks = [r for r in api._ranks(size, SAMPLE) if data.subdomain(r) in shared]
+    ranks = [r for r in api_common._ranks(size, SAMPLE) if data.subdomain(r) in shared]
     one = [_tenant_of(r, False) for r in ranks]
     multi = [_tenant_of(r, True) for r in ranks]
-    tokens = api._api_ready(one + [t for t in multi if t.subdomain.startswith(COPY_PREFIX)])
-    one_t = api._targets(one, True, API_LIST_PATH, tokens)
-    multi_t = api._targets(multi, True, API_LIST_PATH, tokens)
+    tokens = api_common._api_ready(one + [t for t in multi if t.subdomain.startswith(COPY_PREFIX)])
+    one_t = api_common._targets(one, True, API_LIST_PATH, tokens)
+    multi_t = api_common._targets(multi, True, API_LIST_PATH, tokens)
     with api.Server(replace_dbname(admin_url, data.dbname())) as server:
         _warm(server, multi_t + one_t)
         pairs = interleave(

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from benchmarks import data
-from benchmarks.api import _api_ready, _ranks, _targets
+from benchmarks.api_common import _api_ready, _ranks, _targets
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_LIST_PATH
 from benchmarks.load import Server, wrk
