@@ -3,6 +3,8 @@
 from functools import lru_cache
 
 from django.db import models
+from django.db.models.lookups import Exact
+from django.db.models.sql.where import AND
 
 from tenants.context import get_current_tenant, require_current_tenant
 
@@ -95,7 +97,12 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
 
     def get_queryset(self):
         tenant = require_current_tenant()
-        qs = super().get_queryset().filter(tenant_id=scoped_tenant_id(tenant.pk))
+        qs = super().get_queryset()
+        # What `.filter(tenant_id=…)` builds, without its clone and lookup resolution
+        # (~30 µs a queryset): one condition on a fresh query's base table.
+        query = qs.query
+        column = self.model._meta.get_field("tenant_id").get_col(query.get_initial_alias())
+        query.where.add(Exact(column, scoped_tenant_id(tenant.pk)), AND)
         qs._scoped_tenant = str(tenant.pk)
         return qs
 

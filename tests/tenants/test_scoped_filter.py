@@ -13,6 +13,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as StockWrapper
 
 from projects.models import Project, Task
 from tenants.context import tenant_scope
+from tenants.managers import scoped_tenant_id
 from tenants.routers import data_alias
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory, TaskFactory
@@ -75,3 +76,49 @@ def test_a_stock_connection_gets_the_literal_id(tenant_a):
     with tenant_scope(tenant_a):
         sql, params = Project.objects.all().query.get_compiler(connection=stock).as_sql()
     assert "saas_current_tenant" not in sql and tenant_a.pk in params, (sql, params)
+
+
+def test_the_managers_condition_is_the_one_filter_would_build(tenant_a):
+    # The manager adds its condition to a fresh query directly (no clone, no lookup
+    # resolution): the SQL must be exactly what `.filter(tenant_id=…)` gives.
+    stock = StockWrapper(dict(connections["default"].settings_dict), alias="stock")
+    with tenant_scope(tenant_a):
+        for qs, by_filter in (
+            (
+                Project.objects.all(),
+                Project.unscoped.filter(tenant_id=scoped_tenant_id(tenant_a.pk)),
+            ),
+            (
+                Task.objects.filter(project__name="x").order_by("-created_at"),
+                Task.unscoped.filter(tenant_id=scoped_tenant_id(tenant_a.pk))
+                .filter(project__name="x")
+                .order_by("-created_at"),
+            ),
+        ):
+            for conn in (connections["default"], stock):
+                assert qs.query.get_compiler(connection=conn).as_sql() == (
+                    by_filter.query.get_compiler(connection=conn).as_sql()
+                )
+
+
+def test_scoped_querysets_combine_nest_and_negate_within_the_tenant(tenant_a, tenant_b):
+    for t in (tenant_a, tenant_b):
+        with tenant_scope(t):
+            project = ProjectFactory(tenant=t, name=f"p {t.subdomain}")
+            ProjectFactory(tenant=t, name=f"q {t.subdomain}")
+            TaskFactory(tenant=t, project=project, title=f"t {t.subdomain}")
+    sub = tenant_a.subdomain
+    with tenant_scope(tenant_a):
+        p_only = Project.objects.filter(name__startswith="p ")
+        either = p_only | Project.objects.filter(name__startswith="q ")
+        assert sorted(either.values_list("name", flat=True)) == [f"p {sub}", f"q {sub}"]
+        assert list(
+            Project.objects.exclude(name__startswith="p ").values_list("name", flat=True)
+        ) == [f"q {sub}"]
+        nested = Task.objects.filter(project__in=p_only).values_list("title", flat=True)
+        assert list(nested) == [f"t {sub}"]
+        union = p_only.values_list("name", flat=True).union(
+            Project.objects.filter(name__startswith="q ").values_list("name", flat=True)
+        )
+        assert sorted(union) == [f"p {sub}", f"q {sub}"]
+        assert Project.objects.none().count() == 0
