@@ -18,6 +18,7 @@ Ratios are medians of per-slice (pinned) or per-round (saturated) ratios. The ha
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from benchmarks import data
@@ -65,6 +66,10 @@ def mode_count(size, mode: str) -> int:
 
 # The real endpoints: token auth, plan gate, rate limit (Redis), filters, COUNT + page.
 VARIANTS = ("tenancy", "off", "stock")
+# Database mode only: tenancy off with the placement kept (benchmarks.wsgi_off_placed).
+# Reported beside the headline, which is against `off`: it splits database mode's share
+# into the tenancy mechanism's (tenancy/placed) and the placement's (placed/off).
+PLACED = "placed"
 # pinned: one worker, one thread, one database connection per alias, one client
 # connection — the per-request cost without queueing. saturated: the deployment's
 # workers and threads, more client connections than threads.
@@ -95,8 +100,8 @@ def api_rounds(size) -> tuple[int, float]:
     return max(3, size.rounds + 1), max(1.0, size.load_seconds / 4)
 
 
-def _servers(db_url: str, cfg: dict) -> tuple[Server, Server, Server]:
-    """(tenancy, off, stock): one server per variant.
+def _servers(db_url: str, cfg: dict, placed: bool = False) -> dict[str, Server]:
+    """{variant: server}, one per variant (VARIANTS, and PLACED when `placed`).
 
     Each variant has a process (and database connections) of its own, so when the
     variants take turns every process sits idle for the same time between its requests;
@@ -113,17 +118,28 @@ def _servers(db_url: str, cfg: dict) -> tuple[Server, Server, Server]:
         "ACCESS_LOG_LEVEL": "WARNING",
     }
     kw = dict(workers=cfg["workers"], threads=cfg["threads"])
-    on = Server(db_url, env=env, **kw)
-    stock = Server(db_url, env=env, **kw)  # the same app; its /stock/ endpoints
-    off = Server(
-        db_url,
-        app="benchmarks.wsgi_off:application",
-        settings_module="benchmarks.settings_off",
-        # The BYPASSRLS role is what this baseline is: the start-up guard would refuse it.
-        env={**env, "TENANT_GUARD_AT_START": "0"},
-        **kw,
-    )
-    return on, off, stock
+    # The BYPASSRLS role is what the baselines are: the start-up guard would refuse it.
+    unguarded = {**env, "TENANT_GUARD_AT_START": "0"}
+    servers = {
+        "tenancy": Server(db_url, env=env, **kw),
+        "off": Server(
+            db_url,
+            app="benchmarks.wsgi_off:application",
+            settings_module="benchmarks.settings_off",
+            env=unguarded,
+            **kw,
+        ),
+        "stock": Server(db_url, env=env, **kw),  # the same app; its /stock/ endpoints
+    }
+    if placed:
+        servers[PLACED] = Server(
+            db_url,
+            app="benchmarks.wsgi_off_placed:application",
+            settings_module="benchmarks.settings_off_placed",
+            env=unguarded,
+            **kw,
+        )
+    return servers
 
 
 def _interleaved(runs: dict, rounds: int) -> dict:
@@ -156,6 +172,9 @@ def _summary(results: dict) -> dict:
         out["product_saving_us_p50"] = median(
             [y["p50"] - x["p50"] for x, y in zip(results["off"], results["stock"], strict=True)]
         )
+    if PLACED in results:
+        out["placed_ratio"] = _ratios(results, "tenancy", PLACED)
+        out["placement_ratio"] = _ratios(results, PLACED, "off")
     out["rounds"] = len(next(iter(results.values())))
     return out
 
@@ -183,24 +202,27 @@ def run_api(size, admin_url: str) -> dict:
     for config, cfg in CONFIGS.items():
         if only and config not in only.split(","):
             continue
-        on, off, stock = _servers(db_url, cfg)
-        with on, off, stock:
-            url = {"tenancy": on.url, "off": off.url, "stock": stock.url}
+        servers = _servers(db_url, cfg, placed="database" in per_mode)
+        with contextlib.ExitStack() as running:
+            for server in servers.values():
+                running.enter_context(server)
+            url = {v: server.url for v, server in servers.items()}
             for mode, (tenants, tokens) in per_mode.items():
+                variants = VARIANTS + ((PLACED,) if mode == "database" else ())
                 for endpoint, method in (("list", "GET"), ("create", "POST")):
-                    targets = {v: _variant_targets(v, tenants, tokens) for v in VARIANTS}
+                    targets = {v: _variant_targets(v, tenants, tokens) for v in variants}
 
                     def run(v, s=seconds, targets=targets, method=method, url=url, c=cfg):
                         return lambda: wrk(url[v], targets[v], method, s, c["connections"])
 
-                    for v in VARIANTS:  # warm workers, pools, caches
+                    for v in variants:  # warm workers, pools, caches
                         _warm(run(v, 3))
                     if cfg["connections"] == 1:
                         # Pinned: the variants take turns in short blocks (load.turns).
-                        sides = {v: (url[v], targets[v]) for v in VARIANTS}
+                        sides = {v: (url[v], targets[v]) for v in variants}
                         runs = turns(sides, method, seconds * rounds, rounds)
                     else:
-                        runs = _interleaved({v: run(v) for v in VARIANTS}, rounds)
+                        runs = _interleaved({v: run(v) for v in variants}, rounds)
                     got = _summary(runs)
                     detail.setdefault(config, {}).setdefault(mode, {})[endpoint] = got
                     log(
@@ -208,6 +230,12 @@ def run_api(size, admin_url: str) -> dict:
                         f"p95 x{got['tenancy_ratio']['p95']:.3f}, vs stock p50 x{got['vs_stock_ratio']['p50']:.3f} "
                         f"(p50 {got['tenancy']['p50_us']:.0f} / {got['off']['p50_us']:.0f} / "
                         f"{got['stock']['p50_us']:.0f} µs)"
+                        + (
+                            f"; same placement p50 x{got['placed_ratio']['p50']:.3f}, "
+                            f"placement x{got['placement_ratio']['p50']:.3f}"
+                            if PLACED in runs
+                            else ""
+                        )
                     )
                 _cleanup_created(tenants)
             if config == HEADLINE and "shared" in per_mode:
@@ -218,10 +246,24 @@ def run_api(size, admin_url: str) -> dict:
     def shape(fn):
         return {m: {e: fn(v) for e, v in ends.items()} for m, ends in head.items()}
 
+    def placed(ratio: str, q: str):
+        """{mode: {endpoint: r}} for the modes measured against PLACED (database), or None."""
+        out = {
+            m: {e: v[ratio][q] for e, v in ends.items()}
+            for m, ends in head.items()
+            if all(ratio in v for v in ends.values())
+        }
+        return out or None
+
     return {
         "api_tenancy_p50_ratio": shape(lambda v: v["tenancy_ratio"]["p50"]),
         "api_tenancy_p95_ratio": shape(lambda v: v["tenancy_ratio"]["p95"]),
         "api_vs_stock_p50_ratio": shape(lambda v: v["vs_stock_ratio"]["p50"]),
+        # Database mode against the same placement with tenancy off (PLACED), and what the
+        # placement costs against every tenant pooled: beside the headline, not instead.
+        "api_tenancy_same_placement_p50_ratio": placed("placed_ratio", "p50"),
+        "api_tenancy_same_placement_p95_ratio": placed("placed_ratio", "p95"),
+        "api_placement_p50_ratio": placed("placement_ratio", "p50"),
         "create_limits_ratio": limits["p50"] if limits else None,
         "create_limits_detail": limits,
         # The worse endpoint per mode, in the earlier keys' shape.
@@ -251,6 +293,9 @@ def run_api(size, admin_url: str) -> dict:
                 "tenancy": "the product (tenants.db, app role, RLS, placements)",
                 "off": "the same product code on the stock backend as the BYPASSRLS role, every tenant pooled (benchmarks.settings_off)",
                 "stock": "the same endpoints written the stock Django/DRF way (benchmarks.stock)",
+                PLACED: "database mode only: the off variant with each tenant read from its "
+                "own database, as placed, through a stock connection as the BYPASSRLS role "
+                "(benchmarks.wsgi_off_placed)",
             },
         },
     }

@@ -38,6 +38,21 @@ TARGETS = {
         "≤ 1.00",
         lambda v: v <= 1.00,
     ),
+    "api_tenancy_same_placement_p50_ratio": (
+        "/api/v1/ p50, database mode, tenancy on vs off in the same placement (pinned)",
+        "— (beside the headline)",
+        None,
+    ),
+    "api_tenancy_same_placement_p95_ratio": (
+        "/api/v1/ p95, database mode, tenancy on vs off in the same placement (pinned)",
+        "—",
+        None,
+    ),
+    "api_placement_p50_ratio": (
+        "/api/v1/ p50, tenancy off: own databases vs every tenant pooled (pinned)",
+        "—",
+        None,
+    ),
     "create_limits_ratio": (
         "Create with plan limits vs without (p50, shared, pinned)",
         "≤ 1.10",
@@ -105,6 +120,9 @@ STAGE_OF = {
     "api_tenancy_p95_ratio": "api",
     "api_vs_stock_p50_ratio": "api",
     "create_limits_ratio": "api",
+    "api_tenancy_same_placement_p50_ratio": "api",
+    "api_tenancy_same_placement_p95_ratio": "api",
+    "api_placement_p50_ratio": "api",
     "api_p50_ratio": "api",
     "api_p95_ratio": "api",
     "noisy_neighbour_p95_ratio": "noisy",

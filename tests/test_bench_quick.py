@@ -110,6 +110,12 @@ def test_quick_mode_writes_every_key(tmp_path):
         for per_endpoint in results[key].values():
             assert set(per_endpoint) == {"list", "create"}
             assert all(0.1 < v < 20 for v in per_endpoint.values())
+    # Database mode beside the headline: tenancy off in the same placement (the tenant's
+    # own database through a stock connection), and what that placement costs.
+    for key in ("api_tenancy_same_placement_p50_ratio", "api_placement_p50_ratio"):
+        assert set(results[key]) == {"database"}, key
+        assert set(results[key]["database"]) == {"list", "create"}, key
+        assert all(0.1 < v < 20 for v in results[key]["database"].values()), key
     assert 0.1 < results["create_limits_ratio"] < 20
     assert set(results["api_detail"]) == {"pinned", "saturated"}
     assert results["api_breakdown_us"]["host → tenant (resolver cache)"] > 0
