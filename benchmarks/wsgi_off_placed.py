@@ -2,8 +2,8 @@
 
 The product code on Django's stock backend as the BYPASSRLS role, like benchmarks.wsgi_off,
 but a database tenant is read from its own database, where the product places it: the
-runtime alias it is routed to is a stock connection to that database as the BYPASSRLS
-role (no tenant context, no fence, no RLS). Against the product this leaves the tenancy
+runtime alias it is routed to is a stock connection (benchmarks.offdb) to that database as
+the BYPASSRLS role (no tenant context, no fence, no RLS). Against the product this leaves the tenancy
 mechanism's share; against `off` (every tenant pooled on one connection), what the
 placement itself costs (a connection and a server process per tenant database).
 """
@@ -24,7 +24,7 @@ _config = database.RuntimeAliases.config
 
 def _stock_config(self, server_url: str, dbname: str) -> dict:
     config = _config(self, server_url, dbname)
-    config["ENGINE"] = "django.db.backends.postgresql"
+    config["ENGINE"] = "benchmarks.offdb"  # stock, with the product's pool check
     config["USER"], config["PASSWORD"] = OPERATOR_ROLE, role_password(OPERATOR_ROLE)
     return config
 

@@ -26,11 +26,10 @@ from time import perf_counter
 
 from django.db.backends.postgresql import base as pg
 from psycopg import IsolationLevel, pq
-from psycopg_pool import ConnectionPool
 
 from tenants.attribution import current_tag
 from tenants.context import get_current_tenant, search_path_override
-from tenants.db.health import check_connection
+from tenants.db.health import with_local_check
 from tenants.rls.sql import CURRENT_TENANT_FUNCTION
 
 OPERATOR_ALIAS = "operator"  # tenants.routers; the BYPASSRLS role
@@ -208,11 +207,8 @@ class DatabaseWrapper(pg.DatabaseWrapper):
 
     @property
     def pool(self):
-        pool = super().pool
         # CONN_HEALTH_CHECKS: the check without a round trip (tenants.db.health).
-        if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
-            pool._check = check_connection
-        return pool
+        return with_local_check(super().pool)
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)

@@ -37,3 +37,14 @@ def check_connection(conn) -> None:
     if last is None or now - last > IDLE_CHECK_SECONDS or server_spoke(conn):
         ConnectionPool.check_connection(conn)
     setattr(conn, _CHECKED_AT, now)
+
+
+def with_local_check(pool):
+    """`pool` checking its connections with check_connection, not psycopg_pool's stock check.
+
+    Django gives a pool the stock check when CONN_HEALTH_CHECKS is on; a pool without a
+    check (None) or with another one is left as it is.
+    """
+    if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
+        pool._check = check_connection
+    return pool

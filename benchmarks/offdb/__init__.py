@@ -1,0 +1,1 @@
+"""The tenancy-off baselines' database backend (ENGINE = "benchmarks.offdb")."""
