@@ -34,17 +34,7 @@ from benchmarks.api_common import (
 from benchmarks.common import log, median, replace_dbname
 from benchmarks.create_limits import create_limits
 from benchmarks.extensions import MODES, mode_available
-
-# The harness (re-exported: benchmarks.fleet drives the same server and load).
-from benchmarks.load import (  # noqa: F401
-    CREATED_NAME,
-    ROOT,
-    THREADS,
-    WORKERS,
-    Server,
-    turns,
-    wrk,
-)
+from benchmarks.load import THREADS, WORKERS, Server, turns, wrk
 
 
 def mode_ranks(size, mode: str) -> list[int]:

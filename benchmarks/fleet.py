@@ -33,9 +33,10 @@ import psycopg
 from django.conf import settings
 from psycopg import sql
 
-from benchmarks import api, api_common, data
+from benchmarks import api_common, data
 from benchmarks.common import interleave, log, median, replace_dbname
 from benchmarks.extensions import API_LIST_PATH
+from benchmarks.load import THREADS, WORKERS, Server, wrk
 from saas import embedded
 from tenants.database_config import admin_conninfo
 
@@ -189,9 +190,9 @@ def _tenant_of(rank: int, multi: bool):
 def _warm(server, targets) -> None:
     """First requests of a process to a server open its pool (seconds on a busy machine):
     every target once per worker thread, then a short wrk run per side, before timing."""
-    with ThreadPoolExecutor(max_workers=api.WORKERS * api.THREADS) as pool:
-        list(pool.map(lambda t: _get(server, t), targets * api.WORKERS))
-    api.wrk(server.url, targets, "GET", 2)
+    with ThreadPoolExecutor(max_workers=WORKERS * THREADS) as pool:
+        list(pool.map(lambda t: _get(server, t), targets * WORKERS))
+    wrk(server.url, targets, "GET", 2)
 
 
 def _get(server, target) -> None:
@@ -220,12 +221,12 @@ def _api_ratio(size, admin_url: str) -> dict:
     tokens = api_common._api_ready(one + [t for t in multi if t.subdomain.startswith(COPY_PREFIX)])
     one_t = api_common._targets(one, True, API_LIST_PATH, tokens)
     multi_t = api_common._targets(multi, True, API_LIST_PATH, tokens)
-    with api.Server(replace_dbname(admin_url, data.dbname())) as server:
+    with Server(replace_dbname(admin_url, data.dbname())) as server:
         _warm(server, multi_t + one_t)
         pairs = interleave(
             size.rounds,
-            lambda: api.wrk(server.url, multi_t, "GET", size.load_seconds),
-            lambda: api.wrk(server.url, one_t, "GET", size.load_seconds),
+            lambda: wrk(server.url, multi_t, "GET", size.load_seconds),
+            lambda: wrk(server.url, one_t, "GET", size.load_seconds),
         )
     per_server: dict[str, int] = {}
     for t in multi:
