@@ -11,6 +11,7 @@ from django.db import connections, transaction
 from projects.models import Project
 from tenants.checks import check_tenant_tables
 from tenants.context import tenant_scope
+from tenants.rls.sql import CURRENT_TENANT
 from tenants.routers import data_alias
 from tests.conftest import make_tenant
 from tests.factories import ProjectFactory
@@ -122,3 +123,38 @@ def test_parallel_workers_see_the_transactions_tenant(tenant_a, tenant_b):
         names = cur.fetchone()[0]
     assert "Workers Launched: " in plan and "Workers Launched: 0" not in plan, plan
     assert names == ["a0", "a1", "a2"]
+
+
+# The regex the function's first body used (tenants.rls.sql.CURRENT_TENANT): the
+# LIKE/translate form must accept exactly what it accepted.
+EDGE_SETTINGS = [
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e77",
+    "00000000-0000-0000-0000-000000000000",
+    "6F1C1E0A-8D54-4C1E-9A53-0C3B1F2A9E77",
+    "{6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e77}",
+    "6f1c1e0a8d544c1e9a530c3b1f2a9e77",
+    "6f1c1e0a8d544c1e9a530c3b1f2a9e77abcd",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e7",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e770",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e7-",
+    "-6f1c1e0-8d54-4c1e-9a53-0c3b1f2a9e77",
+    "6f1c1e0a--d54-4c1e-9a53-0c3b1f2a9e77",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e7\u00e9",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e7g",
+    "6f1c1e0a_8d54_4c1e_9a53_0c3b1f2a9e77",
+    "6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e77\n",
+    " 6f1c1e0a-8d54-4c1e-9a53-0c3b1f2a9e7",
+    "%%%%%%%%-%%%%-%%%%-%%%%-%%%%%%%%%%%%",
+    "",
+    "NULL",
+]
+
+
+@pytest.mark.parametrize("setting", EDGE_SETTINGS)
+def test_the_function_accepts_exactly_the_canonical_uuids_the_regex_did(db, setting):
+    with transaction.atomic(), connections["default"].cursor() as cur:
+        cur.execute("SELECT set_config('app.current_tenant', %s, true)", [setting])
+        cur.execute(f"SELECT public.saas_current_tenant()::text, ({CURRENT_TENANT})::text")
+        got, regex = cur.fetchone()
+    assert got == regex
+    assert (got is not None) == (setting in EDGE_SETTINGS[:2])
