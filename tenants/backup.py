@@ -34,6 +34,24 @@ def backup_path_for(tenant) -> Path:
     )
 
 
+def backup_target_problem(region: str, path: str | Path) -> str | None:
+    """Why a backup could not be written at `path` (one line), or None.
+
+    For checks before anything changes (delete_tenant): the region's storage, a file
+    already there, a directory that is missing or not writable. export_write still
+    opens the file with O_EXCL when it writes.
+    """
+    try:
+        target = residency.check_path(region, path)
+    except residency.ResidencyError as exc:
+        return str(exc)
+    if target.exists() or target.is_symlink():
+        return f"{target} exists; choose another --output"
+    if not target.parent.is_dir() or not os.access(target.parent, os.W_OK | os.X_OK):
+        return f"cannot write the backup in {target.parent}: not a writable directory"
+    return None
+
+
 def backup_write(*, tenant, path: str | Path | None = None) -> tuple[Path, int]:
     """Write the tenant's operator backup (a new 0600 file); returns (path, rows).
 

@@ -362,30 +362,30 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
             f"{tenant.subdomain} --resume) or undo it (--rollback) first"
         )
     if backup_to:
-        from tenants.residency import ResidencyError, check_path
+        from tenants.backup import backup_target_problem, backup_write
 
-        try:
-            check_path(tenant.region, backup_to)  # before anything changes
-        except ResidencyError as exc:
-            raise TenantError(str(exc)) from None
+        if problem := backup_target_problem(tenant.region, backup_to):
+            raise TenantError(problem)  # before anything changes: the tenant stays served
     # Refuse the hosts first, and wait out the registry's staleness bound: after
     # it, no process starts a request for this tenant, so the backup below is
     # the tenant's last state.
-    Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}")).filter(
-        pk=tenant.pk
-    ).update(status=TenantStatus.DELETING)
+    records = Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}"))
+    was = records.filter(pk=tenant.pk).values_list("status", flat=True).first()
+    records.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
     resolvers.invalidate(tenant.subdomain)
-    time.sleep(resolvers.max_age())
-    backend = backend_for(tenant)
-    # Requests that started before the hosts were refused may still be writing:
-    # the backup begins once their transactions have ended.
-    fence.drain(backend.placement(tenant), tenant.id)
-    backed_up_rows = 0
-    if backup_to:
-        from tenants.backup import backup_write
-
-        path, backed_up_rows = backup_write(tenant=tenant, path=backup_to)
-        backup_to = str(path)
+    backend, backed_up_rows = backend_for(tenant), 0
+    try:
+        time.sleep(resolvers.max_age())
+        # Requests that started before the hosts were refused may still be writing:
+        # the backup begins once their transactions have ended.
+        fence.drain(backend.placement(tenant), tenant.id)
+        if backup_to:
+            path, backed_up_rows = backup_write(tenant=tenant, path=backup_to)
+            backup_to = str(path)
+    except BaseException:  # nothing is removed yet: the tenant is served again as it was
+        records.filter(pk=tenant.pk, status=TenantStatus.DELETING).update(status=was)
+        resolvers.invalidate(tenant.subdomain)
+        raise
     # A stale process's later transaction is refused from here on.
     fence.fence(backend.placement(tenant), tenant.id, "deleting")
     backend.deprovision(tenant)

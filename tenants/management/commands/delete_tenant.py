@@ -5,6 +5,7 @@ import sys
 from django.core.management.base import CommandError
 
 from tenants.commands import OperatorCommand, describe
+from tenants.fence import FenceTimeout
 from tenants.models import Tenant, TenantStatus
 from tenants.services import TenantError, tenant_delete, tenant_get
 
@@ -58,13 +59,25 @@ class Command(OperatorCommand):
             raise CommandError(f"{backup_to} exists; choose another --output") from None
         except OSError as exc:
             # The backup is written before anything is removed: nothing was deleted.
-            raise CommandError(f"cannot write the backup ({exc}); nothing deleted") from None
+            raise CommandError(
+                f"cannot write the backup ({exc}); nothing deleted, {tenant.subdomain} is "
+                "served again"
+            ) from None
+        except FenceTimeout as exc:
+            raise CommandError(
+                f"{exc}; nothing deleted, {tenant.subdomain} is served again: retry when "
+                "they have ended"
+            ) from None
         except Exception as exc:
             # Failed part-way (e.g. its database server went away): say what is left and how
             # to finish, in the one line.
             status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
-            if status != TenantStatus.DELETING:
+            if status is None:
                 raise
+            if status != TenantStatus.DELETING:  # failed before removing anything
+                raise CommandError(
+                    f"{describe(exc)}; nothing deleted, {tenant.subdomain} is served again"
+                ) from None
             raise CommandError(
                 f"{describe(exc)}; {tenant.subdomain} is left 'deleting' (no longer served): "
                 f"run `delete_tenant {tenant.subdomain} --yes` again to finish"
