@@ -16,15 +16,13 @@ from tenants.actors import command_actor
 from tenants.backends import backend_for
 from tenants.context import tenant_scope
 from tenants.control import control_alias
+from tenants.deletion import tenant_delete
+from tenants.errors import TenantError
 from tenants.forget import tenant_forget
 from tenants.models import Isolation, Tenant, TenantStatus
 from tenants.servers import PlacementError, server_for_placement
 from tenants.signals import tenant_status_changed
 from tenants.sqlstate import UNIQUE_VIOLATION, has_sqlstate
-
-
-class TenantError(Exception):
-    """A tenant operation refused with a message meant for the person asking."""
 
 
 def _invalidate_on_commit(subdomain: str, using: str) -> None:
@@ -333,65 +331,3 @@ def tenant_recreate(*, registry: dict) -> Tenant:
         raise
     resolvers.invalidate(tenant.subdomain)
     return tenant
-
-
-def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool = True) -> dict:
-    """Delete a tenant: (back up,) refuse its hosts, remove its placement, then its records.
-
-    `backup_to`: write the operator backup there first (tenants.backup; 0600).
-    `reserve`: keep the subdomain for TENANT_DELETED_RETENTION_DAYS, so old links
-    never reach a new organisation (released early by `release_subdomain`).
-    Returns {"backup": path or None, "rows": rows backed up, "reserved_until": datetime
-    or None}. The tenant's hosts answer 404 from the first step on; every step is
-    idempotent, so a failed deletion can simply be run again.
-    """
-    import time
-
-    from tenants.models import OPEN_MOVE_PHASES, TenantMove
-    from tenants.routers import OPERATOR_ALIAS
-
-    if (
-        TenantMove.objects.using(OPERATOR_ALIAS)
-        .filter(tenant_id=tenant.pk, phase__in=OPEN_MOVE_PHASES)
-        .exists()
-    ):
-        # An online move captures the tenant's changes with triggers on its source:
-        # finishing or undoing it removes them; deleting under it would leave them behind.
-        raise TenantError(
-            f"a move of {tenant.subdomain} is in progress; finish it (move_tenant "
-            f"{tenant.subdomain} --resume) or undo it (--rollback) first"
-        )
-    if backup_to:
-        from tenants.backup import backup_target_problem, backup_write
-
-        if problem := backup_target_problem(tenant.region, backup_to):
-            raise TenantError(problem)  # before anything changes: the tenant stays served
-    # Refuse the hosts first, and wait out the registry's staleness bound: after
-    # it, no process starts a request for this tenant, so the backup below is
-    # the tenant's last state.
-    records = Tenant.objects.using(control_alias(f"deleting tenant {tenant.subdomain}"))
-    was = records.filter(pk=tenant.pk).values_list("status", flat=True).first()
-    records.filter(pk=tenant.pk).update(status=TenantStatus.DELETING)
-    resolvers.invalidate(tenant.subdomain)
-    backend, backed_up_rows = backend_for(tenant), 0
-    try:
-        time.sleep(resolvers.max_age())
-        # Requests that started before the hosts were refused may still be writing:
-        # the backup begins once their transactions have ended.
-        fence.drain(backend.placement(tenant), tenant.id)
-        if backup_to:
-            path, backed_up_rows = backup_write(tenant=tenant, path=backup_to)
-            backup_to = str(path)
-    except BaseException:  # nothing is removed yet: the tenant is served again as it was
-        records.filter(pk=tenant.pk, status=TenantStatus.DELETING).update(status=was)
-        resolvers.invalidate(tenant.subdomain)
-        raise
-    # A stale process's later transaction is refused from here on.
-    fence.fence(backend.placement(tenant), tenant.id, "deleting")
-    backend.deprovision(tenant)
-    # The customer exports hold its rows too (the operator backup stays: its retention).
-    from tenants.residency import exports_remove
-
-    exports_remove(tenant.region, tenant.pk)
-    reserved_until = tenant_forget(tenant=tenant, reserve=reserve, backup_path=backup_to or "")
-    return {"backup": backup_to, "rows": backed_up_rows, "reserved_until": reserved_until}

@@ -61,7 +61,8 @@ BEGIN
     -- The fence look-up runs the executor (~16 µs); it is skipped where no fence can be:
     -- a fence table whose file is empty holds no row, committed or not. Inserting a row
     -- extends the file before the insert commits, and only VACUUM's truncation or a
-    -- TRUNCATE empties it again. A fence committed after this check found the file empty
+    -- rewrite (TRUNCATE, VACUUM FULL, CLUSTER) empties it again, none of them while a
+    -- row is visible. A fence committed after this check found the file empty
     -- waits for this transaction anyway: it holds the tenant's shared lock, taken above,
     -- before the check. (Tenant databases' fence tables are empty until the tenant is
     -- moved away or deleted.) An unknown size (NULL) looks.

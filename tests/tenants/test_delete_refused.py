@@ -1,7 +1,7 @@
-"""delete_tenant refused before it removes anything: one line, and the tenant stays served.
+"""delete_tenant refused before it removes anything: one line, and the tenant as it was.
 
 A backup that cannot be written (a file already there, no directory) is refused before the
-tenant is touched; one that fails while it is written puts the tenant back as it was.
+tenant is touched; one that fails while it is written puts the tenant back in its status.
 """
 
 import io
@@ -66,7 +66,7 @@ def test_a_backup_failing_while_written_puts_the_tenant_back_as_it_was(
 ):
     tenant = make_tenant(mode, "delfail")
     ProjectFactory(tenant=tenant, name="kept")
-    Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.SUSPENDED)
+    Tenant.objects.using("operator").filter(pk=tenant.pk).update(status=TenantStatus.SUSPENDED)
     target = tmp_path / "backup.jsonl"
 
     def disk_full(**kwargs):  # the backup's disk fills up while it is written
@@ -76,7 +76,7 @@ def test_a_backup_failing_while_written_puts_the_tenant_back_as_it_was(
     message = _delete(tenant, target)
     monkeypatch.undo()
 
-    assert "No space left" in message and "served again" in message
+    assert "No space left" in message and "is suspended again, as it was" in message
     assert not target.exists()
     assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.SUSPENDED
     call_command("reactivate_tenant", tenant.subdomain, stdout=io.StringIO())

@@ -5,7 +5,6 @@ import sys
 from django.core.management.base import CommandError
 
 from tenants.commands import OperatorCommand, describe
-from tenants.fence import FenceTimeout
 from tenants.models import Tenant, TenantStatus
 from tenants.services import TenantError, tenant_delete, tenant_get
 
@@ -54,29 +53,17 @@ class Command(OperatorCommand):
         try:
             result = tenant_delete(tenant=tenant, backup_to=backup_to)
         except TenantError as exc:
+            # Refused or failed before anything was removed (the tenant has its status back).
             raise CommandError(f"{exc}; nothing deleted") from None
-        except FileExistsError:
-            raise CommandError(f"{backup_to} exists; choose another --output") from None
-        except OSError as exc:
-            # The backup is written before anything is removed: nothing was deleted.
-            raise CommandError(
-                f"cannot write the backup ({exc}); nothing deleted, {tenant.subdomain} is "
-                "served again"
-            ) from None
-        except FenceTimeout as exc:
-            raise CommandError(
-                f"{exc}; nothing deleted, {tenant.subdomain} is served again: retry when "
-                "they have ended"
-            ) from None
-        except Exception as exc:
-            # Failed part-way (e.g. its database server went away): say what is left and how
-            # to finish, in the one line.
+        except (Exception, KeyboardInterrupt) as exc:
+            # Failed part-way (e.g. its database server went away) or interrupted: say what
+            # is left and how to finish, in the one line.
             status = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
             if status is None:
                 raise
-            if status != TenantStatus.DELETING:  # failed before removing anything
+            if status != TenantStatus.DELETING:
                 raise CommandError(
-                    f"{describe(exc)}; nothing deleted, {tenant.subdomain} is served again"
+                    f"{describe(exc)}; nothing deleted, {tenant.subdomain} is {status} as it was"
                 ) from None
             raise CommandError(
                 f"{describe(exc)}; {tenant.subdomain} is left 'deleting' (no longer served): "
