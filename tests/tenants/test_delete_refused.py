@@ -22,16 +22,15 @@ def _served(tenant) -> bool:
     return Client().get("/", HTTP_HOST=host).status_code != 404
 
 
-def _delete(tenant, target) -> str:
+def _delete(tenant, target) -> None:
+    call_command(
+        "delete_tenant", tenant.subdomain, "--yes", f"--output={target}", stdout=io.StringIO()
+    )
+
+
+def _refused(tenant, target) -> str:
     with pytest.raises(CommandError) as refused:
-        call_command(
-            "delete_tenant",
-            tenant.subdomain,
-            "--yes",
-            "--output",
-            str(target),
-            stdout=io.StringIO(),
-        )
+        _delete(tenant, target)
     message = str(refused.value)
     assert "nothing deleted" in message and "\n" not in message, message
     return message
@@ -52,7 +51,7 @@ def test_a_backup_target_that_cannot_be_written_is_refused_before_anything_chang
         (tmp_path / "plain").write_text("")
         target = tmp_path / "plain" / "backup.jsonl"
 
-    message = _delete(tenant, target)
+    message = _refused(tenant, target)
 
     assert ("exists" in message) == (case == "file-exists")
     assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.ACTIVE
@@ -73,7 +72,7 @@ def test_a_backup_failing_while_written_puts_the_tenant_back_as_it_was(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("tenants.backup.tenant_export", disk_full)
-    message = _delete(tenant, target)
+    message = _refused(tenant, target)
     monkeypatch.undo()
 
     assert "No space left" in message and "is suspended again, as it was" in message
@@ -81,13 +80,6 @@ def test_a_backup_failing_while_written_puts_the_tenant_back_as_it_was(
     assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.SUSPENDED
     call_command("reactivate_tenant", tenant.subdomain, stdout=io.StringIO())
     assert _served(tenant)
-    call_command(
-        "delete_tenant",
-        tenant.subdomain,
-        "--yes",
-        "--output",
-        str(target),
-        stdout=io.StringIO(),
-    )
+    _delete(tenant, target)
     assert not Tenant.objects.filter(pk=tenant.pk).exists()
     assert "kept" in target.read_text()
