@@ -47,7 +47,7 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
 
         if problem := backup_target_problem(tenant.region, backup_to):
             raise TenantError(problem)  # before anything changes: the tenant stays served
-    was = _mark_deleting(tenant)
+    tenant.status = was = _mark_deleting(tenant)  # as of now: what its backup records
     backed_up = None
     try:
         backend = backend_for(tenant)

@@ -322,10 +322,13 @@ def tenant_recreate(*, registry: dict) -> Tenant:
     _tenant_insert(tenant)
     try:
         tenant_provision(tenant=tenant)
-        if registry.get("created_at"):
+        kept = {"created_at": registry.get("created_at")}
+        if registry.get("suspended"):  # deleted while suspended: restored suspended
+            kept["status"] = tenant.status = TenantStatus.SUSPENDED
+        if kept := {k: v for k, v in kept.items() if v}:
             Tenant.objects.using(control_alias(f"restoring {tenant.subdomain}")).filter(
                 pk=tenant.pk
-            ).update(created_at=registry["created_at"])
+            ).update(**kept)
     except BaseException:
         _tenant_remove_unfinished(tenant)
         raise

@@ -257,3 +257,26 @@ def test_deleting_a_tenant_removes_its_customer_exports(
     deleted = manage(test_database_url, "delete_tenant", sub, "--yes", "--no-backup")
     assert deleted.returncode == 0, deleted.stderr
     assert not folder.exists()
+
+
+def test_a_tenant_deleted_while_suspended_comes_back_suspended(committed_db, test_database_url):
+    sub = unique_subdomain("backsus")
+    assert _create(test_database_url, sub).returncode == 0
+    assert manage(test_database_url, "suspend_tenant", sub).returncode == 0
+    host = f"{sub}.{settings.BASE_DOMAIN}"
+    with LiveServer(test_database_url) as server:
+        suspended_page = http("GET", f"{server.url}/accounts/login/", host)[0]
+    assert suspended_page not in (200, 404)
+
+    deleted = manage(test_database_url, "delete_tenant", sub, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    backup = re.search(r"operator backup: (\S+) \(", deleted.stdout).group(1)
+    restored = manage(test_database_url, "import_tenant", "--input", backup)
+    assert restored.returncode == 0, restored.stderr
+    assert f"{sub} is suspended, as it was when it was deleted" in restored.stdout
+    assert Tenant.objects.get(subdomain=sub).status == "suspended"
+    with LiveServer(test_database_url) as server:
+        assert http("GET", f"{server.url}/accounts/login/", host)[0] == suspended_page
+        assert manage(test_database_url, "reactivate_tenant", sub).returncode == 0
+        assert http("GET", f"{server.url}/accounts/login/", host)[0] == 200
+    os.unlink(backup)

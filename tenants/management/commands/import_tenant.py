@@ -42,6 +42,11 @@ class Command(OperatorCommand):
         self.stdout.write(
             f"{verb} {tenant.subdomain} ({tenant.pk}): imported {sum(counts.values())} rows"
         )
+        if created and tenant.status == "suspended":
+            self.stdout.write(
+                f"{tenant.subdomain} is suspended, as it was when it was deleted: "
+                f"`reactivate_tenant {tenant.subdomain}` serves it"
+            )
         if created:
             # Its deletion's retention no longer governs the backup (the tenant is live again,
             # and release_subdomain --expired --delete-backup will not find it): say so.
