@@ -120,8 +120,9 @@ def registry_record(tenant) -> dict:
         "region": tenant.region,
         "database_server": tenant.database_server.name if tenant.database_server_id else None,
         "created_at": tenant.created_at.isoformat() if tenant.created_at else None,
-        # A suspended tenant comes back suspended (tenants.services.tenant_recreate).
+        # A suspended tenant comes back suspended, with its reason (tenant_recreate).
         "suspended": tenant.status == "suspended",
+        "status_reason": tenant.status_reason if tenant.status == "suspended" else "",
     }
 
 

@@ -325,6 +325,7 @@ def tenant_recreate(*, registry: dict) -> Tenant:
         kept = {"created_at": registry.get("created_at")}
         if registry.get("suspended"):  # deleted while suspended: restored suspended
             kept["status"] = tenant.status = TenantStatus.SUSPENDED
+            kept["status_reason"] = tenant.status_reason = registry.get("status_reason", "")
         if kept := {k: v for k, v in kept.items() if v}:
             Tenant.objects.using(control_alias(f"restoring {tenant.subdomain}")).filter(
                 pk=tenant.pk

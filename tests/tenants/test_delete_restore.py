@@ -262,7 +262,8 @@ def test_deleting_a_tenant_removes_its_customer_exports(
 def test_a_tenant_deleted_while_suspended_comes_back_suspended(committed_db, test_database_url):
     sub = unique_subdomain("backsus")
     assert _create(test_database_url, sub).returncode == 0
-    assert manage(test_database_url, "suspend_tenant", sub).returncode == 0
+    suspended = manage(test_database_url, "suspend_tenant", sub, "--reason", "unpaid since May")
+    assert suspended.returncode == 0, suspended.stderr
     host = f"{sub}.{settings.BASE_DOMAIN}"
     with LiveServer(test_database_url) as server:
         suspended_page = http("GET", f"{server.url}/accounts/login/", host)[0]
@@ -274,7 +275,8 @@ def test_a_tenant_deleted_while_suspended_comes_back_suspended(committed_db, tes
     restored = manage(test_database_url, "import_tenant", "--input", backup)
     assert restored.returncode == 0, restored.stderr
     assert f"{sub} is suspended, as it was when it was deleted" in restored.stdout
-    assert Tenant.objects.get(subdomain=sub).status == "suspended"
+    back = Tenant.objects.get(subdomain=sub)
+    assert (back.status, back.status_reason) == ("suspended", "unpaid since May")
     with LiveServer(test_database_url) as server:
         assert http("GET", f"{server.url}/accounts/login/", host)[0] == suspended_page
         assert manage(test_database_url, "reactivate_tenant", sub).returncode == 0
