@@ -8,7 +8,6 @@ failure leaves the tenant `deleting` (not served), and running the deletion agai
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from django.db import transaction
 
@@ -51,23 +50,24 @@ def tenant_delete(*, tenant: Tenant, backup_to: str | None = None, reserve: bool
     backed_up = None
     try:
         backend = backend_for(tenant)
+        placement = backend.placement(tenant)
         # Wait out the registry's staleness bound: after it, no process starts a request
         # for this tenant, so the backup below is the tenant's last state.
         time.sleep(resolvers.max_age())
         # Requests that started before the hosts were refused may still be writing:
         # the backup begins once their transactions have ended.
-        fence.drain(backend.placement(tenant), tenant.id)
+        fence.drain(placement, tenant.id)
         rows = 0
         if backup_to:
             from tenants.backup import backup_write
 
             backed_up, rows = backup_write(tenant=tenant, path=backup_to)
         # A stale process's later transaction is refused from here on.
-        fence.fence(backend.placement(tenant), tenant.id, "deleting")
+        fence.fence(placement, tenant.id, "deleting")
     except BaseException as exc:
         _put_back(tenant, was)
         if backed_up is not None:
-            Path(backed_up).unlink(missing_ok=True)  # nothing was deleted: no backup of it
+            backed_up.unlink(missing_ok=True)  # nothing was deleted: no backup of it
         if was == TenantStatus.DELETING or not isinstance(exc, Exception):
             raise  # an earlier run's leftovers, or an interrupt: the caller reads the status
         raise TenantError(
